@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, one direction only: lmlab → LMLab → LMEngine.
+let package = Package(
+    name: "lmlab",
+    products: [
+        .executable(name: "lmlab", targets: ["lmlab"]),
+        .library(name: "LMEngine", targets: ["LMEngine"]),
+        .library(name: "LMLab", targets: ["LMLab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // libedit through its readline-compatible header; see module.modulemap.
+        .systemLibrary(
+            name: "CEditLine",
+            pkgConfig: "libedit",
+            providers: [.apt(["libedit-dev"])]
+        ),
+        .target(name: "LMEngine"),
+        .target(name: "LMLab", dependencies: ["LMEngine", "CEditLine"]),
+        .executableTarget(
+            name: "lmlab",
+            dependencies: [
+                "LMLab",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "LMEngineTests", dependencies: ["LMEngine"]),
+        .testTarget(name: "LMLabTests", dependencies: ["LMLab", "LMEngine"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

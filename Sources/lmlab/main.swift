@@ -1,0 +1,2 @@
+import LMLab
+print("lmlab")
