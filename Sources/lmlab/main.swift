@@ -1,2 +1,50 @@
+import ArgumentParser
+import Foundation
 import LMLab
-print("lmlab")
+
+/// Argument parsing and start-up only; everything else is in LMLab.
+struct LMLabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lmlab",
+        abstract: "A terminal lab for learning what small and large language models trade against each other.",
+        discussion: """
+            With no arguments on a terminal, opens the interactive lab (prompt `lab> `).
+            Examples:
+              lmlab                         open the lab
+              lmlab -c "help; show settings"
+              lmlab run demo.lab            run a script, one command per line
+              echo help | lmlab             piped input runs as a script
+            """,
+        version: LMLabInfo.version
+    )
+
+    @Option(name: .customShort("c"), help: "Run commands separated by ';' and exit.")
+    var commands: String?
+
+    @Argument(help: "`run FILE` runs a script of lab commands.")
+    var words: [String] = []
+
+    func run() throws {
+        let session = Session()
+        let code: Int32
+        if let commands {
+            guard words.isEmpty else { throw ValidationError("give either -c or a subcommand, not both") }
+            Interrupt.installHandler()
+            code = REPL.runCommands(InputAssembler.splitCommands(commands), session: session)
+        } else if words.first == "run" {
+            guard words.count == 2 else { throw ValidationError("usage: lmlab run FILE.lab") }
+            Interrupt.installHandler()
+            code = REPL.runScript(at: words[1], session: session)
+        } else if !words.isEmpty {
+            throw ValidationError("unknown subcommand '\(words[0])'; try `lmlab --help`")
+        } else if isatty(STDIN_FILENO) == 1 {
+            code = REPL.runInteractive(session: session)
+        } else {
+            Interrupt.installHandler()
+            code = REPL.runStandardInput(session: session)
+        }
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+LMLabCommand.main()

@@ -1,5 +1,5 @@
 import XCTest
-@testable import LMEngine
+import LMEngine
 final class GGMLTypeTests: XCTestCase {
     func testBlockSizesMatchGGML() {
         // (block size, type size) from gguf-py GGML_QUANT_SIZES

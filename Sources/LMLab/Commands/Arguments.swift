@@ -1,0 +1,187 @@
+import Foundation
+
+/// A command line after the command name, split into words and checked
+/// against the command's declared flags.
+///
+///     gen "Once upon a time" --temp 0.8 --max 40 --json
+///     positionals: ["Once upon a time"]; options: temp=0.8, max=40; flags: json
+///
+/// Words are split on spaces; "double", 'single' and """triple""" quotes
+/// group words (triple quotes may span lines and hold quotes).
+public struct Arguments {
+    public private(set) var positionals: [String] = []
+    public private(set) var options: [String: String] = [:]
+    public private(set) var flags: Set<String> = []
+
+    /// A flag a command accepts: `--name` alone, or `--name VALUE` when `value` names the value.
+    public struct Flag: Sendable {
+        public let name: String
+        public let value: String?
+        public let help: String
+        public init(_ name: String, value: String? = nil, _ help: String) {
+            self.name = name; self.value = value; self.help = help
+        }
+    }
+
+    public init(positionals: [String] = [], options: [String: String] = [:], flags: Set<String> = []) {
+        self.positionals = positionals; self.options = options; self.flags = flags
+    }
+
+    /// Parses the words after the command name against the accepted flags.
+    public init(words: [String], accepting accepted: [Flag]) throws {
+        var i = 0
+        while i < words.count {
+            let w = words[i]
+            if w.hasPrefix("--") && w.count > 2 && !w.hasPrefix("---") {
+                var name = String(w.dropFirst(2))
+                var inlineValue: String?
+                if let eq = name.firstIndex(of: "=") {
+                    inlineValue = String(name[name.index(after: eq)...])
+                    name = String(name[..<eq])
+                }
+                guard let spec = accepted.first(where: { $0.name == name }) else {
+                    let names = accepted.map { "--" + $0.name }
+                    let hint = Suggest.closest(to: "--" + name, in: names).map { " — did you mean '\($0)'?" } ?? ""
+                    throw CommandError.usage("unknown option '--\(name)'\(hint)")
+                }
+                if let valueName = spec.value {
+                    if let v = inlineValue { options[name] = v } else {
+                        guard i + 1 < words.count else {
+                            throw CommandError.usage("option '--\(name)' needs a value (\(valueName))")
+                        }
+                        options[name] = words[i + 1]; i += 1
+                    }
+                } else {
+                    guard inlineValue == nil else { throw CommandError.usage("option '--\(name)' takes no value") }
+                    flags.insert(name)
+                }
+            } else {
+                positionals.append(w)
+            }
+            i += 1
+        }
+    }
+
+    public func flag(_ name: String) -> Bool { flags.contains(name) }
+
+    /// All positionals joined by spaces: how text arguments like prompts are read,
+    /// so `gen Once upon a time` and `gen "Once upon a time"` are the same.
+    public var text: String { positionals.joined(separator: " ") }
+
+    public func positional(_ i: Int) -> String? { i < positionals.count ? positionals[i] : nil }
+
+    /// A numeric option checked against its range; nil when absent.
+    public func number<T: LosslessStringConvertible & Comparable>(_ name: String, in range: ClosedRange<T>) throws -> T? {
+        guard let raw = options[name] else { return nil }
+        guard let v = T(raw) else { throw CommandError.usage("option '--\(name)' expects a number, got '\(raw)'") }
+        guard range.contains(v) else {
+            throw CommandError.usage("option '--\(name)' must be between \(range.lowerBound) and \(range.upperBound), got \(raw)")
+        }
+        return v
+    }
+
+    /// Splits a line into words, honouring quotes. An unclosed quote is an error.
+    public static func split(_ line: String) throws -> [String] {
+        var words: [String] = []
+        var current = ""
+        var inWord = false
+        var chars = Array(line)
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c == "\"" && i + 2 < chars.count && chars[i + 1] == "\"" && chars[i + 2] == "\"" {
+                // """ … """: everything up to the closing triple quote, verbatim
+                var j = i + 3
+                var found = false
+                while j + 2 < chars.count + 0 {
+                    if chars[j] == "\"" && chars[j + 1] == "\"" && chars[j + 2] == "\"" { found = true; break }
+                    j += 1
+                }
+                guard found else { throw CommandError.usage("unclosed \"\"\" block") }
+                var body = String(chars[(i + 3)..<j])
+                if body.hasPrefix("\n") { body.removeFirst() }
+                if body.hasSuffix("\n") { body.removeLast() }
+                current += body; inWord = true
+                i = j + 3
+                continue
+            }
+            if c == "\"" || c == "'" {
+                var j = i + 1
+                var piece = ""
+                while j < chars.count && chars[j] != c {
+                    if c == "\"" && chars[j] == "\\" && j + 1 < chars.count {
+                        let n = chars[j + 1]
+                        switch n {
+                        case "n": piece.append("\n")
+                        case "t": piece.append("\t")
+                        default: piece.append(n)
+                        }
+                        j += 2; continue
+                    }
+                    piece.append(chars[j]); j += 1
+                }
+                guard j < chars.count else { throw CommandError.usage("unclosed quote \(c)") }
+                current += piece; inWord = true
+                i = j + 1
+                continue
+            }
+            if c == " " || c == "\t" || c == "\n" {
+                if inWord { words.append(current); current = ""; inWord = false }
+            } else {
+                current.append(c); inWord = true
+            }
+            i += 1
+        }
+        if inWord { words.append(current) }
+        chars.removeAll()
+        return words
+    }
+}
+
+/// Errors a command reports: one line each, printed as `error: …`.
+public enum CommandError: Error, CustomStringConvertible, Equatable {
+    /// Wrong words: unknown option, missing argument, value out of range.
+    case usage(String)
+    /// The command can't run now (no model loaded, …).
+    case state(String)
+    /// The command ran and failed (file unreadable, …).
+    case failed(String)
+    /// Ctrl-C stopped it.
+    case interrupted
+
+    public var description: String {
+        switch self {
+        case .usage(let m), .state(let m), .failed(let m): return m
+        case .interrupted: return "interrupted"
+        }
+    }
+}
+
+/// "did you mean" by edit distance.
+public enum Suggest {
+    public static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var prev = Array(0...b.count)
+        var cur = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            cur[0] = i
+            for j in 1...b.count {
+                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&prev, &cur)
+        }
+        return prev[b.count]
+    }
+
+    /// The closest candidate within a distance that scales with the word's length
+    /// (≤ 1 for short words, ≤ 2 from five letters), or one the word is a prefix of.
+    public static func closest(to word: String, in candidates: [String]) -> String? {
+        let limit = word.count >= 5 ? 2 : 1
+        let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
+        if let best = scored.filter({ $0.1 <= limit }).min(by: { $0.1 < $1.1 }) { return best.0 }
+        if word.count >= 2, let p = candidates.filter({ $0.hasPrefix(word) }).min(by: { $0.count < $1.count }) { return p }
+        return nil
+    }
+}

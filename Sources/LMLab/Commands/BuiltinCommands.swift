@@ -1,0 +1,6 @@
+/// Every command the lab knows, in the order `help` lists them within a topic.
+public enum BuiltinCommands {
+    public static var all: [Command] {
+        [HelpCommand(), SetCommand(), ShowCommand(), QuitCommand()]
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+
+/// Where every command writes. The REPL and scripts use the process's
+/// stdout/stderr; tests use `Console.capturing()` and read `captured`.
+///
+/// Colour is decided once per write: only when the output is a terminal, NO_COLOR
+/// is unset, and the `color` setting isn't `off` (or it is `on`).
+public final class Console: @unchecked Sendable {
+    public enum Sink { case standard, capture }
+    public let sink: Sink
+    /// Whether stdout is a terminal: progress bars redraw in place only then.
+    public let isTerminal: Bool
+    public var colorSetting: ColorSetting = .auto
+    private(set) public var captured = ""
+    private(set) public var capturedErrors = ""
+    private let lock = NSLock()
+
+    public enum ColorSetting: String, CaseIterable, Sendable { case auto, on, off }
+
+    public init(sink: Sink = .standard, isTerminal: Bool? = nil) {
+        self.sink = sink
+        self.isTerminal = isTerminal ?? (sink == .standard && isatty(STDOUT_FILENO) == 1)
+    }
+
+    public static func capturing(terminal: Bool = false, color: ColorSetting = .off) -> Console {
+        let c = Console(sink: .capture, isTerminal: terminal)
+        c.colorSetting = color
+        return c
+    }
+
+    public var useColor: Bool {
+        switch colorSetting {
+        case .off: return false
+        case .on: return true
+        case .auto:
+            return isTerminal && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+        }
+    }
+
+    /// Terminal width in columns (80 when unknown).
+    public var width: Int {
+        if sink == .standard, isTerminal {
+            var ws = winsize()
+            if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 20 { return Int(ws.ws_col) }
+        }
+        if let cols = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init), cols > 20 { return cols }
+        return 80
+    }
+
+    /// Writes text as is (no newline added), flushing so streamed tokens show at once.
+    public func write(_ text: String) {
+        lock.lock(); defer { lock.unlock() }
+        switch sink {
+        case .capture: captured += text
+        case .standard:
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+
+    public func line(_ text: String = "") { write(text + "\n") }
+
+    /// An error line on stderr: `error: message`.
+    public func error(_ message: String) {
+        lock.lock(); defer { lock.unlock() }
+        let text = "error: \(message)\n"
+        switch sink {
+        case .capture: capturedErrors += text
+        case .standard: FileHandle.standardError.write(Data(text.utf8))
+        }
+    }
+
+    /// A notice on stderr that isn't a failure (hints, warnings).
+    public func note(_ message: String) {
+        lock.lock(); defer { lock.unlock() }
+        switch sink {
+        case .capture: capturedErrors += message + "\n"
+        case .standard: FileHandle.standardError.write(Data((message + "\n").utf8))
+        }
+    }
+
+    /// Empties the capture buffers (tests).
+    public func reset() {
+        lock.lock(); defer { lock.unlock() }
+        captured = ""; capturedErrors = ""
+    }
+
+    // MARK: styling — plain text whenever colour is off
+
+    public enum Style: String {
+        case bold = "1", dim = "2", italic = "3", underline = "4"
+        case red = "31", green = "32", yellow = "33", blue = "34", magenta = "35", cyan = "36", gray = "90"
+    }
+
+    public func styled(_ text: String, _ styles: Style...) -> String {
+        guard useColor, !styles.isEmpty else { return text }
+        return "\u{1B}[" + styles.map(\.rawValue).joined(separator: ";") + "m" + text + "\u{1B}[0m"
+    }
+
+    /// 256-colour foreground/background, for heatmaps and token colouring.
+    public func colored(_ text: String, foreground: Int? = nil, background: Int? = nil) -> String {
+        guard useColor else { return text }
+        var codes: [String] = []
+        if let f = foreground { codes.append("38;5;\(f)") }
+        if let b = background { codes.append("48;5;\(b)") }
+        guard !codes.isEmpty else { return text }
+        return "\u{1B}[" + codes.joined(separator: ";") + "m" + text + "\u{1B}[0m"
+    }
+}

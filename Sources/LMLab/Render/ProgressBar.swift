@@ -1,0 +1,62 @@
+import Foundation
+
+/// Progress of a long job (pull, ppl, train).
+///
+/// On a terminal it redraws one line in place:
+///     ppl  ███████████▌        58%  19/33 chunks  4.1 chunks/s  ETA 0:03
+/// Elsewhere (scripts, CI logs) it prints a plain line at most every
+/// `plainInterval` seconds, and always at the end.
+public final class ProgressBar {
+    let label: String
+    let total: Double
+    let unit: String
+    let console: Console
+    let width: Int
+    let plainInterval: Double
+    let clock: () -> Double
+    let start: Double
+    var lastPrint: Double = -.infinity
+    var finished = false
+    /// How amounts are written: bytes as MiB, plain counts as integers.
+    let formatAmount: (Double) -> String
+
+    public init(label: String, total: Double, unit: String = "", console: Console, width: Int = 24,
+                plainInterval: Double = 5, clock: @escaping () -> Double = { Date().timeIntervalSinceReferenceDate },
+                formatAmount: ((Double) -> String)? = nil) {
+        self.label = label; self.total = total; self.unit = unit; self.console = console
+        self.width = width; self.plainInterval = plainInterval; self.clock = clock
+        self.formatAmount = formatAmount ?? { String(Int($0)) }
+        self.start = clock()
+    }
+
+    /// The text of the line for `done` units of work after `elapsed` seconds.
+    public func render(done: Double, elapsed: Double) -> String {
+        let fraction = total > 0 ? min(1, max(0, done / total)) : 0
+        let rate = elapsed > 0 ? done / elapsed : 0
+        let eta = rate > 0 ? (total - done) / rate : .infinity
+        let bar = Charts.bar(fraction, max: 1, width: width)
+        let padded = bar + String(repeating: " ", count: max(0, width - TextUtil.displayWidth(bar)))
+        let unitSuffix = unit.isEmpty ? "" : " " + unit
+        let rateText = rate >= 10 ? String(format: "%.0f", rate) : String(format: "%.1f", rate)
+        return "\(label)  \(padded) \(String(format: "%3.0f%%", fraction * 100))  "
+            + "\(formatAmount(done))/\(formatAmount(total))\(unitSuffix)  \(rateText)\(unitSuffix)/s  ETA \(TextUtil.clock(eta))"
+    }
+
+    public func update(_ done: Double) {
+        let now = clock()
+        if console.isTerminal {
+            console.write("\r\u{1B}[2K" + render(done: done, elapsed: now - start))
+        } else if now - lastPrint >= plainInterval {
+            lastPrint = now
+            console.line(render(done: done, elapsed: now - start))
+        }
+    }
+
+    /// Ends the bar: the final state on its own line.
+    public func finish(_ done: Double? = nil) {
+        guard !finished else { return }
+        finished = true
+        let line = render(done: done ?? total, elapsed: clock() - start)
+        if console.isTerminal { console.write("\r\u{1B}[2K" + line + "\n") } else { console.line(line) }
+    }
+}
