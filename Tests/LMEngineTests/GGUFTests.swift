@@ -131,6 +131,26 @@ final class GGUFTests: XCTestCase {
         }
     }
 
+    func testGemmaSizedVocabularyStaysLazy() throws {
+        // Gemma-3's 262,144 tokens: opening walks the lengths, decoding happens on request.
+        var w = GGUFWriter()
+        let vocab = (0..<262_144).map { "▁tok\($0)" }
+        w.set("tokenizer.ggml.tokens", .array(GGUFArray(strings: vocab)))
+        w.set("tokenizer.ggml.scores", .array(GGUFArray(floats: (0..<262_144).map { -Float($0) })))
+        let url = try temp(w.encoded())
+        var start = Date()
+        let file = try GGUFFile(url: url)
+        let open = Date().timeIntervalSince(start)
+        let array = try file.array("tokenizer.ggml.tokens")
+        XCTAssertEqual(array.count, 262_144)
+        start = Date()
+        let strings = try file.stringArray("tokenizer.ggml.tokens")
+        let decode = Date().timeIntervalSince(start)
+        XCTAssertEqual(strings.last, "▁tok262143")
+        XCTAssertEqual(try file.floatArray("tokenizer.ggml.scores")[1000], -1000)
+        print(String(format: "262k-string vocabulary: open %.1f ms, decode %.1f ms", open * 1000, decode * 1000))
+    }
+
     func testRoundTripTensorsAndRewrite() throws {
         let w = try smallWriter()
         let file = try GGUFFile(url: try temp(w.encoded()))
@@ -229,6 +249,32 @@ final class GGUFTests: XCTestCase {
         XCTAssertEqual(size, 68)
         XCTAssertEqual(fileSize, bytes.count - 40)
         XCTAssertTrue(short!.description.hasPrefix("tensor 'blk.0.w': data runs past the end of the file (offset "))
+    }
+
+    func testEveryTruncationAndByteFlipFailsCleanly() throws {
+        let bytes = try smallWriter().encoded()
+        let url = try temp([])
+        // Every cut before the last tensor's final byte (the padding after it
+        // is optional): always a GGUFError, never a crash.
+        let last = try XCTUnwrap(GGUFFile(url: try temp(bytes)).tensors.last)
+        for cut in 0..<(last.offset + last.byteCount) {
+            try Data(bytes[..<cut]).write(to: url)
+            XCTAssertThrowsError(try GGUFFile(url: url), "cut at \(cut)") { error in
+                XCTAssertTrue(error is GGUFError, "cut at \(cut): \(error)")
+            }
+        }
+        // Every single-byte corruption: opens or throws a GGUFError, never crashes.
+        for i in 0..<bytes.count {
+            var corrupt = bytes
+            corrupt[i] ^= 0xFF
+            try Data(corrupt).write(to: url)
+            do {
+                let file = try GGUFFile(url: url)
+                _ = file.metadata.values.compactMap { $0.arrayValue?.values() }
+            } catch {
+                XCTAssertTrue(error is GGUFError, "flip at \(i): \(error)")
+            }
+        }
     }
 
     func testUnknownTensorTypeAndPartialBlocks() throws {

@@ -156,6 +156,9 @@ public struct GGUFArray: Sendable, Equatable {
         switch storage {
         case let .owned(values):
             return values
+        case let .mapped(file, range) where elementType == .bool:
+            // Bytes were not checked to be 0/1 inside arrays; read any non-zero as true.
+            return file.bytes(range).map { .bool($0 != 0) }
         case let .mapped(file, range):
             // The range was walked and bounds-checked when the file was opened.
             var reader = GGUFReader(file: file, position: range.lowerBound)
