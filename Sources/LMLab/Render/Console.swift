@@ -3,8 +3,8 @@ import Foundation
 /// Where every command writes. The REPL and scripts use the process's
 /// stdout/stderr; tests use `Console.capturing()` and read `captured`.
 ///
-/// Colour is decided once per write: only when the output is a terminal, NO_COLOR
-/// is unset, and the `color` setting isn't `off` (or it is `on`).
+/// Colour only when the output is a terminal, NO_COLOR is unset, and the
+/// `color` setting isn't `off`. (`.on` forces colour; only tests use it.)
 public final class Console: @unchecked Sendable {
     public enum Sink { case standard, capture }
     public let sink: Sink

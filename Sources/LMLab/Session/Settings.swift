@@ -30,7 +30,7 @@ public final class Settings {
         Spec(name: "repeat_penalty", kind: .real(0.1...10), defaultValue: "1.0", help: "divide logits of recent tokens (1 = off)"),
         Spec(name: "max_tokens", kind: .integer(0...1_000_000), defaultValue: "128", help: "new tokens per generation"),
         Spec(name: "threads", kind: .integer(1...256), defaultValue: "2", help: "worker threads for the kernels"),
-        Spec(name: "color", kind: .choice(["auto", "on", "off"]), defaultValue: "auto", help: "colour output (auto: only on a terminal, never with NO_COLOR)"),
+        Spec(name: "color", kind: .choice(["auto", "off"]), defaultValue: "auto", help: "colour: auto = only on a terminal and never with NO_COLOR; off = never"),
         Spec(name: "kernels", kind: .choice(["fast", "reference"]), defaultValue: "fast", help: "fast SIMD/threaded kernels or the plain reference loops"),
         Spec(name: "activations", kind: .choice(["q8", "f32"]), defaultValue: "q8", help: "quantize activations to 8 bits in dot products as llama.cpp does, or keep f32"),
     ]

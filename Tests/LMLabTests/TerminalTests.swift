@@ -1,0 +1,72 @@
+import XCTest
+
+/// The REPL in a real pseudo-terminal: history, Tab completion, Ctrl-C, leaving.
+final class TerminalTests: XCTestCase {
+    func testPromptHistoryCompletionAndCtrlC() throws {
+        let t = try TerminalSession()
+        try t.waitFor("the prompt") { $0.hasSuffix("lab>") }
+
+        // A command runs and prints.
+        try t.type("set seed 5"); try t.keys("Enter")
+        try t.waitForText("seed = 5 (user)")
+
+        // Up recalls it onto the prompt line.
+        try t.keys("Up")
+        try t.waitFor("recalled line") { $0.hasSuffix("lab> set seed 5") }
+
+        // Ctrl-C clears the line and gives a fresh prompt; nothing ran.
+        try t.keys("C-c")
+        try t.waitFor("cleared line") { $0.hasSuffix("lab> set seed 5^C\nlab>") }
+        XCTAssertEqual(try t.count("seed = 5 (user)"), 1)
+
+        // A second Ctrl-C on the empty line says how to leave.
+        try t.keys("C-c")
+        try t.waitForText("(to leave, press Ctrl-D or type 'quit')")
+
+        // Tab completes a command name, and then its argument.
+        try t.type("sho"); try t.keys("Tab")
+        try t.waitFor("completed command") { $0.hasSuffix("lab> show") }
+        try t.type("set"); try t.keys("Tab")
+        try t.waitFor("completed argument") { $0.hasSuffix("lab> show settings") }
+        try t.keys("Enter")
+        try t.waitForText("temperature")
+
+        // UTF-8 typed at the prompt arrives intact.
+        try t.type("/naïve"); try t.keys("Enter")
+        try t.waitForText("error: unknown command '/naïve'")
+
+        // quit leaves with status 0, and the history file holds the commands.
+        try t.type("quit"); try t.keys("Enter")
+        try t.waitForText("[exited] 0")
+        let history = try String(contentsOf: t.home.appendingPathComponent("history"), encoding: .utf8)
+        XCTAssertTrue(history.contains("set\\040seed\\0405"), history)
+        XCTAssertTrue(history.contains("quit"), history)
+    }
+
+    func testHistoryPersistsAcrossSessionsAndCtrlDLeaves() throws {
+        let first = try TerminalSession()
+        try first.waitFor("prompt") { $0.hasSuffix("lab>") }
+        try first.type("set top_k 7"); try first.keys("Enter")
+        try first.waitForText("top_k = 7 (user)")
+        try first.keys("C-d")
+        try first.waitForText("[exited] 0")
+
+        // A new process with the same LMLAB_HOME recalls the line with Up.
+        let second = try TerminalSession(environment: ["LMLAB_HOME": first.home.path])
+        try second.waitFor("prompt") { $0.hasSuffix("lab>") }
+        try second.keys("Up")
+        try second.waitFor("recalled from the file") { $0.hasSuffix("lab> set top_k 7") }
+        try second.keys("C-u"); try second.type("quit"); try second.keys("Enter")
+        try second.waitForText("[exited] 0")
+    }
+
+    func testMultiLineBlockAtThePrompt() throws {
+        let t = try TerminalSession()
+        try t.waitFor("prompt") { $0.hasSuffix("lab>") }
+        try t.type("help \"\"\""); try t.keys("Enter")
+        try t.waitFor("continuation prompt") { $0.hasSuffix("...>") }
+        try t.type("set"); try t.keys("Enter")
+        try t.type("\"\"\""); try t.keys("Enter")
+        try t.waitForText("set KEY VALUE | set KEY default")
+    }
+}

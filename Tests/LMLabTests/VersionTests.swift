@@ -1,3 +1,0 @@
-import XCTest
-import LMLab
-final class VersionTests: XCTestCase { func testVersion() { XCTAssertFalse(LMLabInfo.version.isEmpty) } }
