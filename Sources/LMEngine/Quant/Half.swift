@@ -84,19 +84,23 @@ public func floatToBF16(_ f: Float) -> UInt16 {
 
 /// Eight fp16 values at once, for the fast F16 kernels. Same results as
 /// `halfToFloat` lane by lane (the test checks all 65536 patterns).
+/// Branch-free: compute the normal and the subnormal reading of every lane, then select.
 @inline(__always)
 public func halfToFloat(_ h: SIMD8<UInt16>) -> SIMD8<Float> {
-    let w = SIMD8<UInt32>(truncatingIfNeeded: h)
+    let w = SIMD8<Int32>(truncatingIfNeeded: h)   // zero-extends (h is unsigned)
     let sign = (w & 0x8000) &<< 16
     let magnitude = w & 0x7FFF
     let exponent = magnitude & 0x7C00
-    // Normal numbers: move exponent+mantissa into place and rebias by 112.
+    // Normal numbers: exponent+mantissa moved into place and rebiased by 112.
     var bits = (magnitude &<< 13) &+ 0x3800_0000
-    // Inf/NaN: all-ones exponent.
-    bits.replace(with: (magnitude &<< 13) | 0x7F80_0000, where: exponent .== 0x7C00)
-    // Zero and subnormals: mantissa · 2^-24, computed exactly in float.
-    let tiny = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: magnitude)) * 0x1p-24
-    bits.replace(with: unsafeBitCast(tiny, to: SIMD8<UInt32>.self), where: exponent .== 0)
-    // Same-size reinterpretation of the 8 lanes (SIMD has no bitPattern initializer).
+    // Inf/NaN (exponent all ones): rebias by another 112 so the fp32 exponent is all ones too.
+    // (Masks are built by hand: SIMD `replace(with:where:)` compiles to scalar code here.)
+    let isSpecial = SIMD8<Int32>(repeating: 0) &- ((exponent &+ 0x0400) &>> 15)   // all ones where exponent == 0x7C00
+    bits = bits &+ (isSpecial & 0x3800_0000)
+    // Zero and subnormals, m·2^-24: read (m << 13) as the mantissa of 2^-14 · 1.m
+    // and subtract 2^-14, which is exact.
+    let asNormal = unsafeBitCast((magnitude &<< 13) | 0x3880_0000, to: SIMD8<Float>.self) - 0x1p-14
+    let isTiny = ((exponent &- 1) &>> 31)   // all ones where exponent == 0 (arithmetic shift of -1)
+    bits = (bits & ~isTiny) | (unsafeBitCast(asNormal, to: SIMD8<Int32>.self) & isTiny)
     return unsafeBitCast(bits | sign, to: SIMD8<Float>.self)
 }

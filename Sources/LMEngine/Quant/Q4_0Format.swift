@@ -8,7 +8,7 @@
 public enum Q4_0Format: BlockFormat {
     public static var type: GGMLType { .q4_0 }
     public static var activationType: GGMLType { .q8_0 }
-    static let blockBytes = 18
+    @inline(__always) static var blockBytes: Int { 18 }  // computed: a static let costs a lazy-init check per use
 
     public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
         for b in 0..<count / 32 {
@@ -57,19 +57,18 @@ public enum Q4_0Format: BlockFormat {
         return sumf
     }
 
-    /// Low nibbles pair with activations 0..<16, high nibbles with 16..<32;
-    /// Int16 products, |sum of two| ≤ 2·8·128, then widened.
+    /// Low nibbles pair with activations 0..<16, high nibbles with 16..<32; 8 lanes at a time.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var sumf: Float = 0
         for b in 0..<count / 32 {
             let x = w + b * blockBytes, y = a + b * Q8_0Format.blockBytes
-            let qs = x.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
-            let lo = SIMD16<Int16>(truncatingIfNeeded: qs & 0x0F) &- 8
-            let hi = SIMD16<Int16>(truncatingIfNeeded: qs &>> 4) &- 8
-            let y0 = SIMD16<Int16>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self))
-            let y1 = SIMD16<Int16>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self))
-            let sumi = widenedSum(lo &* y0 &+ hi &* y1)
-            sumf += Float(sumi) * x.loadHalf(0) * y.loadHalf(0)
+            var acc = SIMD8<Int32>()
+            for k in 0..<2 {
+                let qs = loadUInt8x8(x, 2 + 8 * k)
+                let y0 = loadInt8x8(y, 2 + 8 * k), y1 = loadInt8x8(y, 18 + 8 * k)
+                acc &+= ((qs & 0x0F) &- 8) &* y0 &+ ((qs &>> 4) &- 8) &* y1
+            }
+            sumf += Float(acc.wrappedSum()) * x.loadHalf(0) * y.loadHalf(0)
         }
         return sumf
     }

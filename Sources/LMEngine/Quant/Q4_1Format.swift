@@ -8,7 +8,7 @@
 public enum Q4_1Format: BlockFormat {
     public static var type: GGMLType { .q4_1 }
     public static var activationType: GGMLType { .q8_1 }
-    static let blockBytes = 20
+    @inline(__always) static var blockBytes: Int { 20 }  // computed: a static let costs a lazy-init check per use
 
     public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
         for b in 0..<count / 32 {
@@ -61,18 +61,18 @@ public enum Q4_1Format: BlockFormat {
         return sumf
     }
 
-    /// Codes 0…15 times int8: |sum of two products| ≤ 2·15·128 fits Int16.
+    /// Low nibbles pair with activations 0..<16, high nibbles with 16..<32; 8 lanes at a time.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var sumf: Float = 0
         for b in 0..<count / 32 {
             let x = w + b * blockBytes, y = a + b * Q8_1Format.blockBytes
-            let qs = x.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self)
-            let lo = SIMD16<Int16>(truncatingIfNeeded: qs & 0x0F)
-            let hi = SIMD16<Int16>(truncatingIfNeeded: qs &>> 4)
-            let y0 = SIMD16<Int16>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: 4, as: SIMD16<Int8>.self))
-            let y1 = SIMD16<Int16>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: 20, as: SIMD16<Int8>.self))
-            let sumi = widenedSum(lo &* y0 &+ hi &* y1)
-            sumf += (x.loadHalf(0) * y.loadHalf(0)) * Float(sumi) + x.loadHalf(2) * y.loadHalf(2)
+            var acc = SIMD8<Int32>()
+            for k in 0..<2 {
+                let qs = loadUInt8x8(x, 4 + 8 * k)
+                let y0 = loadInt8x8(y, 4 + 8 * k), y1 = loadInt8x8(y, 20 + 8 * k)
+                acc &+= (qs & 0x0F) &* y0 &+ (qs &>> 4) &* y1
+            }
+            sumf += (x.loadHalf(0) * y.loadHalf(0)) * Float(acc.wrappedSum()) + x.loadHalf(2) * y.loadHalf(2)
         }
         return sumf
     }

@@ -8,7 +8,7 @@
 public enum Q5_0Format: BlockFormat {
     public static var type: GGMLType { .q5_0 }
     public static var activationType: GGMLType { .q8_0 }
-    static let blockBytes = 22
+    @inline(__always) static var blockBytes: Int { 22 }  // computed: a static let costs a lazy-init check per use
 
     /// The two 5-bit codes stored at byte j of a block.
     @inline(__always)
@@ -78,15 +78,16 @@ public enum Q5_0Format: BlockFormat {
         for b in 0..<count / 32 {
             let x = w + b * blockBytes, y = a + b * Q8_0Format.blockBytes
             let qh = x.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-            let qs = x.loadUnaligned(fromByteOffset: 6, as: SIMD16<UInt8>.self)
-            let h0 = ((SIMD16<UInt32>(repeating: qh) &>> laneIndex16) & 1) &<< 4
-            let h1 = ((SIMD16<UInt32>(repeating: qh >> 16) &>> laneIndex16) & 1) &<< 4
-            let lo = (SIMD16<Int16>(truncatingIfNeeded: qs & 0x0F) | SIMD16<Int16>(truncatingIfNeeded: h0)) &- 16
-            let hi = (SIMD16<Int16>(truncatingIfNeeded: qs &>> 4) | SIMD16<Int16>(truncatingIfNeeded: h1)) &- 16
-            let y0 = SIMD16<Int16>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self))
-            let y1 = SIMD16<Int16>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self))
-            let sumi = widenedSum(lo &* y0 &+ hi &* y1)
-            sumf += (x.loadHalf(0) * y.loadHalf(0)) * Float(sumi)
+            let bits = SIMD8<Int32>(repeating: Int32(bitPattern: qh))
+            var acc = SIMD8<Int32>()
+            for k in 0..<2 {
+                let qs = loadUInt8x8(x, 6 + 8 * k)
+                let h0 = ((bits &>> (laneIndex8 &+ Int32(8 * k))) & 1) &<< 4
+                let h1 = ((bits &>> (laneIndex8 &+ Int32(16 + 8 * k))) & 1) &<< 4
+                acc &+= (((qs & 0x0F) | h0) &- 16) &* loadInt8x8(y, 2 + 8 * k)
+                    &+ (((qs &>> 4) | h1) &- 16) &* loadInt8x8(y, 18 + 8 * k)
+            }
+            sumf += (x.loadHalf(0) * y.loadHalf(0)) * Float(acc.wrappedSum())
         }
         return sumf
     }

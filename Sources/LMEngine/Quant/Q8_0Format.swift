@@ -7,7 +7,7 @@
 public enum Q8_0Format: BlockFormat {
     public static var type: GGMLType { .q8_0 }
     public static var activationType: GGMLType { .q8_0 }
-    static let blockBytes = 34
+    @inline(__always) static var blockBytes: Int { 34 }  // computed: a static let costs a lazy-init check per use
 
     public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
         for b in 0..<count / 32 {
@@ -49,17 +49,14 @@ public enum Q8_0Format: BlockFormat {
         return sumf
     }
 
-    /// The 32 products of a block in two 16-lane halves, widened before adding
-    /// because (-128)·(-128) twice would overflow Int16.
+    /// The 32 products of a block in 8 Int32 lanes, four bytes-groups at a time.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var sumf: Float = 0
         for b in 0..<count / 32 {
             let x = w + b * blockBytes, y = a + b * blockBytes
-            let xq = x.loadUnaligned(fromByteOffset: 2, as: SIMD32<Int8>.self)
-            let yq = y.loadUnaligned(fromByteOffset: 2, as: SIMD32<Int8>.self)
-            let p = SIMD32<Int16>(truncatingIfNeeded: xq) &* SIMD32<Int16>(truncatingIfNeeded: yq)
-            let sumi = (SIMD16<Int32>(truncatingIfNeeded: p.lowHalf) &+ SIMD16<Int32>(truncatingIfNeeded: p.highHalf)).wrappedSum()
-            sumf += Float(sumi) * (x.loadHalf(0) * y.loadHalf(0))
+            var acc = SIMD8<Int32>()
+            for k in 0..<4 { acc &+= loadInt8x8(x, 2 + 8 * k) &* loadInt8x8(y, 2 + 8 * k) }
+            sumf += Float(acc.wrappedSum()) * (x.loadHalf(0) * y.loadHalf(0))
         }
         return sumf
     }

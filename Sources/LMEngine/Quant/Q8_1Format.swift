@@ -9,7 +9,7 @@
 public enum Q8_1Format: BlockFormat {
     public static var type: GGMLType { .q8_1 }
     public static var activationType: GGMLType { .q8_1 }
-    static let blockBytes = 36
+    @inline(__always) static var blockBytes: Int { 36 }  // computed: a static let costs a lazy-init check per use
 
     public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
         for b in 0..<count / 32 {
@@ -59,11 +59,9 @@ public enum Q8_1Format: BlockFormat {
         var sumf: Float = 0
         for b in 0..<count / 32 {
             let x = w + b * blockBytes, y = a + b * blockBytes
-            let xq = x.loadUnaligned(fromByteOffset: 4, as: SIMD32<Int8>.self)
-            let yq = y.loadUnaligned(fromByteOffset: 4, as: SIMD32<Int8>.self)
-            let p = SIMD32<Int16>(truncatingIfNeeded: xq) &* SIMD32<Int16>(truncatingIfNeeded: yq)
-            let sumi = (SIMD16<Int32>(truncatingIfNeeded: p.lowHalf) &+ SIMD16<Int32>(truncatingIfNeeded: p.highHalf)).wrappedSum()
-            sumf += Float(sumi) * (x.loadHalf(0) * y.loadHalf(0))
+            var acc = SIMD8<Int32>()
+            for k in 0..<4 { acc &+= loadInt8x8(x, 4 + 8 * k) &* loadInt8x8(y, 4 + 8 * k) }
+            sumf += Float(acc.wrappedSum()) * (x.loadHalf(0) * y.loadHalf(0))
         }
         return sumf
     }
