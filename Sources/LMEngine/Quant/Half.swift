@@ -87,7 +87,8 @@ public func floatToBF16(_ f: Float) -> UInt16 {
 /// Branch-free: compute the normal and the subnormal reading of every lane, then select.
 @inline(__always)
 public func halfToFloat(_ h: SIMD8<UInt16>) -> SIMD8<Float> {
-    let w = SIMD8<Int32>(truncatingIfNeeded: h)   // zero-extends (h is unsigned)
+    // Zero-extend to 32 bits (this unsigned-to-unsigned widening compiles to shuffles).
+    let w = unsafeBitCast(SIMD8<UInt32>(truncatingIfNeeded: h), to: SIMD8<Int32>.self)
     let sign = (w & 0x8000) &<< 16
     let magnitude = w & 0x7FFF
     let exponent = magnitude & 0x7C00
