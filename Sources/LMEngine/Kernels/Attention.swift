@@ -75,15 +75,9 @@ extension ComputeContext {
     public func attention(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
                           heads: Int, kvHeads: Int, headDim: Int, pos: Int, scale: Float, window: Int?,
                           probabilities: UnsafeMutablePointer<Float>? = nil) {
-        let scratch = floatsPerWorker(pos + 1)
-        let mode = self.mode
-        forEachChunk(heads) { range, worker in
-            for h in range {
-                attendOneHead(q: q, keys: keys, values: values, out: out, head: h, heads: heads, kvHeads: kvHeads, headDim: headDim,
-                              pos: pos, scale: scale, window: window, scores: scratch + worker * (pos + 1),
-                              probabilities: probabilities.map { $0 + h * (pos + 1) }, mode: mode)
-            }
-        }
+        // One query at position pos is a batch of one starting there; the layouts agree.
+        attentionBatch(q: q, keys: keys, values: values, out: out, n: 1, p0: pos, heads: heads, kvHeads: kvHeads,
+                       headDim: headDim, scale: scale, window: window, probabilities: probabilities)
     }
 
     /// Prefill: n queries at positions p0..<p0+n, each attending causally to the cache,
@@ -93,19 +87,37 @@ extension ComputeContext {
     public func attentionBatch(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
                                n: Int, p0: Int, heads: Int, kvHeads: Int, headDim: Int, scale: Float, window: Int?,
                                probabilities: UnsafeMutablePointer<Float>? = nil) {
-        let span = p0 + n
-        let scratch = floatsPerWorker(span)
-        let mode = self.mode
-        forEachChunk(n * heads) { range, worker in
-            for job in range {
-                let t = job / heads, h = job % heads
-                let pos = p0 + t
-                let row = probabilities.map { $0 + job * span }
-                attendOneHead(q: q + t * heads * headDim, keys: keys, values: values, out: out + t * heads * headDim,
-                              head: h, heads: heads, kvHeads: kvHeads, headDim: headDim, pos: pos, scale: scale, window: window,
-                              scores: scratch + worker * span, probabilities: row, mode: mode)
-                if let row { for k in (pos + 1)..<span { row[k] = 0 } }
-            }
+        let t = attentionTask
+        t.q = q; t.keys = keys; t.values = values; t.out = out; t.probabilities = probabilities
+        t.n = n; t.p0 = p0; t.heads = heads; t.kvHeads = kvHeads; t.headDim = headDim
+        t.scale = scale; t.window = window; t.mode = mode
+        t.scratch = floatsPerWorker(p0 + n)
+        dispatch(t, count: n * heads)
+    }
+}
+
+/// One attention call's state for the pool: the n·heads (query, head) pairs are split
+/// into contiguous chunks; each worker keeps its scores in its own (p0+n)-float scratch.
+final class AttentionTask: PoolTask {
+    var q: UnsafePointer<Float>?, keys: UnsafePointer<Float>?, values: UnsafePointer<Float>?
+    var out: UnsafeMutablePointer<Float>?, probabilities: UnsafeMutablePointer<Float>?
+    var scratch: UnsafeMutablePointer<Float>?   // [workers × (p0+n)]
+    var n = 1, p0 = 0, heads = 1, kvHeads = 1, headDim = 1
+    var scale: Float = 1
+    var window: Int?
+    var mode = KernelMode.fast
+
+    func run(worker: Int, workers: Int) {
+        guard let q, let keys, let values, let out, let scratch else { return }
+        let jobs = n * heads, span = p0 + n
+        for job in (jobs * worker / workers)..<(jobs * (worker + 1) / workers) {
+            let t = job / heads, h = job % heads
+            let pos = p0 + t
+            let row = probabilities.map { $0 + job * span }
+            attendOneHead(q: q + t * heads * headDim, keys: keys, values: values, out: out + t * heads * headDim,
+                          head: h, heads: heads, kvHeads: kvHeads, headDim: headDim, pos: pos, scale: scale, window: window,
+                          scores: scratch + worker * span, probabilities: row, mode: mode)
+            if let row { for k in (pos + 1)..<span { row[k] = 0 } }
         }
     }
 }

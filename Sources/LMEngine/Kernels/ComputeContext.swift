@@ -19,6 +19,10 @@ public final class ComputeContext {
     }
 
     var pool: WorkerPool
+    // Task objects refilled on each call, so dispatching work allocates nothing.
+    let closureTask = ClosureTask()
+    let matmulTask = MatmulTask()
+    let attentionTask = AttentionTask()
 
     // Scratch, grown on demand and never shrunk:
     // activation rows quantized for matmul, [n × activationType.rowBytes(cols)] bytes
@@ -51,18 +55,30 @@ public final class ComputeContext {
     }
 
     /// Splits 0..<count into one contiguous chunk per worker: body(chunk, workerIndex).
-    /// workerIndex < threads indexes per-worker scratch.
+    /// workerIndex < threads indexes per-worker scratch. (Allocates a small closure box
+    /// per call when threaded; the hot kernels use `dispatch` with a task object.)
     func forEachChunk(_ count: Int, _ body: (Range<Int>, Int) -> Void) {
-        let workers = mode == .reference ? 1 : min(pool.size, count)
+        let workers = workerCount(for: count)
         if workers <= 1 {
             if count > 0 { body(0..<count, 0) }
             return
         }
-        pool.run { k in
-            guard k < workers else { return }
-            let start = count * k / workers, end = count * (k + 1) / workers
-            if start < end { body(start..<end, k) }
+        withoutActuallyEscaping(body) { body in
+            closureTask.body = body
+            closureTask.count = count
+            pool.run(closureTask, workers: workers)
+            closureTask.body = nil   // must not outlive this call
         }
+    }
+
+    /// Threads to use for `count` independent items: 1 in reference mode.
+    func workerCount(for count: Int) -> Int {
+        mode == .reference ? 1 : max(1, min(pool.size, count))
+    }
+
+    /// Runs a preallocated task on `workerCount(for: count)` workers.
+    func dispatch(_ task: PoolTask, count: Int) {
+        pool.run(task, workers: workerCount(for: count))
     }
 
     func bytes(_ count: Int) -> UnsafeMutableRawPointer {

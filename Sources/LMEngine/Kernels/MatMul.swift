@@ -26,16 +26,9 @@ extension ComputeContext {
                 }
                 return
             }
-            let dot = format.dot
-            let activations = UnsafeRawPointer(a)
-            forEachChunk(rows) { range, _ in
-                for r in range {
-                    let wr = w.data + r * rowBytes
-                    for t in 0..<n {
-                        y[t * rows + r] = dot(wr, activations + t * aRowBytes, cols)
-                    }
-                }
-            }
+            matmulTask.set(format: format, w: w, x: x, activations: UnsafeRawPointer(a), activationRowBytes: aRowBytes,
+                           y: y, n: n, expand: false, scratch: nil)
+            dispatch(matmulTask, count: rows)
 
         case .f32:
             // Each worker expands one weight row at a time into its own cols floats.
@@ -47,13 +40,47 @@ extension ComputeContext {
                 }
                 return
             }
-            let dequantize = format.dequantizeRow
-            forEachChunk(rows) { range, worker in
-                let row = scratch + worker * cols
-                for r in range {
-                    dequantize(w.data + r * rowBytes, row, cols)
-                    for t in 0..<n { y[t * rows + r] = dotF32(row, x + t * cols, count: cols) }
-                }
+            matmulTask.set(format: format, w: w, x: x, activations: nil, activationRowBytes: 0,
+                           y: y, n: n, expand: true, scratch: scratch)
+            dispatch(matmulTask, count: rows)
+        }
+    }
+}
+
+/// One matmul call's worth of state for the pool: worker k takes the k-th contiguous
+/// chunk of weight rows and computes y for all n tokens of each row.
+final class MatmulTask: PoolTask {
+    var format: any BlockFormat.Type = F32Format.self
+    var w = WeightMatrix(type: .f32, rows: 0, cols: 0, data: UnsafeRawPointer(bitPattern: 1)!)
+    var x: UnsafePointer<Float>?                 // [n × cols] f32
+    var activations: UnsafeRawPointer?           // [n × activationRowBytes], quantized x
+    var activationRowBytes = 0
+    var y: UnsafeMutablePointer<Float>?          // [n × rows]
+    var n = 1
+    var expand = false                           // true: dequantize rows and dot in f32
+    var scratch: UnsafeMutablePointer<Float>?    // [workers × cols] when expanding
+
+    func set(format: any BlockFormat.Type, w: WeightMatrix, x: UnsafePointer<Float>, activations: UnsafeRawPointer?,
+             activationRowBytes: Int, y: UnsafeMutablePointer<Float>, n: Int, expand: Bool, scratch: UnsafeMutablePointer<Float>?) {
+        self.format = format; self.w = w; self.x = x; self.activations = activations
+        self.activationRowBytes = activationRowBytes; self.y = y; self.n = n; self.expand = expand; self.scratch = scratch
+    }
+
+    func run(worker: Int, workers: Int) {
+        let rows = w.rows, cols = w.cols, rowBytes = w.rowBytes
+        let first = rows * worker / workers, end = rows * (worker + 1) / workers
+        guard first < end, let x, let y else { return }
+        if expand {
+            let row = scratch! + worker * cols
+            for r in first..<end {
+                format.dequantizeRow(src: w.data + r * rowBytes, dst: row, count: cols)
+                for t in 0..<n { y[t * rows + r] = dotF32(row, x + t * cols, count: cols) }
+            }
+        } else {
+            let a = activations!
+            for r in first..<end {
+                let wr = w.data + r * rowBytes
+                for t in 0..<n { y[t * rows + r] = format.dot(wr, a + t * activationRowBytes, count: cols) }
             }
         }
     }
