@@ -207,3 +207,30 @@ final class QuantFormatTests: XCTestCase {
         }
     }
 }
+
+final class QuantActivationTests: XCTestCase {
+    /// llama.cpp's x86 activation quantizer rounds halves to even; the reference
+    /// (weight) quantizer rounds them away from zero. With max 127, d = 1 and x·id = x.
+    func testActivationQuantizerRoundsHalvesToEven() {
+        var x = [Float](repeating: 0, count: 32)
+        x[0] = 127; x[1] = 2.5; x[2] = -2.5; x[3] = 3.5; x[4] = 0.5; x[5] = 2.4
+        for (type, offset) in [(GGMLType.q8_0, 2), (.q8_1, 4)] {
+            let f = BlockFormats.format(for: type)!
+            var weightStyle = [UInt8](repeating: 0, count: type.blockBytes)
+            var activationStyle = weightStyle
+            x.withUnsafeBufferPointer { src in
+                weightStyle.withUnsafeMutableBytes { f.quantizeRow(src: src.baseAddress!, dst: $0.baseAddress!, count: 32) }
+                activationStyle.withUnsafeMutableBytes { f.quantizeActivationRow(src: src.baseAddress!, dst: $0.baseAddress!, count: 32) }
+            }
+            let ref = weightStyle[offset..<offset + 6].map { Int8(bitPattern: $0) }
+            let act = activationStyle[offset..<offset + 6].map { Int8(bitPattern: $0) }
+            XCTAssertEqual(ref, [127, 3, -3, 4, 1, 2], type.name)
+            XCTAssertEqual(act, [127, 2, -2, 4, 0, 2], type.name)
+            XCTAssertEqual(Array(weightStyle[0..<2]), Array(activationStyle[0..<2]), "same d")
+            if type == .q8_1 {
+                // s = fp16(d · Σ qs) with d = 1: 127 + 2 - 2 + 4 + 0 + 2 = 133.
+                XCTAssertEqual(halfToFloat(UInt16(activationStyle[2]) | UInt16(activationStyle[3]) << 8), 133)
+            }
+        }
+    }
+}

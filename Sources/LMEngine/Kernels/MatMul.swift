@@ -3,7 +3,8 @@ extension ComputeContext {
     /// n == 1 is decode (matrix × vector), n > 1 prefill.
     ///
     /// x: [n × cols] f32, y: [n × rows] f32 (token-major, like x).
-    /// With `.q8` activations the n rows of x are quantized once into scratch, then each
+    /// With `.q8` activations the n rows of x are quantized once into scratch (the way
+    /// llama.cpp's x86 build does: `quantizeActivationRow`), then each
     /// weight row is read once and dotted against all n (the row stays in L1 meanwhile).
     /// The rows of W are split into one contiguous chunk per thread.
     public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int) {
@@ -16,7 +17,7 @@ extension ComputeContext {
             let aRowBytes = activationType.rowBytes(cols)!
             let a = bytes(aRowBytes * n)   // [n × aRowBytes]
             for t in 0..<n {
-                activationFormat.quantizeRow(src: x + t * cols, dst: a + t * aRowBytes, count: cols)
+                activationFormat.quantizeActivationRow(src: x + t * cols, dst: a + t * aRowBytes, count: cols)
             }
             if mode == .reference {
                 for r in 0..<rows {

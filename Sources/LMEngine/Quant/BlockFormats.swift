@@ -15,6 +15,9 @@ public protocol BlockFormat {
     static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int)
     /// src: `count` floats; dst: `type.rowBytes(count)` bytes. ggml's `quantize_row_*_ref` rounding.
     static func quantizeRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int)
+    /// How llama.cpp's CPU backend quantizes *activations* to this type before a dot
+    /// product. Same layout as `quantizeRow`; may round differently (see Q8_0Format).
+    static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int)
     /// Σ w[i]·a[i]: `w` a row of this type, `a` a row of `activationType`, both `count`
     /// elements. The plain loop, written like ggml's generic `ggml_vec_dot_*`.
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float
@@ -58,6 +61,13 @@ public enum BlockFormats {
     /// Packs `count` floats into `type.rowBytes(count)` bytes with ggml's reference rounding.
     public static func quantizeRow(_ type: GGMLType, src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
         require(type).quantizeRow(src: src, dst: dst, count: count)
+    }
+}
+
+extension BlockFormat {
+    /// By default activations are quantized like weights (f32/f16/bf16: plain conversion).
+    public static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        quantizeRow(src: src, dst: dst, count: count)
     }
 }
 

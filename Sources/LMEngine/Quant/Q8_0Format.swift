@@ -35,6 +35,25 @@ public enum Q8_0Format: BlockFormat {
         }
     }
 
+    /// Activations, as llama.cpp's x86 (AVX/AVX2) `quantize_row_q8_0` does them at run
+    /// time: the multiplier is 127/max rather than 1/d, and halves round to even
+    /// (`_mm256_round_ps`) rather than away from zero. Differs from `quantizeRow` only
+    /// in rare last-bit cases, but reproducing llama.cpp's logits needs the same codes.
+    public static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        for b in 0..<count / 32 {
+            let x = src + b * 32
+            let block = dst + b * blockBytes
+            var amax: Float = 0
+            for j in 0..<32 { amax = max(amax, abs(x[j])) }
+            block.storeHalf(amax / 127, 0)
+            let id: Float = amax != 0 ? 127 / amax : 0
+            for j in 0..<32 {
+                let q = (x[j] * id).rounded(.toNearestOrEven)
+                block.storeBytes(of: Int8(truncatingIfNeeded: max(-128, min(127, truncatingInt(q)))), toByteOffset: 2 + j, as: Int8.self)
+            }
+        }
+    }
+
     /// ggml_vec_dot_q8_0_q8_0 (generic): exact integer sum per block, then scaled.
     public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var sumf: Float = 0

@@ -41,6 +41,27 @@ public enum Q8_1Format: BlockFormat {
         }
     }
 
+    /// Activations as llama.cpp's x86 `quantize_row_q8_1`: multiplier 127/max, halves to
+    /// even (see Q8_0Format.quantizeActivationRow), s = fp16(d · Σ qs).
+    public static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        for b in 0..<count / 32 {
+            let x = src + b * 32
+            let block = dst + b * blockBytes
+            var amax: Float = 0
+            for j in 0..<32 { amax = max(amax, abs(x[j])) }
+            let d = amax / 127
+            block.storeHalf(d, 0)
+            let id: Float = amax != 0 ? 127 / amax : 0
+            var sum = 0
+            for j in 0..<32 {
+                let q = max(-128, min(127, truncatingInt((x[j] * id).rounded(.toNearestOrEven))))
+                block.storeBytes(of: Int8(truncatingIfNeeded: q), toByteOffset: 4 + j, as: Int8.self)
+                sum += q
+            }
+            block.storeHalf(d * Float(sum), 2)
+        }
+    }
+
     /// Q8_1 · Q8_1 (ggml has no such pairing on CPU; provided for completeness).
     public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var sumf: Float = 0
