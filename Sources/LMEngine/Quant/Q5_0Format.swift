@@ -72,7 +72,7 @@ public enum Q5_0Format: BlockFormat {
         return sumf
     }
 
-    /// The 5th bits are spread to lanes by shifting qh right by the lane number.
+    /// The 5th bits are spread to lanes by testing lane j against bit j of qh.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var sumf: Float = 0
         for b in 0..<count / 32 {
@@ -82,8 +82,8 @@ public enum Q5_0Format: BlockFormat {
             var acc = SIMD8<Int32>()
             for k in 0..<2 {
                 let qs = loadUInt8x8(x, 6 + 8 * k)
-                let h0 = ((bits &>> (laneIndex8 &+ Int32(8 * k))) & 1) &<< 4
-                let h1 = ((bits &>> (laneIndex8 &+ Int32(16 + 8 * k))) & 1) &<< 4
+                let h0 = fifthBits(bits, laneBits8 &<< Int32(8 * k))
+                let h1 = fifthBits(bits, laneBits8 &<< Int32(16 + 8 * k))
                 acc &+= (((qs & 0x0F) | h0) &- 16) &* loadInt8x8(y, 2 + 8 * k)
                     &+ (((qs &>> 4) | h1) &- 16) &* loadInt8x8(y, 18 + 8 * k)
             }

@@ -86,8 +86,8 @@ public enum Q5_1Format: BlockFormat {
             var acc = SIMD8<Int32>()
             for k in 0..<2 {
                 let qs = loadUInt8x8(x, 8 + 8 * k)
-                let h0 = ((bits &>> (laneIndex8 &+ Int32(8 * k))) & 1) &<< 4
-                let h1 = ((bits &>> (laneIndex8 &+ Int32(16 + 8 * k))) & 1) &<< 4
+                let h0 = fifthBits(bits, laneBits8 &<< Int32(8 * k))
+                let h1 = fifthBits(bits, laneBits8 &<< Int32(16 + 8 * k))
                 acc &+= ((qs & 0x0F) | h0) &* loadInt8x8(y, 4 + 8 * k) &+ ((qs &>> 4) | h1) &* loadInt8x8(y, 20 + 8 * k)
             }
             sumf += (x.loadHalf(0) * y.loadHalf(0)) * Float(acc.wrappedSum()) + x.loadHalf(2) * y.loadHalf(2)
