@@ -1,0 +1,104 @@
+/// Owns the thread pool and grow-only scratch buffers, so the token loop allocates nothing.
+///
+/// One context per model instance; not thread-safe (calls must come from one thread
+/// at a time). `matmul` lives in MatMul.swift, the attention methods in Attention.swift.
+public final class ComputeContext {
+    public var mode: KernelMode
+    public var activations: ActivationPrecision
+
+    /// Number of threads used by the fast kernels (the caller's thread counts as one).
+    /// Setting it replaces the pool.
+    public var threads: Int {
+        get { pool.size }
+        set {
+            let wanted = max(1, newValue)
+            guard wanted != pool.size else { return }
+            pool.stop()
+            pool = WorkerPool(size: wanted)
+        }
+    }
+
+    var pool: WorkerPool
+    // Task objects refilled on each call, so dispatching work allocates nothing.
+    let closureTask = ClosureTask()
+    let matmulTask = MatmulTask()
+    let attentionTask = AttentionTask()
+
+    // Scratch, grown on demand and never shrunk:
+    // activation rows quantized for matmul, [n × activationType.rowBytes(cols)] bytes
+    private var byteScratch: UnsafeMutableRawPointer
+    private var byteScratchCapacity = 0
+    // float rows per worker (dequantized weight rows, attention scores), [threads × perWorker]
+    private var floatScratch: UnsafeMutablePointer<Float>
+    private var floatScratchCapacity = 0
+
+    public init(threads: Int = 2, mode: KernelMode = .fast, activations: ActivationPrecision = .q8) {
+        self.mode = mode
+        self.activations = activations
+        self.pool = WorkerPool(size: threads)
+        byteScratch = .allocate(byteCount: 64, alignment: 64)
+        floatScratch = .allocate(capacity: 16)
+    }
+
+    deinit {
+        pool.stop()
+        byteScratch.deallocate()
+        floatScratch.deallocate()
+    }
+
+    /// Runs body(i) for i in 0..<count across the pool's threads (contiguous chunks),
+    /// returns when all are done. In reference mode it is a plain loop.
+    public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+        forEachChunk(count) { range, _ in
+            for i in range { body(i) }
+        }
+    }
+
+    /// Splits 0..<count into one contiguous chunk per worker: body(chunk, workerIndex).
+    /// workerIndex < threads indexes per-worker scratch. (Allocates a small closure box
+    /// per call when threaded; the hot kernels use `dispatch` with a task object.)
+    func forEachChunk(_ count: Int, _ body: (Range<Int>, Int) -> Void) {
+        let workers = workerCount(for: count)
+        if workers <= 1 {
+            if count > 0 { body(0..<count, 0) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            closureTask.body = body
+            closureTask.count = count
+            pool.run(closureTask, workers: workers)
+            closureTask.body = nil   // must not outlive this call
+        }
+    }
+
+    /// Threads to use for `count` independent items: 1 in reference mode.
+    func workerCount(for count: Int) -> Int {
+        mode == .reference ? 1 : max(1, min(pool.size, count))
+    }
+
+    /// Runs a preallocated task on `workerCount(for: count)` workers.
+    func dispatch(_ task: PoolTask, count: Int) {
+        pool.run(task, workers: workerCount(for: count))
+    }
+
+    func bytes(_ count: Int) -> UnsafeMutableRawPointer {
+        if count > byteScratchCapacity {
+            byteScratch.deallocate()
+            byteScratchCapacity = max(count, byteScratchCapacity * 2)
+            byteScratch = .allocate(byteCount: byteScratchCapacity, alignment: 64)
+        }
+        return byteScratch
+    }
+
+    /// `perWorker` floats for each of the pool's workers: worker k uses
+    /// result + k * perWorker.
+    func floatsPerWorker(_ perWorker: Int) -> UnsafeMutablePointer<Float> {
+        let count = perWorker * pool.size
+        if count > floatScratchCapacity {
+            floatScratch.deallocate()
+            floatScratchCapacity = max(count, floatScratchCapacity * 2)
+            floatScratch = .allocate(capacity: floatScratchCapacity)
+        }
+        return floatScratch
+    }
+}

@@ -1,0 +1,38 @@
+/// A row-major weight matrix read in place (usually from the mmapped file): `rows` rows
+/// of `cols` elements, each row `type.rowBytes(cols)!` bytes, rows contiguous.
+/// The matrix does not own `data`; whoever mapped the file keeps it alive.
+public struct WeightMatrix {
+    public let type: GGMLType
+    public let rows: Int
+    public let cols: Int
+    public let data: UnsafeRawPointer
+
+    public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer) {
+        precondition(type.rowBytes(cols) != nil, "\(cols) columns is not a whole number of \(type.name) blocks")
+        self.type = type
+        self.rows = rows
+        self.cols = cols
+        self.data = data
+    }
+
+    /// Bytes of one row.
+    public var rowBytes: Int { type.rowBytes(cols)! }
+
+    /// Start of row `r`.
+    public func row(_ r: Int) -> UnsafeRawPointer { data + r * rowBytes }
+}
+
+/// Which implementation the kernels run: the plain loops (single-threaded, the
+/// readable definition) or the SIMD + thread-pool versions.
+public enum KernelMode: String, Sendable {
+    case reference, fast
+}
+
+/// What the weights are dotted against in `matmul`.
+/// - f32: dequantize each weight row to floats and dot with the f32 activations
+///   (the "F32 expansion" reference).
+/// - q8: as ggml/llama.cpp on CPU: quantize the activations per block to the weight
+///   type's partner (Q8_0, Q8_1, f16 or bf16) and use integer dots per block.
+public enum ActivationPrecision: String, Sendable {
+    case f32, q8
+}

@@ -1,0 +1,88 @@
+extension ComputeContext {
+    /// y[t*rows + r] = Σ_c W[r, c] · x[t*cols + c] for t in 0..<n.
+    /// n == 1 is decode (matrix × vector), n > 1 prefill.
+    ///
+    /// x: [n × cols] f32, y: [n × rows] f32 (token-major, like x).
+    /// With `.q8` activations the n rows of x are quantized once into scratch (the way
+    /// llama.cpp's x86 build does: `quantizeActivationRow`), then each
+    /// weight row is read once and dotted against all n (the row stays in L1 meanwhile).
+    /// The rows of W are split into one contiguous chunk per thread.
+    public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int) {
+        let format = BlockFormats.require(w.type)
+        let rows = w.rows, cols = w.cols, rowBytes = w.rowBytes
+        switch activations {
+        case .q8:
+            let activationType = format.activationType
+            let activationFormat = BlockFormats.require(activationType)
+            let aRowBytes = activationType.rowBytes(cols)!
+            let a = bytes(aRowBytes * n)   // [n × aRowBytes]
+            for t in 0..<n {
+                activationFormat.quantizeActivationRow(src: x + t * cols, dst: a + t * aRowBytes, count: cols)
+            }
+            if mode == .reference {
+                for r in 0..<rows {
+                    for t in 0..<n {
+                        y[t * rows + r] = format.dotReference(w.data + r * rowBytes, a + t * aRowBytes, count: cols)
+                    }
+                }
+                return
+            }
+            matmulTask.set(format: format, w: w, x: x, activations: UnsafeRawPointer(a), activationRowBytes: aRowBytes,
+                           y: y, n: n, expand: false, scratch: nil)
+            dispatch(matmulTask, count: rows)
+
+        case .f32:
+            // Each worker expands one weight row at a time into its own cols floats.
+            let scratch = floatsPerWorker(cols)
+            if mode == .reference {
+                for r in 0..<rows {
+                    format.dequantizeRow(src: w.data + r * rowBytes, dst: scratch, count: cols)
+                    for t in 0..<n { y[t * rows + r] = dotF32Reference(scratch, x + t * cols, count: cols) }
+                }
+                return
+            }
+            matmulTask.set(format: format, w: w, x: x, activations: nil, activationRowBytes: 0,
+                           y: y, n: n, expand: true, scratch: scratch)
+            dispatch(matmulTask, count: rows)
+        }
+    }
+}
+
+/// One matmul call's worth of state for the pool: worker k takes the k-th contiguous
+/// chunk of weight rows and computes y for all n tokens of each row.
+final class MatmulTask: PoolTask {
+    var format: any BlockFormat.Type = F32Format.self
+    var w = WeightMatrix(type: .f32, rows: 0, cols: 0, data: UnsafeRawPointer(bitPattern: 1)!)
+    var x: UnsafePointer<Float>?                 // [n × cols] f32
+    var activations: UnsafeRawPointer?           // [n × activationRowBytes], quantized x
+    var activationRowBytes = 0
+    var y: UnsafeMutablePointer<Float>?          // [n × rows]
+    var n = 1
+    var expand = false                           // true: dequantize rows and dot in f32
+    var scratch: UnsafeMutablePointer<Float>?    // [workers × cols] when expanding
+
+    func set(format: any BlockFormat.Type, w: WeightMatrix, x: UnsafePointer<Float>, activations: UnsafeRawPointer?,
+             activationRowBytes: Int, y: UnsafeMutablePointer<Float>, n: Int, expand: Bool, scratch: UnsafeMutablePointer<Float>?) {
+        self.format = format; self.w = w; self.x = x; self.activations = activations
+        self.activationRowBytes = activationRowBytes; self.y = y; self.n = n; self.expand = expand; self.scratch = scratch
+    }
+
+    func run(worker: Int, workers: Int) {
+        let rows = w.rows, cols = w.cols, rowBytes = w.rowBytes
+        let first = rows * worker / workers, end = rows * (worker + 1) / workers
+        guard first < end, let x, let y else { return }
+        if expand {
+            let row = scratch! + worker * cols
+            for r in first..<end {
+                format.dequantizeRow(src: w.data + r * rowBytes, dst: row, count: cols)
+                for t in 0..<n { y[t * rows + r] = dotF32(row, x + t * cols, count: cols) }
+            }
+        } else {
+            let a = activations!
+            for r in first..<end {
+                let wr = w.data + r * rowBytes
+                for t in 0..<n { y[t * rows + r] = format.dot(wr, a + t * activationRowBytes, count: cols) }
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+/// out[i] = x[i] / sqrt(mean(x²) + eps) · weight[i].   x, weight, out: [count]; out may be x.
+///
+/// Mirrors ggml: the sum of squares is accumulated in double, the scale is computed
+/// in float as 1/sqrtf(mean + eps), then x·scale is multiplied by the weight.
+public func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int, eps: Float,
+                    mode: KernelMode = .fast) {
+    if mode == .reference {
+        rmsNormReference(x, weight: weight, out: out, count: count, eps: eps)
+        return
+    }
+    let rx = UnsafeRawPointer(x)
+    var acc = SIMD8<Double>()
+    var i = 0
+    while i + 8 <= count {
+        let v = SIMD8<Double>(rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+        acc += v * v
+        i += 8
+    }
+    var sum = acc.sum()
+    while i < count { sum += Double(x[i] * x[i]); i += 1 }
+    let scale = 1 / (Float(sum / Double(count)) + eps).squareRoot()
+    let rw = UnsafeRawPointer(weight), ro = UnsafeMutableRawPointer(out)
+    i = 0
+    while i + 16 <= count {
+        let v = rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self) * scale
+        ro.storeBytes(of: v * rw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self), toByteOffset: 4 * i, as: SIMD16<Float>.self)
+        i += 16
+    }
+    while i < count { out[i] = (x[i] * scale) * weight[i]; i += 1 }
+}
+
+/// The plain loop (ggml's squares are float products summed in double).
+public func rmsNormReference(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int, eps: Float) {
+    var sum = 0.0
+    for i in 0..<count { sum += Double(x[i] * x[i]) }
+    let mean = Float(sum / Double(count))
+    let scale = 1 / (mean + eps).squareRoot()
+    for i in 0..<count { out[i] = (x[i] * scale) * weight[i] }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// Which element pairs a rotary embedding rotates together.
+public enum RoPEStyle: Sendable {
+    /// llama GGUF (ggml "normal" mode): rotate (v[2i], v[2i+1]).
+    case adjacentPairs
+    /// NEOX / gemma: rotate (v[i], v[i + d/2]).
+    case halfSplit
+}
+
+/// Rotates `heads` vectors of `headDim` in place for position `pos`;
+/// theta_i = pos · base^(-2i/headDim) for pair i in 0..<headDim/2.   v: [heads × headDim].
+///
+/// The fast version computes the angles as ggml does (theta starts at pos and is
+/// multiplied by base^(-2/d) for each pair, all in float), once for all heads,
+/// so llama.cpp's rounding is reproduced.
+public func applyRoPE(_ v: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, pos: Int, base: Float, style: RoPEStyle,
+                      mode: KernelMode = .fast) {
+    if mode == .reference {
+        applyRoPEReference(v, heads: heads, headDim: headDim, pos: pos, base: base, style: style)
+        return
+    }
+    let pairs = headDim / 2
+    // cos/sin per pair on the stack for typical head sizes (≤ 256); heap otherwise.
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * pairs) { table in
+        let thetaScale = powf(base, -2 / Float(headDim))
+        var theta = Float(pos)
+        for i in 0..<pairs {
+            table[2 * i] = cosf(theta)
+            table[2 * i + 1] = sinf(theta)
+            theta *= thetaScale
+        }
+        for h in 0..<heads {
+            let x = v + h * headDim
+            for i in 0..<pairs {
+                let (a, b) = style == .adjacentPairs ? (2 * i, 2 * i + 1) : (i, i + pairs)
+                let c = table[2 * i], s = table[2 * i + 1]
+                let x0 = x[a], x1 = x[b]
+                x[a] = x0 * c - x1 * s
+                x[b] = x0 * s + x1 * c
+            }
+        }
+    }
+}
+
+/// The plain loop straight from the formula, angles in double.
+public func applyRoPEReference(_ v: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, pos: Int, base: Float, style: RoPEStyle) {
+    let pairs = headDim / 2
+    for h in 0..<heads {
+        let x = v + h * headDim
+        for i in 0..<pairs {
+            let theta = Double(pos) * pow(Double(base), -2 * Double(i) / Double(headDim))
+            let c = Float(cos(theta)), s = Float(sin(theta))
+            let a = style == .adjacentPairs ? 2 * i : i
+            let b = style == .adjacentPairs ? 2 * i + 1 : i + pairs
+            let x0 = x[a], x1 = x[b]
+            x[a] = x0 * c - x1 * s
+            x[b] = x0 * s + x1 * c
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Synchronization
+
+/// Work the pool can run: `run(worker:workers:)` is called once for each worker index
+/// k in 0..<workers, concurrently, and does its share (usually a contiguous chunk).
+///
+/// A task is a class instance that lives as long as its ComputeContext and is refilled
+/// for each call, rather than a closure: handing a closure to other threads goes through
+/// `withoutActuallyEscaping`, which boxes it on the heap every time, and the token loop
+/// must not allocate (checked with heaptrack).
+protocol PoolTask: AnyObject {
+    func run(worker: Int, workers: Int)
+}
+
+/// A fixed set of threads that wait for tasks, so a kernel call costs a wake-up,
+/// not a thread start.
+///
+/// `run(task, workers:)` runs the task on worker indices 0..<workers, index 0 on the
+/// calling thread, and returns when all are done. A decode step does this a few hundred
+/// times, each lasting tens of microseconds, so waiting matters: workers first spin
+/// briefly on an atomic job counter (a wake-up through the condition variable alone
+/// costs about as much as a small matvec), then park on the condition variable so an
+/// idle model does not burn CPU.
+/// Not reentrant: a task must not start another task on the same pool.
+final class WorkerPool {
+    let size: Int
+    /// Spin iterations before parking (some tens of microseconds).
+    private let spinLimit = 20_000
+
+    private let condition = NSCondition()
+    private let generation = Atomic<Int>(0)   // bumped once per task; workers wait for a change
+    private let pending = Atomic<Int>(0)      // workers still running the current task
+    private let stopping = Atomic<Bool>(false)
+    private let exited = Atomic<Int>(0)
+    // Written by run() before `generation` is bumped (release), read by workers after
+    // they see the bump (acquire).
+    private nonisolated(unsafe) var task: PoolTask?
+    private nonisolated(unsafe) var workers = 1
+
+    init(size: Int) {
+        self.size = max(1, size)
+        for k in 1..<self.size {
+            let thread = Thread { [self] in self.workerLoop(index: k) }
+            thread.name = "lmengine-worker-\(k)"
+            thread.start()
+        }
+    }
+
+    private func workerLoop(index: Int) {
+        var seen = 0
+        while true {
+            var spins = 0
+            while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) && spins < spinLimit {
+                spins += 1
+            }
+            if generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) {
+                condition.lock()
+                while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) { condition.wait() }
+                condition.unlock()
+            }
+            if stopping.load(ordering: .acquiring) {
+                exited.add(1, ordering: .releasing)
+                condition.lock(); condition.broadcast(); condition.unlock()
+                return
+            }
+            seen = generation.load(ordering: .acquiring)
+            if index < workers { task!.run(worker: index, workers: workers) }
+            if pending.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                condition.lock(); condition.broadcast(); condition.unlock()
+            }
+        }
+    }
+
+    /// Runs `task` on worker indices 0..<workers (at most `size`) and waits for all.
+    func run(_ task: PoolTask, workers wanted: Int) {
+        let workers = min(max(1, wanted), size)
+        if workers == 1 { task.run(worker: 0, workers: 1); return }
+        self.task = task
+        self.workers = workers
+        pending.store(size - 1, ordering: .relaxed)   // every thread reports, idle ones at once
+        generation.add(1, ordering: .releasing)
+        // Wake parked workers; cheap when nobody waits.
+        condition.lock(); condition.broadcast(); condition.unlock()
+
+        task.run(worker: 0, workers: workers)
+
+        var spins = 0
+        while pending.load(ordering: .acquiring) > 0 && spins < spinLimit { spins += 1 }
+        if pending.load(ordering: .acquiring) > 0 {
+            condition.lock()
+            while pending.load(ordering: .acquiring) > 0 { condition.wait() }
+            condition.unlock()
+        }
+        self.task = nil
+    }
+
+    /// Ends the worker threads and waits for them to leave their loop.
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        while exited.load(ordering: .acquiring) < size - 1 {
+            condition.lock(); condition.broadcast(); condition.unlock()
+            usleep(50)
+        }
+    }
+}
+
+/// The closure form, for `parallelFor` and other occasional work: allocates a small
+/// box per call (see PoolTask), so the kernels use their own task classes instead.
+final class ClosureTask: PoolTask {
+    var body: ((Range<Int>, Int) -> Void)?
+    var count = 0
+
+    func run(worker: Int, workers: Int) {
+        let start = count * worker / workers, end = count * (worker + 1) / workers
+        if start < end { body!(start..<end, worker) }
+    }
+}

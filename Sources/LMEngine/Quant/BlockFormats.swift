@@ -1,0 +1,137 @@
+/// One storage format for rows of numbers: how a row of `count` floats is packed
+/// into bytes, unpacked again, and dotted against an activation row.
+///
+/// Each conforming type lives in its own file (F32Format.swift, Q4_0Format.swift, …)
+/// and documents its block layout there. All members are static: a format is a
+/// namespace of functions, not a value. K-quants slot in later by conforming too
+/// and adding a case to `BlockFormats.format(for:)`.
+public protocol BlockFormat {
+    /// The GGUF type this format reads and writes.
+    static var type: GGMLType { get }
+    /// The type activations are quantized to before `dot` (ggml's `vec_dot_type`):
+    /// Q4_0/Q5_0/Q8_0 → Q8_0, Q4_1/Q5_1 → Q8_1, F16 → F16, BF16 → BF16, F32 → F32.
+    static var activationType: GGMLType { get }
+    /// src: `type.rowBytes(count)` bytes; dst: `count` floats.
+    static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int)
+    /// src: `count` floats; dst: `type.rowBytes(count)` bytes. ggml's `quantize_row_*_ref` rounding.
+    static func quantizeRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int)
+    /// How llama.cpp's CPU backend quantizes *activations* to this type before a dot
+    /// product. Same layout as `quantizeRow`; may round differently (see Q8_0Format).
+    static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int)
+    /// Σ w[i]·a[i]: `w` a row of this type, `a` a row of `activationType`, both `count`
+    /// elements. The plain loop, written like ggml's generic `ggml_vec_dot_*`.
+    static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float
+    /// Same as `dotReference` with SIMD. Integer formats give bit-identical results
+    /// (integer sums per block are exact and blocks are accumulated in the same order).
+    static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float
+}
+
+/// The uniform entry point: pick a format by its GGUF type.
+public enum BlockFormats {
+    /// The implementation for `type`, or nil when it is not implemented (yet).
+    public static func format(for type: GGMLType) -> (any BlockFormat.Type)? {
+        switch type {
+        case .f32: return F32Format.self
+        case .f16: return F16Format.self
+        case .bf16: return BF16Format.self
+        case .q4_0: return Q4_0Format.self
+        case .q4_1: return Q4_1Format.self
+        case .q5_0: return Q5_0Format.self
+        case .q5_1: return Q5_1Format.self
+        case .q8_0: return Q8_0Format.self
+        case .q8_1: return Q8_1Format.self
+        default: return nil
+        }
+    }
+
+    public static func isSupported(_ type: GGMLType) -> Bool { format(for: type) != nil }
+
+    static func require(_ type: GGMLType) -> any BlockFormat.Type {
+        guard let f = format(for: type) else {
+            preconditionFailure("tensor type \(type.name) is not supported by LMEngine's kernels yet")
+        }
+        return f
+    }
+
+    /// Unpacks `count` elements (a whole number of blocks) of `type` into floats.
+    public static func dequantizeRow(_ type: GGMLType, src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
+        require(type).dequantizeRow(src: src, dst: dst, count: count)
+    }
+
+    /// Packs `count` floats into `type.rowBytes(count)` bytes with ggml's reference rounding.
+    public static func quantizeRow(_ type: GGMLType, src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        require(type).quantizeRow(src: src, dst: dst, count: count)
+    }
+}
+
+extension BlockFormat {
+    /// By default activations are quantized like weights (f32/f16/bf16: plain conversion).
+    public static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        quantizeRow(src: src, dst: dst, count: count)
+    }
+}
+
+// MARK: - Helpers shared by the block files
+
+extension UnsafeRawPointer {
+    /// The fp16 at `offset` as a float (blocks are not aligned in GGUF files).
+    @inline(__always)
+    func loadHalf(_ offset: Int) -> Float {
+        halfToFloat(loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+}
+
+extension UnsafeMutableRawPointer {
+    @inline(__always)
+    func storeHalf(_ value: Float, _ offset: Int) {
+        storeBytes(of: floatToHalf(value), toByteOffset: offset, as: UInt16.self)
+    }
+}
+
+/// C's `(int)x` on x86: truncates toward zero. The quantizers only call it on values
+/// inside a small range; NaN or huge inputs give Int32.min as `cvttss2si` does
+/// instead of trapping.
+@inline(__always)
+func truncatingInt(_ x: Float) -> Int {
+    guard x.isFinite, abs(x) < 2_147_483_648 else { return Int(Int32.min) }
+    return Int(x)
+}
+
+/// C's `roundf`: halves round away from zero. The result is stored to `int8_t`
+/// by ggml; values stay within ±127 for the Q8 quantizers.
+@inline(__always)
+func roundAwayToInt8(_ x: Float) -> Int8 {
+    Int8(truncatingIfNeeded: truncatingInt(x.rounded(.toNearestOrAwayFromZero)))
+}
+
+// The fast dots work on 8 lanes of Int32: with the default x86-64 target (SSE only)
+// Swift turns 8-byte → SIMD8<Int32> widening into a few shuffles, while the 16-
+// and 32-lane conversions fall back to slow element-by-element code (measured:
+// 10-40× slower). Int32 lanes also rule out overflow.
+
+/// 8 signed bytes at `offset`, sign-extended.
+@inline(__always)
+func loadInt8x8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<Int32> {
+    SIMD8<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD8<Int8>.self))
+}
+
+/// 8 unsigned bytes at `offset`, zero-extended.
+@inline(__always)
+func loadUInt8x8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<Int32> {
+    SIMD8<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt8>.self))
+}
+
+/// 1 << j in lane j, for picking bit j of a 32-bit mask into lane j.
+@inline(__always)
+var laneBits8: SIMD8<Int32> { SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128) }
+
+/// 16 in each lane whose bit of `qh` (selected by `laneMasks`) is set, else 0: the
+/// 5th bit of Q5 codes. Uses only same-for-all-lanes shifts: SSE has no per-lane
+/// shifts, and SIMD compares/masks compile to scalar code here (both measured slow).
+@inline(__always)
+func fifthBits(_ qh: SIMD8<Int32>, _ laneMasks: SIMD8<Int32>) -> SIMD8<Int32> {
+    // x is 0 or the lane's single bit; adding Int32.max makes every nonzero x
+    // wrap to a negative number, and the arithmetic shift spreads the sign: 0 or -1.
+    let x = qh & laneMasks
+    return ((x &+ Int32.max) &>> 31) & 16
+}

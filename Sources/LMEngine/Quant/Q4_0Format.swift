@@ -1,0 +1,75 @@
+/// Q4_0: blocks of 32 weights, 18 bytes each.
+///
+///     offset 0   d       fp16    scale
+///     offset 2   qs[16]  uint8   two 4-bit codes per byte
+///
+/// Byte j holds weight j in its low nibble and weight j+16 in its high nibble;
+/// weight = (code - 8) · d. Dotted against Q8_0 activations.
+public enum Q4_0Format: BlockFormat {
+    public static var type: GGMLType { .q4_0 }
+    public static var activationType: GGMLType { .q8_0 }
+    @inline(__always) static var blockBytes: Int { 18 }  // computed: a static let costs a lazy-init check per use
+
+    public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
+        for b in 0..<count / 32 {
+            let block = src + b * blockBytes
+            let d = block.loadHalf(0)
+            for j in 0..<16 {
+                let byte = block.load(fromByteOffset: 2 + j, as: UInt8.self)
+                dst[b * 32 + j] = Float(Int(byte & 0x0F) - 8) * d
+                dst[b * 32 + j + 16] = Float(Int(byte >> 4) - 8) * d
+            }
+        }
+    }
+
+    /// ggml's `quantize_row_q4_0_ref`: d = (the value of largest magnitude, with its
+    /// sign) / -8, so that value maps to code 0 exactly; code = min(15, trunc(x/d + 8.5)).
+    public static func quantizeRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        for b in 0..<count / 32 {
+            let x = src + b * 32
+            let block = dst + b * blockBytes
+            var amax: Float = 0, maxValue: Float = 0
+            for j in 0..<32 where amax < abs(x[j]) { amax = abs(x[j]); maxValue = x[j] }
+            let d = maxValue / -8
+            let id: Float = d != 0 ? 1 / d : 0
+            block.storeHalf(d, 0)
+            for j in 0..<16 {
+                let q0 = min(15, Int(Int8(truncatingIfNeeded: truncatingInt(x[j] * id + 8.5))))
+                let q1 = min(15, Int(Int8(truncatingIfNeeded: truncatingInt(x[j + 16] * id + 8.5))))
+                block.storeBytes(of: UInt8(truncatingIfNeeded: q0) | UInt8(truncatingIfNeeded: q1) << 4, toByteOffset: 2 + j, as: UInt8.self)
+            }
+        }
+    }
+
+    /// ggml_vec_dot_q4_0_q8_0 (generic): a: Q8_0 row.
+    public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var sumf: Float = 0
+        for b in 0..<count / 32 {
+            let x = w + b * blockBytes, y = a + b * Q8_0Format.blockBytes
+            var sumi0: Int32 = 0, sumi1: Int32 = 0
+            for j in 0..<16 {
+                let byte = x.load(fromByteOffset: 2 + j, as: UInt8.self)
+                sumi0 += (Int32(byte & 0x0F) - 8) * Int32(y.load(fromByteOffset: 2 + j, as: Int8.self))
+                sumi1 += (Int32(byte >> 4) - 8) * Int32(y.load(fromByteOffset: 2 + j + 16, as: Int8.self))
+            }
+            sumf += Float(sumi0 + sumi1) * x.loadHalf(0) * y.loadHalf(0)
+        }
+        return sumf
+    }
+
+    /// Low nibbles pair with activations 0..<16, high nibbles with 16..<32; 8 lanes at a time.
+    public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var sumf: Float = 0
+        for b in 0..<count / 32 {
+            let x = w + b * blockBytes, y = a + b * Q8_0Format.blockBytes
+            var acc = SIMD8<Int32>()
+            for k in 0..<2 {
+                let qs = loadUInt8x8(x, 2 + 8 * k)
+                let y0 = loadInt8x8(y, 2 + 8 * k), y1 = loadInt8x8(y, 18 + 8 * k)
+                acc &+= ((qs & 0x0F) &- 8) &* y0 &+ ((qs &>> 4) &- 8) &* y1
+            }
+            sumf += Float(acc.wrappedSum()) * x.loadHalf(0) * y.loadHalf(0)
+        }
+        return sumf
+    }
+}

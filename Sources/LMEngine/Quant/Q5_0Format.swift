@@ -1,0 +1,94 @@
+/// Q5_0: blocks of 32 weights, 22 bytes each.
+///
+///     offset 0   d       fp16    scale
+///     offset 2   qh      uint32  (little-endian) bit j = 5th bit of weight j's code
+///     offset 6   qs[16]  uint8   byte j: low 4 bits of weight j (low nibble) and j+16 (high)
+///
+/// weight = (code - 16) · d with code in 0…31. Dotted against Q8_0 activations.
+public enum Q5_0Format: BlockFormat {
+    public static var type: GGMLType { .q5_0 }
+    public static var activationType: GGMLType { .q8_0 }
+    @inline(__always) static var blockBytes: Int { 22 }  // computed: a static let costs a lazy-init check per use
+
+    /// The two 5-bit codes stored at byte j of a block.
+    @inline(__always)
+    static func codes(_ block: UnsafeRawPointer, _ qh: UInt32, _ j: Int) -> (Int32, Int32) {
+        let byte = block.load(fromByteOffset: 6 + j, as: UInt8.self)
+        let high0 = Int32((qh >> UInt32(j)) & 1) << 4
+        let high1 = Int32((qh >> UInt32(j + 16)) & 1) << 4
+        return (Int32(byte & 0x0F) | high0, Int32(byte >> 4) | high1)
+    }
+
+    public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
+        for b in 0..<count / 32 {
+            let block = src + b * blockBytes
+            let d = block.loadHalf(0)
+            let qh = block.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+            for j in 0..<16 {
+                let (c0, c1) = codes(block, qh, j)
+                dst[b * 32 + j] = Float(c0 - 16) * d
+                dst[b * 32 + j + 16] = Float(c1 - 16) * d
+            }
+        }
+    }
+
+    /// ggml's `quantize_row_q5_0_ref`: d = (signed value of largest magnitude) / -16,
+    /// code = min(31, trunc(x/d + 16.5)).
+    public static func quantizeRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        for b in 0..<count / 32 {
+            let x = src + b * 32
+            let block = dst + b * blockBytes
+            var amax: Float = 0, maxValue: Float = 0
+            for j in 0..<32 where amax < abs(x[j]) { amax = abs(x[j]); maxValue = x[j] }
+            let d = maxValue / -16
+            let id: Float = d != 0 ? 1 / d : 0
+            block.storeHalf(d, 0)
+            var qh: UInt32 = 0
+            for j in 0..<16 {
+                let q0 = UInt8(truncatingIfNeeded: min(31, Int(Int8(truncatingIfNeeded: truncatingInt(x[j] * id + 16.5)))))
+                let q1 = UInt8(truncatingIfNeeded: min(31, Int(Int8(truncatingIfNeeded: truncatingInt(x[j + 16] * id + 16.5)))))
+                block.storeBytes(of: (q0 & 0x0F) | (q1 & 0x0F) << 4, toByteOffset: 6 + j, as: UInt8.self)
+                qh |= UInt32(q0 >> 4 & 1) << UInt32(j)
+                qh |= UInt32(q1 >> 4 & 1) << UInt32(j + 16)
+            }
+            block.storeBytes(of: qh, toByteOffset: 2, as: UInt32.self)
+        }
+    }
+
+    /// ggml_vec_dot_q5_0_q8_0 (generic).
+    public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var sumf: Float = 0
+        for b in 0..<count / 32 {
+            let x = w + b * blockBytes, y = a + b * Q8_0Format.blockBytes
+            let qh = x.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+            var sumi0: Int32 = 0, sumi1: Int32 = 0
+            for j in 0..<16 {
+                let (c0, c1) = codes(x, qh, j)
+                sumi0 += (c0 - 16) * Int32(y.load(fromByteOffset: 2 + j, as: Int8.self))
+                sumi1 += (c1 - 16) * Int32(y.load(fromByteOffset: 2 + j + 16, as: Int8.self))
+            }
+            sumf += (x.loadHalf(0) * y.loadHalf(0)) * Float(sumi0 + sumi1)
+        }
+        return sumf
+    }
+
+    /// The 5th bits are spread to lanes by testing lane j against bit j of qh.
+    public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var sumf: Float = 0
+        for b in 0..<count / 32 {
+            let x = w + b * blockBytes, y = a + b * Q8_0Format.blockBytes
+            let qh = x.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+            let bits = SIMD8<Int32>(repeating: Int32(bitPattern: qh))
+            var acc = SIMD8<Int32>()
+            for k in 0..<2 {
+                let qs = loadUInt8x8(x, 6 + 8 * k)
+                let h0 = fifthBits(bits, laneBits8 &<< Int32(8 * k))
+                let h1 = fifthBits(bits, laneBits8 &<< Int32(16 + 8 * k))
+                acc &+= (((qs & 0x0F) | h0) &- 16) &* loadInt8x8(y, 2 + 8 * k)
+                    &+ (((qs &>> 4) | h1) &- 16) &* loadInt8x8(y, 18 + 8 * k)
+            }
+            sumf += (x.loadHalf(0) * y.loadHalf(0)) * Float(acc.wrappedSum())
+        }
+        return sumf
+    }
+}

@@ -1,0 +1,97 @@
+/// Q5_1: blocks of 32 weights, 24 bytes each.
+///
+///     offset 0   d       fp16    scale
+///     offset 2   m       fp16    minimum (offset)
+///     offset 4   qh      uint32  (little-endian) bit j = 5th bit of weight j's code
+///     offset 8   qs[16]  uint8   byte j: low 4 bits of weight j (low nibble) and j+16 (high)
+///
+/// weight = code · d + m with code in 0…31. Dotted against Q8_1 activations.
+public enum Q5_1Format: BlockFormat {
+    public static var type: GGMLType { .q5_1 }
+    public static var activationType: GGMLType { .q8_1 }
+    @inline(__always) static var blockBytes: Int { 24 }  // computed: a static let costs a lazy-init check per use
+
+    @inline(__always)
+    static func codes(_ block: UnsafeRawPointer, _ qh: UInt32, _ j: Int) -> (Int32, Int32) {
+        let byte = block.load(fromByteOffset: 8 + j, as: UInt8.self)
+        let high0 = Int32((qh >> UInt32(j)) & 1) << 4
+        let high1 = Int32((qh >> UInt32(j + 16)) & 1) << 4
+        return (Int32(byte & 0x0F) | high0, Int32(byte >> 4) | high1)
+    }
+
+    public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
+        for b in 0..<count / 32 {
+            let block = src + b * blockBytes
+            let d = block.loadHalf(0), m = block.loadHalf(2)
+            let qh = block.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+            for j in 0..<16 {
+                let (c0, c1) = codes(block, qh, j)
+                dst[b * 32 + j] = Float(c0) * d + m
+                dst[b * 32 + j + 16] = Float(c1) * d + m
+            }
+        }
+    }
+
+    /// ggml's `quantize_row_q5_1_ref`: d = (max - min) / 31, m = min,
+    /// code = uint8(trunc((x - min)/d + 0.5)) (no clamp in ggml; in range by construction).
+    public static func quantizeRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        for b in 0..<count / 32 {
+            let x = src + b * 32
+            let block = dst + b * blockBytes
+            var lo = Float.greatestFiniteMagnitude, hi = -Float.greatestFiniteMagnitude
+            for j in 0..<32 {
+                if x[j] < lo { lo = x[j] }
+                if x[j] > hi { hi = x[j] }
+            }
+            let d = (hi - lo) / 31
+            let id: Float = d != 0 ? 1 / d : 0
+            block.storeHalf(d, 0)
+            block.storeHalf(lo, 2)
+            var qh: UInt32 = 0
+            for j in 0..<16 {
+                let q0 = UInt8(truncatingIfNeeded: truncatingInt((x[j] - lo) * id + 0.5))
+                let q1 = UInt8(truncatingIfNeeded: truncatingInt((x[j + 16] - lo) * id + 0.5))
+                block.storeBytes(of: (q0 & 0x0F) | (q1 & 0x0F) << 4, toByteOffset: 8 + j, as: UInt8.self)
+                qh |= UInt32(q0 >> 4 & 1) << UInt32(j)
+                qh |= UInt32(q1 >> 4 & 1) << UInt32(j + 16)
+            }
+            block.storeBytes(of: qh, toByteOffset: 4, as: UInt32.self)
+        }
+    }
+
+    /// ggml_vec_dot_q5_1_q8_1 (generic).
+    public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var sumf: Float = 0
+        for b in 0..<count / 32 {
+            let x = w + b * blockBytes, y = a + b * Q8_1Format.blockBytes
+            let qh = x.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+            var sumi0: Int32 = 0, sumi1: Int32 = 0
+            for j in 0..<16 {
+                let (c0, c1) = codes(x, qh, j)
+                sumi0 += c0 * Int32(y.load(fromByteOffset: 4 + j, as: Int8.self))
+                sumi1 += c1 * Int32(y.load(fromByteOffset: 4 + j + 16, as: Int8.self))
+            }
+            sumf += (x.loadHalf(0) * y.loadHalf(0)) * Float(sumi0 + sumi1) + x.loadHalf(2) * y.loadHalf(2)
+        }
+        return sumf
+    }
+
+    /// As Q5_0's fast dot, without the -16.
+    public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var sumf: Float = 0
+        for b in 0..<count / 32 {
+            let x = w + b * blockBytes, y = a + b * Q8_1Format.blockBytes
+            let qh = x.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+            let bits = SIMD8<Int32>(repeating: Int32(bitPattern: qh))
+            var acc = SIMD8<Int32>()
+            for k in 0..<2 {
+                let qs = loadUInt8x8(x, 8 + 8 * k)
+                let h0 = fifthBits(bits, laneBits8 &<< Int32(8 * k))
+                let h1 = fifthBits(bits, laneBits8 &<< Int32(16 + 8 * k))
+                acc &+= ((qs & 0x0F) | h0) &* loadInt8x8(y, 4 + 8 * k) &+ ((qs &>> 4) | h1) &* loadInt8x8(y, 20 + 8 * k)
+            }
+            sumf += (x.loadHalf(0) * y.loadHalf(0)) * Float(acc.wrappedSum()) + x.loadHalf(2) * y.loadHalf(2)
+        }
+        return sumf
+    }
+}

@@ -1,0 +1,82 @@
+/// Q8_0: blocks of 32 weights, 34 bytes each.
+///
+///     offset 0   d       fp16   scale
+///     offset 2   qs[32]  int8   weight j = qs[j] · d
+///
+/// Also the activation format for Q4_0, Q5_0 and Q8_0 weights.
+public enum Q8_0Format: BlockFormat {
+    public static var type: GGMLType { .q8_0 }
+    public static var activationType: GGMLType { .q8_0 }
+    @inline(__always) static var blockBytes: Int { 34 }  // computed: a static let costs a lazy-init check per use
+
+    public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
+        for b in 0..<count / 32 {
+            let block = src + b * blockBytes
+            let d = block.loadHalf(0)
+            for j in 0..<32 {
+                dst[b * 32 + j] = Float(block.load(fromByteOffset: 2 + j, as: Int8.self)) * d
+            }
+        }
+    }
+
+    /// ggml's `quantize_row_q8_0_ref`: d = max|x| / 127, q = roundf(x · (1/d)).
+    public static func quantizeRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        for b in 0..<count / 32 {
+            let x = src + b * 32
+            let block = dst + b * blockBytes
+            var amax: Float = 0
+            for j in 0..<32 { amax = max(amax, abs(x[j])) }
+            let d = amax / 127
+            let id: Float = d != 0 ? 1 / d : 0
+            block.storeHalf(d, 0)
+            for j in 0..<32 {
+                block.storeBytes(of: roundAwayToInt8(x[j] * id), toByteOffset: 2 + j, as: Int8.self)
+            }
+        }
+    }
+
+    /// Activations, as llama.cpp's x86 (AVX/AVX2) `quantize_row_q8_0` does them at run
+    /// time: the multiplier is 127/max rather than 1/d, and halves round to even
+    /// (`_mm256_round_ps`) rather than away from zero. Differs from `quantizeRow` only
+    /// in rare last-bit cases, but reproducing llama.cpp's logits needs the same codes.
+    public static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        for b in 0..<count / 32 {
+            let x = src + b * 32
+            let block = dst + b * blockBytes
+            var amax: Float = 0
+            for j in 0..<32 { amax = max(amax, abs(x[j])) }
+            block.storeHalf(amax / 127, 0)
+            let id: Float = amax != 0 ? 127 / amax : 0
+            for j in 0..<32 {
+                let q = (x[j] * id).rounded(.toNearestOrEven)
+                block.storeBytes(of: Int8(truncatingIfNeeded: max(-128, min(127, truncatingInt(q)))), toByteOffset: 2 + j, as: Int8.self)
+            }
+        }
+    }
+
+    /// ggml_vec_dot_q8_0_q8_0 (generic): exact integer sum per block, then scaled.
+    public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var sumf: Float = 0
+        for b in 0..<count / 32 {
+            let x = w + b * blockBytes, y = a + b * blockBytes
+            var sumi: Int32 = 0
+            for j in 0..<32 {
+                sumi += Int32(x.load(fromByteOffset: 2 + j, as: Int8.self)) * Int32(y.load(fromByteOffset: 2 + j, as: Int8.self))
+            }
+            sumf += Float(sumi) * (x.loadHalf(0) * y.loadHalf(0))
+        }
+        return sumf
+    }
+
+    /// The 32 products of a block in 8 Int32 lanes, four bytes-groups at a time.
+    public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var sumf: Float = 0
+        for b in 0..<count / 32 {
+            let x = w + b * blockBytes, y = a + b * blockBytes
+            var acc = SIMD8<Int32>()
+            for k in 0..<4 { acc &+= loadInt8x8(x, 2 + 8 * k) &* loadInt8x8(y, 2 + 8 * k) }
+            sumf += Float(acc.wrappedSum()) * (x.loadHalf(0) * y.loadHalf(0))
+        }
+        return sumf
+    }
+}

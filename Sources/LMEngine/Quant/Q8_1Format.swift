@@ -1,0 +1,89 @@
+/// Q8_1: blocks of 32 values, 36 bytes each, used for activations only.
+///
+///     offset 0   d       fp16   scale
+///     offset 2   s       fp16   d · Σ qs[j]  (the integer sum times d, rounded once to fp16)
+///     offset 4   qs[32]  int8   value j = qs[j] · d
+///
+/// Q4_1/Q5_1 weights carry an offset m; Σ (q·d_w + m)·a = d_w·Σ q·a + m·Σ a, and `s`
+/// supplies that Σ a for free.
+public enum Q8_1Format: BlockFormat {
+    public static var type: GGMLType { .q8_1 }
+    public static var activationType: GGMLType { .q8_1 }
+    @inline(__always) static var blockBytes: Int { 36 }  // computed: a static let costs a lazy-init check per use
+
+    public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
+        for b in 0..<count / 32 {
+            let block = src + b * blockBytes
+            let d = block.loadHalf(0)
+            for j in 0..<32 {
+                dst[b * 32 + j] = Float(block.load(fromByteOffset: 4 + j, as: Int8.self)) * d
+            }
+        }
+    }
+
+    /// ggml's `quantize_row_q8_1_ref`: as Q8_0, plus s = fp16(Float(Σ q) · d).
+    public static func quantizeRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        for b in 0..<count / 32 {
+            let x = src + b * 32
+            let block = dst + b * blockBytes
+            var amax: Float = 0
+            for j in 0..<32 { amax = max(amax, abs(x[j])) }
+            let d = amax / 127
+            let id: Float = d != 0 ? 1 / d : 0
+            block.storeHalf(d, 0)
+            var sum = 0
+            for j in 0..<32 {
+                let q = roundAwayToInt8(x[j] * id)
+                block.storeBytes(of: q, toByteOffset: 4 + j, as: Int8.self)
+                sum += Int(q)
+            }
+            block.storeHalf(Float(sum) * d, 2)
+        }
+    }
+
+    /// Activations as llama.cpp's x86 `quantize_row_q8_1`: multiplier 127/max, halves to
+    /// even (see Q8_0Format.quantizeActivationRow), s = fp16(d · Σ qs).
+    public static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        for b in 0..<count / 32 {
+            let x = src + b * 32
+            let block = dst + b * blockBytes
+            var amax: Float = 0
+            for j in 0..<32 { amax = max(amax, abs(x[j])) }
+            let d = amax / 127
+            block.storeHalf(d, 0)
+            let id: Float = amax != 0 ? 127 / amax : 0
+            var sum = 0
+            for j in 0..<32 {
+                let q = max(-128, min(127, truncatingInt((x[j] * id).rounded(.toNearestOrEven))))
+                block.storeBytes(of: Int8(truncatingIfNeeded: q), toByteOffset: 4 + j, as: Int8.self)
+                sum += q
+            }
+            block.storeHalf(d * Float(sum), 2)
+        }
+    }
+
+    /// Q8_1 · Q8_1 (ggml has no such pairing on CPU; provided for completeness).
+    public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var sumf: Float = 0
+        for b in 0..<count / 32 {
+            let x = w + b * blockBytes, y = a + b * blockBytes
+            var sumi: Int32 = 0
+            for j in 0..<32 {
+                sumi += Int32(x.load(fromByteOffset: 4 + j, as: Int8.self)) * Int32(y.load(fromByteOffset: 4 + j, as: Int8.self))
+            }
+            sumf += Float(sumi) * (x.loadHalf(0) * y.loadHalf(0))
+        }
+        return sumf
+    }
+
+    public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var sumf: Float = 0
+        for b in 0..<count / 32 {
+            let x = w + b * blockBytes, y = a + b * blockBytes
+            var acc = SIMD8<Int32>()
+            for k in 0..<4 { acc &+= loadInt8x8(x, 4 + 8 * k) &* loadInt8x8(y, 4 + 8 * k) }
+            sumf += Float(acc.wrappedSum()) * (x.loadHalf(0) * y.loadHalf(0))
+        }
+        return sumf
+    }
+}

@@ -1,0 +1,138 @@
+import XCTest
+import LMEngine
+
+/// A weight matrix with its bytes kept alive by the test.
+final class TestMatrix {
+    let type: GGMLType, rows: Int, cols: Int
+    var bytes: [UInt8]
+    var floats: [Float]   // the source values before quantization, [rows × cols]
+    init(_ type: GGMLType, rows: Int, cols: Int, seed: UInt64) {
+        self.type = type; self.rows = rows; self.cols = cols
+        var rng = SplitMix(seed)
+        floats = (0..<rows * cols).map { _ in rng.float(in: -1...1) }
+        bytes = []
+        for r in 0..<rows { bytes += QuantTestSupport.quantize(type, Array(floats[r * cols..<(r + 1) * cols])) }
+    }
+    func with<R>(_ body: (WeightMatrix) -> R) -> R {
+        bytes.withUnsafeBytes { body(WeightMatrix(type: type, rows: rows, cols: cols, data: $0.baseAddress!)) }
+    }
+    /// Row r as the kernels see it.
+    func dequantizedRow(_ r: Int) -> [Float] {
+        let rb = type.rowBytes(cols)!
+        return QuantTestSupport.dequantize(type, Array(bytes[r * rb..<(r + 1) * rb]), count: cols)
+    }
+}
+
+/// Small deterministic generator so failures reproduce.
+struct SplitMix {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func float(in range: ClosedRange<Float>) -> Float {
+        range.lowerBound + (range.upperBound - range.lowerBound) * Float(next() >> 40) / Float(1 << 24)
+    }
+    mutating func floats(_ n: Int, in range: ClosedRange<Float> = -1...1) -> [Float] { (0..<n).map { _ in float(in: range) } }
+}
+
+final class KernelMatMulTests: XCTestCase {
+    let types: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1]
+
+    func run(_ m: TestMatrix, _ x: [Float], n: Int, mode: KernelMode, activations: ActivationPrecision, threads: Int = 2) -> [Float] {
+        let ctx = ComputeContext(threads: threads, mode: mode, activations: activations)
+        var y = [Float](repeating: .nan, count: m.rows * n)
+        m.with { w in x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { ctx.matmul(w, xp.baseAddress!, $0.baseAddress!, n: n) } } }
+        return y
+    }
+
+    /// Reference and fast agree: bit for bit on the integer (q8) paths, to float rounding otherwise.
+    func testFastEqualsReference() {
+        for type in types {
+            for n in [1, 7] {
+                let m = TestMatrix(type, rows: 37, cols: 160, seed: 11)
+                var rng = SplitMix(99)
+                let x = rng.floats(n * 160, in: -3...3)
+                for act in [ActivationPrecision.q8, .f32] {
+                    let ref = run(m, x, n: n, mode: .reference, activations: act)
+                    let fast = run(m, x, n: n, mode: .fast, activations: act)
+                    XCTAssertFalse(ref.contains { $0.isNaN }, "every output written")
+                    if act == .q8 && type.blockSize == 32 {
+                        XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern), "\(type.name) n=\(n) q8")
+                    } else {
+                        for i in ref.indices { XCTAssertEqual(ref[i], fast[i], accuracy: 1e-4 * max(1, abs(ref[i])), "\(type.name) n=\(n) \(act) [\(i)]") }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The f32 path computes Σ dequant(W)[r,c]·x[c] (checked against a naive loop in
+    /// double); the q8 path stays close to it.
+    func testMatmulAgainstNaiveLoop() {
+        for type in types {
+            let rows = 13, cols = 96, n = 3
+            let m = TestMatrix(type, rows: rows, cols: cols, seed: 5)
+            var rng = SplitMix(7)
+            let x = rng.floats(n * cols)
+            let yF32 = run(m, x, n: n, mode: .fast, activations: .f32)
+            let yQ8 = run(m, x, n: n, mode: .fast, activations: .q8)
+            for r in 0..<rows {
+                let w = m.dequantizedRow(r)
+                for t in 0..<n {
+                    var expected = 0.0
+                    for c in 0..<cols { expected += Double(w[c]) * Double(x[t * cols + c]) }
+                    XCTAssertEqual(Double(yF32[t * rows + r]), expected, accuracy: 1e-4, "\(type.name) f32 r=\(r) t=\(t)")
+                    // Activation rounding: 8-bit (or f16/bf16) relative error ~1/254 per element.
+                    XCTAssertEqual(Double(yQ8[t * rows + r]), expected, accuracy: 0.05, "\(type.name) q8 r=\(r) t=\(t)")
+                }
+            }
+        }
+    }
+
+    /// Prefill (n > 1) gives the same numbers as n separate decode calls, and the
+    /// thread count does not change the result.
+    func testBatchAndThreadCountDoNotChangeResults() {
+        let m = TestMatrix(.q4_1, rows: 101, cols: 64, seed: 3)
+        var rng = SplitMix(4)
+        let n = 5
+        let x = rng.floats(n * 64)
+        let batched = run(m, x, n: n, mode: .fast, activations: .q8, threads: 2)
+        for t in 0..<n {
+            let single = run(m, Array(x[t * 64..<(t + 1) * 64]), n: 1, mode: .fast, activations: .q8, threads: 3)
+            XCTAssertEqual(single, Array(batched[t * 101..<(t + 1) * 101]))
+        }
+        let one = run(m, x, n: n, mode: .fast, activations: .q8, threads: 1)
+        XCTAssertEqual(one, batched)
+    }
+
+    func testThreadsCanBeResizedAndParallelForCoversEveryIndexOnce() {
+        let ctx = ComputeContext(threads: 2)
+        for threads in [1, 3, 2] {
+            ctx.threads = threads
+            XCTAssertEqual(ctx.threads, threads)
+            for count in [0, 1, 2, 5, 1000] {
+                var hits = [Int](repeating: 0, count: count)
+                hits.withUnsafeMutableBufferPointer { h in
+                    let p = h.baseAddress!
+                    ctx.parallelFor(count) { p[$0] += 1 }   // each index is touched by one thread only
+                }
+                XCTAssertEqual(hits, [Int](repeating: 1, count: count))
+            }
+        }
+    }
+
+    func testEmbeddingRowIsTheDequantizedRow() {
+        for type in types {
+            let m = TestMatrix(type, rows: 9, cols: 64, seed: 8)
+            var out = [Float](repeating: .nan, count: 64)
+            m.with { w in out.withUnsafeMutableBufferPointer { embeddingRow(w, token: 6, out: $0.baseAddress!) } }
+            XCTAssertEqual(out, m.dequantizedRow(6), type.name)
+            XCTAssertEqual(Double(out[0]), Double(m.floats[6 * 64]), accuracy: 0.1, type.name)
+        }
+    }
+}
