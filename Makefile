@@ -17,6 +17,7 @@ setup:
 
 models:
 	@scripts/fetch-model.sh smollm2
+	@scripts/fetch-model.sh gemma3
 
 test: models
 	@scripts/setup.sh --test
