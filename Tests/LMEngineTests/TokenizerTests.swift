@@ -140,14 +140,14 @@ final class TokenizerTests: XCTestCase {
 
     func testUnsupportedModelIsAOneLineError() throws {
         var w = GGUFWriter()
-        w.set("tokenizer.ggml.model", .string("llama"))
+        w.set("tokenizer.ggml.model", .string("t5"))
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-tok-\(UUID().uuidString).gguf")
         defer { try? FileManager.default.removeItem(at: url) }
         try w.write(to: url)
         let file = try GGUFFile(url: url)
         XCTAssertThrowsError(try TokenizerFactory.make(from: file)) { error in
-            XCTAssertEqual(error as? TokenizerError, .unsupportedModel("llama"))
-            XCTAssertEqual("\(error)", "tokenizer model 'llama' (SentencePiece) is not supported yet; only 'gpt2' (byte-level BPE) is")
+            XCTAssertEqual(error as? TokenizerError, .unsupportedModel("t5"))
+            XCTAssertEqual("\(error)", "tokenizer model 't5' is not supported (supported: 'gpt2' byte-level BPE, 'llama' SentencePiece)")
         }
     }
 

@@ -41,9 +41,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
     public var description: String {
         switch self {
         case let .unsupportedModel(model):
-            return model == "llama"
-                ? "tokenizer model 'llama' (SentencePiece) is not supported yet; only 'gpt2' (byte-level BPE) is"
-                : "tokenizer model '\(model)' is not supported; only 'gpt2' (byte-level BPE) is"
+            return "tokenizer model '\(model)' is not supported (supported: 'gpt2' byte-level BPE, 'llama' SentencePiece)"
         case let .unsupportedPreTokenizer(pre):
             return "tokenizer.ggml.pre '\(pre)' is not supported (supported: \(PreTokenizer.supportedNames.joined(separator: ", ")))"
         case let .countMismatch(key, count, size):
@@ -64,6 +62,8 @@ public enum TokenizerFactory {
         switch model {
         case "gpt2":
             return try BPETokenizer(gguf: gguf)
+        case "llama":
+            return try SentencePieceTokenizer(gguf: gguf)
         default:
             throw TokenizerError.unsupportedModel(model)
         }
