@@ -24,14 +24,28 @@ public enum ChatTemplate: Sendable, Equatable {
     /// message (SmolLM2's template does this).
     case chatML(defaultSystem: String?)
 
+    /// Gemma: `<start_of_turn>user\ncontent<end_of_turn>\n`, the assistant
+    /// called `model`, then `<start_of_turn>model\n` as the generation prompt.
+    /// Gemma has no system role: its template puts the system text, plus a
+    /// blank line, at the start of the first user turn. Message text is
+    /// trimmed of surrounding whitespace, as the template's `| trim` does.
+    /// The template's leading `{{ bos_token }}` is left to the tokenizer (add BOS).
+    case gemma
+
     /// The template in the file's `tokenizer.chat_template`, or nil when it is
-    /// absent or not a format this enum knows.
+    /// absent or not a format this enum knows. A Gemma file without a template
+    /// (some conversions leave it out) still gets Gemma's: the model only
+    /// knows that one.
     public static func detect(from gguf: GGUFFile) -> ChatTemplate? {
-        guard let text = gguf.metadata["tokenizer.chat_template"]?.stringValue else { return nil }
+        guard let text = gguf.metadata["tokenizer.chat_template"]?.stringValue else {
+            let architecture = gguf.metadata["general.architecture"]?.stringValue ?? ""
+            return architecture.hasPrefix("gemma") ? .gemma : nil
+        }
         return detect(text)
     }
 
     public static func detect(_ template: String) -> ChatTemplate? {
+        if template.contains("<start_of_turn>") { return .gemma }
         guard template.contains("<|im_start|>") else { return nil }
         return .chatML(defaultSystem: defaultSystemMessage(in: template))
     }
@@ -68,6 +82,21 @@ public enum ChatTemplate: Sendable, Equatable {
                 out += "<|im_start|>\(m.role)\n\(m.content)<|im_end|>\n"
             }
             if addGenerationPrompt { out += "<|im_start|>assistant\n" }
+            return out
+        case .gemma:
+            var out = ""
+            var turns = messages[...]
+            var firstPrefix = ""
+            if let first = turns.first, first.role == "system" {
+                firstPrefix = first.content + "\n\n"
+                turns = turns.dropFirst()
+            }
+            for (i, m) in turns.enumerated() {
+                let role = m.role == "assistant" ? "model" : m.role
+                let content = m.content.trimmingCharacters(in: .whitespacesAndNewlines)
+                out += "<start_of_turn>\(role)\n\(i == 0 ? firstPrefix : "")\(content)<end_of_turn>\n"
+            }
+            if addGenerationPrompt { out += "<start_of_turn>model\n" }
             return out
         }
     }
