@@ -218,6 +218,16 @@ final class SentencePieceTokenizerTests: XCTestCase {
         let build = Date().timeIntervalSince(start)
         print(String(format: "Gemma: GGUF open+metadata %.1f ms, tokenizer build %.1f ms", parse * 1000, build * 1000))
 
+        // Inputs that stress the special-token cutter: long whitespace runs, many '<'.
+        for (name, text) in [("100k spaces", String(repeating: " ", count: 100_000)),
+                             ("10k '<td>x<unused'", String(repeating: "<td>x<unused", count: 10_000))] {
+            start = Date()
+            let ids = tok.encode(text, addBOS: false, parseSpecial: true)
+            print(String(format: "Gemma: %@ → %d tokens in %.1f ms", name, ids.count,
+                         Date().timeIntervalSince(start) * 1000))
+            XCTAssertEqual(tok.decode(ids), text)
+        }
+
         guard let aliceURL = try? TestPaths.sharedFile("reference/text/alice-ch1-3.txt"),
               let text = try? String(contentsOf: aliceURL, encoding: .utf8) else { return }
         start = Date()

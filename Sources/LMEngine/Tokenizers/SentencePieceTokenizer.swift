@@ -146,9 +146,7 @@ public final class SentencePieceTokenizer: Tokenizer, Sendable {
     public func encode(_ text: String, addBOS: Bool, parseSpecial: Bool) -> [Int32] {
         var out: [Int32] = []
         if addBOS, let bosID { out.append(bosID) }
-        var utf8 = Array(text.utf8)
-        utf8.withUnsafeMutableBufferPointer { buffer in
-            let bytes = UnsafeBufferPointer(buffer)
+        Array(text.utf8).withUnsafeBufferPointer { bytes in
             // Text at the very start counts as following a special token, for the space prefix.
             var afterSpecial = true
             for piece in splitter.split(bytes, parseSpecial: parseSpecial) {

@@ -65,15 +65,16 @@ struct SpecialTokenSplitter: Sendable {
     /// The text as plain stretches and special tokens, in order. Empty stretches are left out.
     func split(_ text: UnsafeBufferPointer<UInt8>, parseSpecial: Bool) -> [Piece] {
         let n = text.count
-        // Every occurrence of every special that may be cut out: (index in `specials`, start).
-        var found: [(index: Int32, start: Int)] = []
+        // Every occurrence of every special that may be cut out, as start offsets
+        // per special; scanning left to right keeps each list in order.
+        var found: [Int32: [Int]] = [:]
         for start in 0..<n {
             var node = rootEdges[Int(text[start])]
             var i = start + 1
             while node >= 0 {
                 let index = specialAtNode[Int(node)]
                 if index >= 0, parseSpecial || !specials[Int(index)].needsParseSpecial {
-                    found.append((index, start))
+                    found[index, default: []].append(start)
                 }
                 guard i < n else { break }
                 node = edges[UInt64(node) << 8 | UInt64(text[i])] ?? -1
@@ -84,14 +85,14 @@ struct SpecialTokenSplitter: Sendable {
 
         // Claim occurrences special by special, each one left to right; an
         // occurrence touching text already claimed is no longer there to find.
-        found.sort { $0.index != $1.index ? $0.index < $1.index : $0.start < $1.start }
         var claimed = [Bool](repeating: false, count: n)
         var tokenAt = [Int32](repeating: -1, count: n)  // index of the special cut out starting at a byte
-        for (index, start) in found {
-            let end = start + specials[Int(index)].bytes.count
-            guard !claimed[start..<end].contains(true) else { continue }
-            for i in start..<end { claimed[i] = true }
-            tokenAt[start] = index
+        for index in found.keys.sorted() {
+            let length = specials[Int(index)].bytes.count
+            for start in found[index]! where !claimed[start..<start + length].contains(true) {
+                for i in start..<start + length { claimed[i] = true }
+                tokenAt[start] = index
+            }
         }
 
         var pieces: [Piece] = []
