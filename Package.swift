@@ -19,7 +19,12 @@ let package = Package(
             pkgConfig: "libedit",
             providers: [.apt(["libedit-dev"])]
         ),
-        .target(name: "LMEngine"),
+        // The kernels are written with Swift SIMD types; haswell (AVX2, FMA, F16C)
+        // lets them compile to 256-bit vector code. Every x86 CPU since ~2015 has it.
+        .target(
+            name: "LMEngine",
+            swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]
+        ),
         .target(name: "LMLab", dependencies: ["LMEngine", "CEditLine"]),
         .executableTarget(
             name: "lmlab",

@@ -1,6 +1,10 @@
 /// Every command the lab knows, in the order `help` lists them within a topic.
 public enum BuiltinCommands {
     public static var all: [Command] {
-        [HelpCommand(), SetCommand(), ShowCommand(), QuitCommand()]
+        [HelpCommand(), SetCommand(), ShowCommand(), QuitCommand(),
+         LoadCommand(), UnloadCommand(),
+         GenCommand(), ChatCommand(),
+         TokensCommand(),
+         PplCommand()]
     }
 }

@@ -51,6 +51,12 @@ public enum REPL {
         Interrupt.installHandler()
         let editor = LineEditor(historyFile: session.home.appendingPathComponent("history"))
         LineEditor.completer = { [unowned session] line in session.registry.completions(line: line, session: session) }
+        session.readLine = { prompt in
+            switch editor.read(prompt: prompt) {
+            case .line(let l): editor.remember(l); return l
+            case .interrupted, .endOfInput: return nil
+            }
+        }
         let console = session.console
         console.line("lmlab \(LMLabInfo.version) — a lab for small and large language models.")
         console.line("Type 'help' for commands, Tab to complete, Ctrl-C to stop, Ctrl-D or 'quit' to leave.")

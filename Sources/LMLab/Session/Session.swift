@@ -1,4 +1,5 @@
 import Foundation
+import LMEngine
 
 /// The state of one lab session: settings, loaded models, where output goes,
 /// the Ctrl-C flag, and the transcript that `save` writes.
@@ -13,6 +14,10 @@ public final class Session {
     public var interactive = false
     /// Set by `quit`; the REPL leaves after the current line.
     public var wantsToQuit = false
+    /// The model commands run on (nil until `load`).
+    public var model: LoadedModel?
+    /// Reads one more line from the user (interactive only; `chat` uses it).
+    public var readLine: ((String) -> String?)?
 
     public init(console: Console = Console(), interrupt: Interrupt = .shared, home: URL? = nil,
                 registry: CommandRegistry? = nil) {
@@ -44,8 +49,26 @@ public final class Session {
         return false
     }
 
-    /// Applies the `color` setting to the console.
+    /// Applies the settings to the console and the loaded model's kernels.
     func applySettings() {
         console.colorSetting = Console.ColorSetting(rawValue: settings.string("color")) ?? .auto
+        if let compute = model?.model.compute {
+            compute.threads = settings.int("threads")
+            compute.mode = KernelMode(rawValue: settings.string("kernels")) ?? .fast
+            compute.activations = ActivationPrecision(rawValue: settings.string("activations")) ?? .q8
+        }
+    }
+
+    /// The loaded model, or the one-line error saying how to load one.
+    func requireModel() throws -> LoadedModel {
+        guard let model else { throw CommandError.state("no model loaded — try 'load smollm2' (or 'load PATH.gguf')") }
+        return model
+    }
+
+    /// Sampler settings from the session settings.
+    var samplerSettings: SamplerSettings {
+        SamplerSettings(temperature: Float(settings.double("temperature")), topK: settings.int("top_k"),
+                        topP: Float(settings.double("top_p")), minP: Float(settings.double("min_p")),
+                        repeatPenalty: Float(settings.double("repeat_penalty")), seed: UInt64(settings.int("seed")))
     }
 }

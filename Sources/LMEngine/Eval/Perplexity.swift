@@ -1,0 +1,83 @@
+import Foundation
+
+/// Perplexity the way llama-perplexity measures it, so the figures compare:
+/// the text is tokenized once and cut into non-overlapping chunks of `context`
+/// tokens; each chunk starts from an empty cache (with BOS in its first slot
+/// when the model adds one); only the second half of each chunk is scored, so
+/// every scored token has at least context/2 tokens of history.
+/// PPL = exp(mean negative log-likelihood) over the scored tokens.
+public struct PerplexityResult: Sendable, Codable, Equatable {
+    public var perplexity: Double
+    /// ± one standard error of the PPL estimate (llama-perplexity's figure).
+    public var standardError: Double
+    public var chunks: Int
+    public var scoredTokens: Int
+    public var textTokens: Int
+    public var seconds: Double
+    /// Running PPL after each chunk, for a sparkline.
+    public var runningPerplexity: [Double]
+}
+
+public enum Perplexity {
+    public enum Failure: Error, CustomStringConvertible, Equatable {
+        case textTooShort(tokens: Int, context: Int)
+        case interrupted
+        public var description: String {
+            switch self {
+            case let .textTooShort(tokens, context):
+                return "the text has \(tokens) tokens; perplexity needs at least 2 × context (\(2 * context))"
+            case .interrupted: return "interrupted"
+            }
+        }
+    }
+
+    public static func measure(model: DecoderModel, text: String, context: Int = 256,
+                               maxChunks: Int? = nil, shouldStop: () -> Bool = { false },
+                               progress: (Int, Int, Double) -> Void = { _, _, _ in }) throws -> PerplexityResult {
+        let tokenizer = model.tokenizer
+        let tokens = tokenizer.encode(text, addBOS: false, parseSpecial: false)
+        guard context >= 4, context <= model.cache.capacity else {
+            throw ModelError.promptTooLong(tokens: context, context: model.cache.capacity)
+        }
+        var chunks = tokens.count / context
+        if let maxChunks { chunks = min(chunks, maxChunks) }
+        guard chunks >= 1, tokens.count >= 2 * context || maxChunks != nil else {
+            throw Failure.textTooShort(tokens: tokens.count, context: context)
+        }
+        let first = context / 2
+        var nllSum = 0.0, nll2Sum = 0.0
+        var count = 0
+        var running: [Double] = []
+        let start = Date()
+        for c in 0..<chunks {
+            if shouldStop() { throw Failure.interrupted }
+            var chunk = Array(tokens[(c * context)..<((c + 1) * context)])
+            if tokenizer.addsBOS, let bos = tokenizer.bosID { chunk[0] = bos }
+            model.reset()
+            // Logits at position j predict token j+1; score j in first..<context-1.
+            try model.forward(chunk, logitsFrom: first, shouldStop: shouldStop) { j, logits in
+                guard j < context - 1 else { return }
+                let nll = negativeLogLikelihood(logits, target: Int(chunk[j + 1]))
+                nllSum += nll; nll2Sum += nll * nll; count += 1
+            }
+            running.append(exp(nllSum / Double(count)))
+            progress(c + 1, chunks, running.last!)
+        }
+        let mean = nllSum / Double(count)
+        let variance = max(0, nll2Sum / Double(count) - mean * mean)
+        let ppl = exp(mean)
+        let error = count > 1 ? ppl * (variance / Double(count - 1)).squareRoot() : 0
+        return PerplexityResult(perplexity: ppl, standardError: error, chunks: chunks, scoredTokens: count,
+                                textTokens: tokens.count, seconds: Date().timeIntervalSince(start),
+                                runningPerplexity: running)
+    }
+
+    /// −log softmax(logits)[target], computed stably in double.
+    public static func negativeLogLikelihood(_ logits: UnsafeBufferPointer<Float>, target: Int) -> Double {
+        var m = -Float.infinity
+        for v in logits where v > m { m = v }
+        var sum = 0.0
+        for v in logits { sum += exp(Double(v - m)) }
+        return log(sum) - Double(logits[target] - m)
+    }
+}

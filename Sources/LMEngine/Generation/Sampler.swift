@@ -1,0 +1,151 @@
+import Foundation
+
+/// Picks the next token from logits.
+///
+/// The order is llama.cpp's: repetition penalty → top-k → top-p → min-p →
+/// temperature → a draw from the seeded generator. Temperature 0 is greedy
+/// (the highest logit; ties go to the lowest id, as llama.cpp's argmax does).
+public struct SamplerSettings: Sendable, Equatable {
+    public var temperature: Float = 0.8
+    public var topK = 40
+    public var topP: Float = 0.95
+    public var minP: Float = 0.05
+    public var repeatPenalty: Float = 1.0
+    /// How many recent tokens the penalty looks back over.
+    public var repeatLastN = 64
+    public var seed: UInt64 = 42
+
+    public init(temperature: Float = 0.8, topK: Int = 40, topP: Float = 0.95, minP: Float = 0.05,
+                repeatPenalty: Float = 1.0, repeatLastN: Int = 64, seed: UInt64 = 42) {
+        self.temperature = temperature; self.topK = topK; self.topP = topP; self.minP = minP
+        self.repeatPenalty = repeatPenalty; self.repeatLastN = repeatLastN; self.seed = seed
+    }
+
+    public static let greedy = SamplerSettings(temperature: 0)
+}
+
+/// A small, fast, seeded random generator (xoshiro256**), the same sequence on every machine.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var s: (UInt64, UInt64, UInt64, UInt64)
+    public init(seed: UInt64) {
+        // splitmix64 spreads the seed over the four words
+        var z = seed
+        func next() -> UInt64 {
+            z &+= 0x9E37_79B9_7F4A_7C15
+            var r = z
+            r = (r ^ (r >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            r = (r ^ (r >> 27)) &* 0x94D0_49BB_1331_11EB
+            return r ^ (r >> 31)
+        }
+        s = (next(), next(), next(), next())
+    }
+    public mutating func next() -> UInt64 {
+        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
+        let t = s.1 << 17
+        s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3
+        s.2 ^= t
+        s.3 = (s.3 << 45) | (s.3 >> 19)
+        return result
+    }
+    /// Uniform in [0, 1).
+    public mutating func nextUnit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}
+
+public final class Sampler {
+    public var settings: SamplerSettings
+    private var rng: SeededGenerator
+    /// Candidates kept between calls so sampling allocates nothing per token:
+    /// (id, logit then probability), [vocabulary].
+    private var ids: [Int32] = []
+    private var values: [Float] = []
+
+    public init(_ settings: SamplerSettings) {
+        self.settings = settings
+        rng = SeededGenerator(seed: settings.seed)
+    }
+
+    /// The highest logit's id (lowest id on ties).
+    public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
+        var best = 0
+        var bestValue = -Float.infinity
+        for i in 0..<logits.count where logits[i] > bestValue { best = i; bestValue = logits[i] }
+        return Int32(best)
+    }
+
+    /// Picks a token. `recent` are the tokens the repetition penalty considers.
+    public func sample(_ logits: UnsafeBufferPointer<Float>, recent: ArraySlice<Int32> = []) -> Int32 {
+        let s = settings
+        if s.temperature <= 0 && s.repeatPenalty == 1 { return Sampler.argmax(logits) }
+        let n = logits.count
+        if ids.count != n { ids = [Int32](repeating: 0, count: n); values = [Float](repeating: 0, count: n) }
+        for i in 0..<n { ids[i] = Int32(i); values[i] = logits[i] }
+        // Repetition penalty: make recently seen tokens less likely (divide positive
+        // logits, multiply negative ones, as llama.cpp does).
+        if s.repeatPenalty != 1 {
+            for id in Set(recent.suffix(s.repeatLastN)) where Int(id) < n && id >= 0 {
+                let v = values[Int(id)]
+                values[Int(id)] = v > 0 ? v / s.repeatPenalty : v * s.repeatPenalty
+            }
+        }
+        if s.temperature <= 0 {
+            var best = 0
+            for i in 1..<n where values[i] > values[best] { best = i }
+            return Int32(best)
+        }
+        // Sort candidates by logit, best first: only the top-k matter.
+        var count = n
+        let k = s.topK > 0 ? min(s.topK, n) : n
+        ids.withUnsafeMutableBufferPointer { idp in
+            values.withUnsafeMutableBufferPointer { vp in
+                Sampler.partialSort(idp, vp, n: n, k: k)
+            }
+        }
+        count = k
+        // Softmax over the survivors (at temperature 1 for the p-filters, as llama.cpp's chain).
+        Sampler.softmaxInPlace(&values, count: count, temperature: 1)
+        if s.topP < 1 {
+            var cumulative: Float = 0
+            for i in 0..<count {
+                cumulative += values[i]
+                if cumulative >= s.topP { count = i + 1; break }
+            }
+        }
+        if s.minP > 0 {
+            let floor = values[0] * s.minP
+            var kept = 1
+            while kept < count && values[kept] >= floor { kept += 1 }
+            count = kept
+        }
+        // Temperature reshapes what is left: p^(1/T), renormalised.
+        var total: Float = 0
+        for i in 0..<count {
+            values[i] = exp(log(max(values[i], .leastNonzeroMagnitude)) / s.temperature)
+            total += values[i]
+        }
+        var r = rng.nextUnit() * total
+        for i in 0..<count {
+            r -= values[i]
+            if r <= 0 { return ids[i] }
+        }
+        return ids[count - 1]
+    }
+
+    /// Moves the k largest values (and their ids) to the front, sorted descending.
+    static func partialSort(_ ids: UnsafeMutableBufferPointer<Int32>, _ values: UnsafeMutableBufferPointer<Float>, n: Int, k: Int) {
+        // Selection by a min-heap of size k would be faster; a full sort of
+        // indices is plain and only runs when sampling (not greedy).
+        var order = Array(0..<n)
+        order.sort { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
+        let topIDs = order.prefix(k).map { ids[$0] }
+        let topValues = order.prefix(k).map { values[$0] }
+        for i in 0..<k { ids[i] = topIDs[i]; values[i] = topValues[i] }
+    }
+
+    static func softmaxInPlace(_ v: inout [Float], count: Int, temperature: Float) {
+        guard count > 0 else { return }
+        let m = v[0..<count].max()!
+        var sum: Float = 0
+        for i in 0..<count { v[i] = exp((v[i] - m) / temperature); sum += v[i] }
+        for i in 0..<count { v[i] /= sum }
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+
+/// What every decoder-only architecture shares: weights read in place from the
+/// GGUF mapping, the KV cache, preallocated activation buffers, the batched
+/// forward loop, and the output head. An architecture (Llama.swift, …) reads
+/// its config and tensors and implements `block`, one transformer layer.
+///
+/// Buffers (allocated once; `maxBatch` tokens go through the layers together):
+///   x     [maxBatch × embedding]   the residual stream
+///   xn    [maxBatch × embedding]   normed input to a sub-layer, then its output
+///   q     [maxBatch × queryWidth]  queries;  attn: attention output, same shape
+///   k, v  [maxBatch × kvWidth]     this batch's keys and values (copied into the cache)
+///   gate, up [maxBatch × hidden]   feed-forward activations
+///   logits [logitChunk × vocabulary]
+open class DecoderModel {
+    public let gguf: GGUFFile
+    public let config: ModelConfig
+    public let tokenizer: Tokenizer
+    public let compute: ComputeContext
+    public let cache: KVCache
+    /// The output head: token_embd when the model ties them (no `output.weight`).
+    public let output: WeightMatrix
+    public let outputIsTied: Bool
+    public let tokenEmbedding: WeightMatrix
+    public let outputNorm: UnsafeMutablePointer<Float>
+
+    public let maxBatch = 64
+    public let logitChunk = 8
+    let x, xn, q, k, v, attn, gate, up, logits: UnsafeMutablePointer<Float>
+    private var owned: [UnsafeMutablePointer<Float>] = []
+
+    public init(gguf: GGUFFile, config: ModelConfig, tokenizer: Tokenizer, contextLength: Int, threads: Int) throws {
+        self.gguf = gguf
+        self.config = config
+        self.tokenizer = tokenizer
+        compute = ComputeContext(threads: threads)
+        cache = KVCache(layers: config.layers, capacity: contextLength, kvWidth: config.kvWidth)
+        tokenEmbedding = try DecoderModel.matrix(gguf, "token_embd.weight", rows: config.vocabulary, cols: config.embedding)
+        if gguf.tensor(named: "output.weight") != nil {
+            output = try DecoderModel.matrix(gguf, "output.weight", rows: config.vocabulary, cols: config.embedding)
+            outputIsTied = false
+        } else {
+            output = tokenEmbedding
+            outputIsTied = true
+        }
+        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
+            p.initialize(repeating: 0, count: max(1, count))
+            return p
+        }
+        let b = maxBatch
+        x = buffer(b * config.embedding); xn = buffer(b * config.embedding)
+        q = buffer(b * config.queryWidth); attn = buffer(b * config.queryWidth)
+        k = buffer(b * config.kvWidth); v = buffer(b * config.kvWidth)
+        gate = buffer(b * config.feedForward); up = buffer(b * config.feedForward)
+        logits = buffer(logitChunk * config.vocabulary)
+        outputNorm = try DecoderModel.vector(gguf, "output_norm.weight", count: config.embedding)
+        owned = [x, xn, q, k, v, attn, gate, up, logits, outputNorm]
+    }
+
+    deinit { for p in owned { p.deallocate() } }
+
+    /// Positions already in the cache.
+    public var position: Int { cache.count }
+
+    /// Forgets the conversation: the next forward starts at position 0.
+    public func reset() { cache.count = 0 }
+
+    /// Drops cached positions from `position` on (e.g. to re-run a shared prefix).
+    public func rewind(to position: Int) { cache.count = min(cache.count, max(0, position)) }
+
+    // MARK: the architecture's part
+
+    /// Fills x[0..<n] with the input vectors of `tokens` (default: the embedding rows).
+    open func embed(_ tokens: UnsafeBufferPointer<Int32>) {
+        for (t, id) in tokens.enumerated() {
+            embeddingRow(tokenEmbedding, token: Int(id), out: x + t * config.embedding)
+        }
+    }
+
+    /// One transformer layer over x[0..<n] at positions pos0..<pos0+n.
+    open func block(_ layer: Int, n: Int, pos0: Int) {
+        fatalError("\(type(of: self)) must implement block")
+    }
+
+    /// Turns final hidden rows (already normed, in xn) into logits; Gemma-style
+    /// soft-capping would go here.
+    open func head(rows: Int) {
+        compute.matmul(output, xn, logits, n: rows)
+    }
+
+    // MARK: forward
+
+    /// Runs `tokens` at positions position..<position+count, adding them to the cache,
+    /// and calls `onLogits(i, logits)` for each token index i ≥ `logitsFrom`
+    /// with that position's next-token logits ([vocabulary]; valid only during the call).
+    /// Stops early (returning false) when `shouldStop` says so between batches.
+    @discardableResult
+    public func forward(_ tokens: [Int32], logitsFrom: Int,
+                        shouldStop: () -> Bool = { false },
+                        onLogits: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws -> Bool {
+        guard cache.count + tokens.count <= cache.capacity else {
+            throw ModelError.promptTooLong(tokens: cache.count + tokens.count, context: cache.capacity)
+        }
+        for id in tokens where id < 0 || Int(id) >= config.vocabulary {
+            throw ModelError.badConfig("token id \(id) is outside the vocabulary of \(config.vocabulary)")
+        }
+        let d = config.embedding
+        var done = 0
+        while done < tokens.count {
+            if shouldStop() { return false }
+            let n = min(maxBatch, tokens.count - done)
+            let pos0 = cache.count
+            tokens.withUnsafeBufferPointer { all in embed(UnsafeBufferPointer(rebasing: all[done..<(done + n)])) }
+            for layer in 0..<config.layers { block(layer, n: n, pos0: pos0) }
+            cache.count += n
+            // Logits only where asked: the output head is the biggest matrix.
+            var r = max(0, logitsFrom - done)
+            while r < n {
+                let m = min(logitChunk, n - r)
+                for i in 0..<m {
+                    rmsNorm(x + (r + i) * d, weight: outputNorm, out: xn + i * d, count: d,
+                            eps: config.rmsEpsilon, mode: compute.mode)
+                }
+                head(rows: m)
+                for i in 0..<m {
+                    try onLogits(done + r + i, UnsafeBufferPointer(start: logits + i * config.vocabulary,
+                                                                   count: config.vocabulary))
+                }
+                r += m
+            }
+            done += n
+        }
+        return true
+    }
+
+    /// Runs the prompt and returns the last position's logits, copied.
+    public func logitsAfter(_ tokens: [Int32]) throws -> [Float] {
+        var last: [Float] = []
+        try forward(tokens, logitsFrom: tokens.count - 1) { _, l in last = Array(l) }
+        return last
+    }
+
+    // MARK: helpers for architectures
+
+    /// x[i] += y[i] for i in 0..<count (a residual connection).
+    @inline(__always)
+    func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] += y[i] }
+    }
+
+    /// A weight matrix read in place; GGUF stores [cols, rows] (ne0 = row length).
+    public static func matrix(_ gguf: GGUFFile, _ name: String, rows: Int, cols: Int) throws -> WeightMatrix {
+        guard let info = gguf.tensor(named: name) else { throw ModelError.missingTensor(name) }
+        guard info.dims.count >= 1, info.dims[0] == cols, info.rowCount == rows else {
+            throw ModelError.badTensorShape(name: name, expected: [cols, rows], actual: info.dims)
+        }
+        guard BlockFormats.isSupported(info.type) else {
+            throw ModelError.unsupportedTensorType(name: name, type: info.type.name)
+        }
+        return WeightMatrix(type: info.type, rows: rows, cols: cols, data: gguf.pointer(to: info))
+    }
+
+    /// A small vector (norm weights) dequantized into memory the caller owns.
+    public static func vector(_ gguf: GGUFFile, _ name: String, count: Int) throws -> UnsafeMutablePointer<Float> {
+        guard let info = gguf.tensor(named: name) else { throw ModelError.missingTensor(name) }
+        guard info.elementCount == count else {
+            throw ModelError.badTensorShape(name: name, expected: [count], actual: info.dims)
+        }
+        guard BlockFormats.isSupported(info.type) else {
+            throw ModelError.unsupportedTensorType(name: name, type: info.type.name)
+        }
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        BlockFormats.dequantizeRow(info.type, src: gguf.pointer(to: info), dst: p, count: count)
+        return p
+    }
+
+    /// Keeps a vector alive as long as the model.
+    func own(_ p: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { owned.append(p); return p }
+}

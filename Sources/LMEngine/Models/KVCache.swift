@@ -1,0 +1,32 @@
+import Foundation
+
+/// Keys and values of every position seen so far, per layer, in f32.
+///
+/// keys(layer) / values(layer): [capacity × kvWidth], position p at p·kvWidth.
+/// The memory is an anonymous mapping of the full capacity: the system commits
+/// pages only as positions are written, so a long context costs nothing until used.
+public final class KVCache {
+    public let layers: Int
+    public let capacity: Int
+    public let kvWidth: Int
+    /// Positions 0..<count hold valid entries.
+    public var count = 0
+    private let base: UnsafeMutablePointer<Float>
+    private let bytes: Int
+
+    public init(layers: Int, capacity: Int, kvWidth: Int) {
+        self.layers = layers; self.capacity = capacity; self.kvWidth = kvWidth
+        bytes = max(1, layers * 2 * capacity * kvWidth * MemoryLayout<Float>.size)
+        let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        precondition(p != MAP_FAILED, "could not reserve \(bytes) bytes for the KV cache")
+        base = p!.bindMemory(to: Float.self, capacity: bytes / 4)
+    }
+
+    deinit { munmap(base, bytes) }
+
+    public func keys(_ layer: Int) -> UnsafeMutablePointer<Float> { base + (2 * layer) * capacity * kvWidth }
+    public func values(_ layer: Int) -> UnsafeMutablePointer<Float> { base + (2 * layer + 1) * capacity * kvWidth }
+
+    /// Bytes one position takes across all layers (keys and values).
+    public var bytesPerToken: Int { layers * 2 * kvWidth * MemoryLayout<Float>.size }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+/// The `llama` architecture (SmolLM2, TinyLlama, Llama 3, lmlab's tiny models).
+///
+/// Each layer:  x += Wo · attention(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x))
+///              x += Wdown · (silu(Wgate·n(x)) ⊙ Wup·n(x))
+/// with n = RMSNorm (its own weights per sub-layer). RoPE rotates adjacent
+/// pairs (2i, 2i+1): the GGUF converter permuted q/k rows for that.
+public final class LlamaModel: DecoderModel {
+    struct Layer {
+        let attnNorm, ffnNorm: UnsafeMutablePointer<Float>
+        let wq, wk, wv, wo, gate, up, down: WeightMatrix
+    }
+    private var layerWeights: [Layer] = []
+
+    /// Reads `llama.*` metadata into a config.
+    public static func config(from gguf: GGUFFile) throws -> ModelConfig {
+        let a = try gguf.string("general.architecture")
+        func int(_ key: String) throws -> Int { try gguf.int("\(a).\(key)") }
+        let embedding = try int("embedding_length")
+        let heads = try int("attention.head_count")
+        let kvHeads = (try? int("attention.head_count_kv")) ?? heads
+        guard heads > 0, kvHeads > 0, heads % kvHeads == 0 else {
+            throw ModelError.badConfig("\(heads) attention heads can't share \(kvHeads) key/value heads")
+        }
+        let headDim = (try? int("attention.key_length")) ?? embedding / heads
+        let vocabulary = try gguf.tensor(named: "token_embd.weight").map { $0.rowCount }
+            ?? { throw ModelError.missingTensor("token_embd.weight") }()
+        let config = ModelConfig(
+            architecture: a,
+            name: (try? gguf.string("general.name")) ?? "unnamed",
+            layers: try int("block_count"),
+            embedding: embedding, heads: heads, kvHeads: kvHeads, headDim: headDim,
+            feedForward: try int("feed_forward_length"),
+            vocabulary: vocabulary,
+            contextLength: try int("context_length"),
+            ropeBase: (try? gguf.float("\(a).rope.freq_base")) ?? 10_000,
+            rmsEpsilon: try gguf.float("\(a).attention.layer_norm_rms_epsilon"),
+            fileType: (try? gguf.int("general.file_type")).flatMap(ModelLoader.fileTypeName))
+        guard (1...512).contains(config.layers), (1...65_536).contains(embedding), headDim % 2 == 0,
+              (1...1 << 20).contains(config.feedForward), (1...1 << 24).contains(config.contextLength) else {
+            throw ModelError.badConfig("layers \(config.layers), width \(embedding), head size \(headDim), "
+                                       + "feed-forward \(config.feedForward), context \(config.contextLength) out of range")
+        }
+        if let rot = try? int("rope.dimension_count"), rot != headDim {
+            throw ModelError.badConfig("partial RoPE (\(rot) of \(headDim) dimensions) is not supported")
+        }
+        return config
+    }
+
+    public init(gguf: GGUFFile, tokenizer: Tokenizer, contextLength: Int? = nil, threads: Int = 2) throws {
+        let c = try LlamaModel.config(from: gguf)
+        try super.init(gguf: gguf, config: c, tokenizer: tokenizer,
+                       contextLength: min(contextLength ?? c.contextLength, c.contextLength), threads: threads)
+        for l in 0..<c.layers {
+            let p = "blk.\(l)."
+            func m(_ name: String, _ rows: Int, _ cols: Int) throws -> WeightMatrix {
+                try DecoderModel.matrix(gguf, p + name + ".weight", rows: rows, cols: cols)
+            }
+            layerWeights.append(Layer(
+                attnNorm: own(try DecoderModel.vector(gguf, p + "attn_norm.weight", count: c.embedding)),
+                ffnNorm: own(try DecoderModel.vector(gguf, p + "ffn_norm.weight", count: c.embedding)),
+                wq: try m("attn_q", c.queryWidth, c.embedding),
+                wk: try m("attn_k", c.kvWidth, c.embedding),
+                wv: try m("attn_v", c.kvWidth, c.embedding),
+                wo: try m("attn_output", c.embedding, c.queryWidth),
+                gate: try m("ffn_gate", c.feedForward, c.embedding),
+                up: try m("ffn_up", c.feedForward, c.embedding),
+                down: try m("ffn_down", c.embedding, c.feedForward)))
+        }
+    }
+
+    public override func block(_ layer: Int, n: Int, pos0: Int) {
+        let w = layerWeights[layer]
+        let c = config
+        let d = c.embedding, eps = c.rmsEpsilon, mode = compute.mode
+
+        // Attention sub-layer.
+        for t in 0..<n { rmsNorm(x + t * d, weight: w.attnNorm, out: xn + t * d, count: d, eps: eps, mode: mode) }
+        compute.matmul(w.wq, xn, q, n: n)
+        compute.matmul(w.wk, xn, k, n: n)
+        compute.matmul(w.wv, xn, v, n: n)
+        let keys = cache.keys(layer), values = cache.values(layer)
+        for t in 0..<n {
+            applyRoPE(q + t * c.queryWidth, heads: c.heads, headDim: c.headDim, pos: pos0 + t,
+                      base: c.ropeBase, style: .adjacentPairs, mode: mode)
+            applyRoPE(k + t * c.kvWidth, heads: c.kvHeads, headDim: c.headDim, pos: pos0 + t,
+                      base: c.ropeBase, style: .adjacentPairs, mode: mode)
+        }
+        (keys + pos0 * c.kvWidth).update(from: k, count: n * c.kvWidth)
+        (values + pos0 * c.kvWidth).update(from: v, count: n * c.kvWidth)
+        compute.attentionBatch(q: q, keys: keys, values: values, out: attn, n: n, p0: pos0,
+                               heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
+                               scale: 1 / Float(c.headDim).squareRoot(), window: nil)
+        compute.matmul(w.wo, attn, xn, n: n)
+        addInPlace(x, xn, count: n * d)
+
+        // Feed-forward sub-layer.
+        for t in 0..<n { rmsNorm(x + t * d, weight: w.ffnNorm, out: xn + t * d, count: d, eps: eps, mode: mode) }
+        compute.matmul(w.gate, xn, gate, n: n)
+        compute.matmul(w.up, xn, up, n: n)
+        siluGate(gate, up: up, count: n * c.feedForward)
+        compute.matmul(w.down, gate, xn, n: n)
+        addInPlace(x, xn, count: n * d)
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import LMEngine
+
+/// A model the session has loaded, with what the lab shows about it.
+public final class LoadedModel {
+    public let name: String
+    public let url: URL
+    public let model: DecoderModel
+    public let loadSeconds: Double
+    public let chatTemplate: ChatTemplate?
+    /// The conversation `chat` keeps, and the tokens currently in the cache for it.
+    var conversation: [ChatMessage] = []
+    var conversationTokens: [Int32] = []
+
+    init(name: String, url: URL, model: DecoderModel, loadSeconds: Double) {
+        self.name = name; self.url = url; self.model = model; self.loadSeconds = loadSeconds
+        chatTemplate = ChatTemplate.detect(from: model.gguf)
+    }
+
+    /// All parameters: the elements of every tensor in the file.
+    public var parameterCount: Int { model.gguf.tensors.reduce(0) { $0 + $1.elementCount } }
+
+    /// How many tensors of each type the file holds, most first: [("Q4_1", 210), …].
+    public var tensorTypeCounts: [(String, Int)] {
+        var counts: [String: Int] = [:]
+        for t in model.gguf.tensors { counts[t.type.name, default: 0] += 1 }
+        return counts.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+    }
+}
+
+/// Finds a model file from what the user typed: a path, or a known name
+/// looked up in the models folders.
+public enum ModelLocator {
+    /// Short names for the real models `make test` and `pull` fetch.
+    public static let knownNames: [String: String] = [
+        "smollm2": "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "smollm2-135m-instruct": "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "gemma3": "gemma-3-270m-q4_k_m.gguf",
+        "gemma3-270m": "gemma-3-270m-q4_k_m.gguf",
+    ]
+
+    /// Where model files are looked for: $LMLAB_MODELS, ./models, the models
+    /// folder of the checkout the binary was built in, and $LMLAB_HOME/models.
+    public static func folders(home: URL) -> [URL] {
+        var out: [URL] = []
+        if let m = ProcessInfo.processInfo.environment["LMLAB_MODELS"], !m.isEmpty { out.append(URL(fileURLWithPath: m)) }
+        out.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("models"))
+        // .build/<triple>/release/lmlab → the package root is four levels up (or three via the symlink)
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = exe.deletingLastPathComponent()
+        for _ in 0..<4 {
+            dir = dir.deletingLastPathComponent()
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
+                out.append(dir.appendingPathComponent("models")); break
+            }
+        }
+        out.append(home.appendingPathComponent("models"))
+        return out
+    }
+
+    public static func resolve(_ word: String, home: URL) throws -> (name: String, url: URL) {
+        let fm = FileManager.default
+        if word.contains("/") || word.hasSuffix(".gguf") {
+            let url = URL(fileURLWithPath: (word as NSString).expandingTildeInPath)
+            guard fm.fileExists(atPath: url.path) else {
+                throw CommandError.failed("no file at '\(TextUtil.sanitize(word))'")
+            }
+            return (url.deletingPathExtension().lastPathComponent, url)
+        }
+        let file = knownNames[word.lowercased()] ?? word + ".gguf"
+        for folder in folders(home: home) {
+            let url = folder.appendingPathComponent(file)
+            if fm.fileExists(atPath: url.path) { return (word, url) }
+        }
+        if knownNames[word.lowercased()] != nil {
+            throw CommandError.state("model '\(word)' is not downloaded yet — `make test` fetches it (or scripts/fetch-model.sh \(word))")
+        }
+        let hint = Suggest.closest(to: word, in: Array(knownNames.keys)).map { " — did you mean '\($0)'?" } ?? ""
+        throw CommandError.usage("no model named '\(TextUtil.sanitize(word))'\(hint); give a path to a .gguf file or one of: "
+                                 + knownNames.keys.sorted().joined(separator: ", "))
+    }
+
+    /// Names and files to offer for completion.
+    public static func candidates(home: URL) -> [String] {
+        var names = Set(knownNames.keys)
+        for folder in folders(home: home) {
+            for f in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where f.hasSuffix(".gguf") {
+                names.insert(String(f.dropLast(5)))
+            }
+        }
+        return names.sorted()
+    }
+}
