@@ -228,6 +228,56 @@ func scaleMinK4(_ j: Int, _ scales: UnsafeRawPointer) -> (scale: Int32, min: Int
     return ((byte(j + 4) & 0xF) | ((byte(j - 4) >> 6) << 4), (byte(j + 4) >> 4) | ((byte(j) >> 6) << 4))
 }
 
+/// All 8 scales and 8 mins of a 12-byte table at once, as the bytes of two UInt64s
+/// (scale j = byte j of `scales`): the same values as `scaleMinK4`, computed with
+/// whole-word masks instead of per-index branches (ggml's kmask trick).
+@inline(__always)
+func scalesMinsK4(_ table: UnsafeRawPointer) -> (scales: UInt64, mins: UInt64) {
+    let u0 = table.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
+    let u1 = table.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+    let u2 = table.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+    let scalesLow = u0 & 0x3F3F_3F3F, minsLow = u1 & 0x3F3F_3F3F
+    let scalesHigh = (u2 & 0x0F0F_0F0F) | ((u0 >> 6) & 0x0303_0303) << 4
+    let minsHigh = ((u2 >> 4) & 0x0F0F_0F0F) | ((u1 >> 6) & 0x0303_0303) << 4
+    return (UInt64(scalesLow) | UInt64(scalesHigh) << 32, UInt64(minsLow) | UInt64(minsHigh) << 32)
+}
+
+/// Byte j of a packed UInt64, as an Int32.
+@inline(__always)
+func byte(_ packed: UInt64, _ j: Int) -> Int32 { Int32(truncatingIfNeeded: (packed >> UInt64(8 * j)) & 0xFF) }
+
+// The fast K-quant dots unpack codes from 8 bytes at a time while they are still
+// one UInt64 (masks and shifts on the word keep each field within its byte), then
+// widen the 8 bytes to Int32 lanes. Unpacking after widening made the compiler
+// assemble the 8-byte load from several partial loads (measured 2× slower).
+
+/// 8 bytes at `offset` as one little-endian word: byte j = lane j.
+@inline(__always)
+func load8(_ p: UnsafeRawPointer, _ offset: Int) -> UInt64 {
+    p.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+}
+
+/// The 8 bytes of `v` (each 0…255) as 8 Int32 lanes.
+@inline(__always)
+func widen(_ v: UInt64) -> SIMD8<Int32> {
+    SIMD8<Int32>(truncatingIfNeeded: unsafeBitCast(v, to: SIMD8<UInt8>.self))
+}
+
+/// `mask` repeated in all 8 bytes, e.g. 0x0F → 0x0F0F_0F0F_0F0F_0F0F.
+@inline(__always)
+func bytesOf(_ mask: UInt64) -> UInt64 { mask &* 0x0101_0101_0101_0101 }
+
+/// Σ_g bsums[g] · min[g/2] for a Q8_K block `y` and the 8 mins of a Q4_K/Q5_K
+/// block (packed as by `scalesMinsK4`): each sub-block of 32 covers two groups of 16.
+@inline(__always)
+func minSums(_ y: UnsafeRawPointer, _ mins: UInt64) -> Int32 {
+    let b0 = SIMD8<Int32>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: 260, as: SIMD8<Int16>.self))
+    let b1 = SIMD8<Int32>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: 276, as: SIMD8<Int16>.self))
+    let m = SIMD8<Int32>(truncatingIfNeeded: unsafeBitCast(mins, to: SIMD8<UInt8>.self))
+    let pairs0 = b0.evenHalf &+ b0.oddHalf, pairs1 = b1.evenHalf &+ b1.oddHalf
+    return (pairs0 &* m.lowHalf &+ pairs1 &* m.highHalf).wrappedSum()
+}
+
 /// The inverse of `scaleMinK4` for all 8 sub-blocks: ls, lm 6-bit values, dst 12 bytes.
 func packScaleMinK4(_ ls: [UInt8], _ lm: [UInt8], _ dst: UnsafeMutableRawPointer) {
     for j in 0..<8 {

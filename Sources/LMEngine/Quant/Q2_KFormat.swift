@@ -124,8 +124,10 @@ public enum Q2_KFormat: BlockFormat {
         return sumf
     }
 
-    /// 8 lanes: one 8-byte load of qs gives 4 × 8 codes (the four 2-bit fields),
-    /// 32 weights apart. The integer sums are exact, so the result is bit-identical.
+    /// 8 lanes at a time, 16 (one sub-block: two 8-lane groups) per scale multiply.
+    /// Weight 128h + 32j + 16i + 8k' + l (sub-block 8h + 2j + i) is the 2-bit field
+    /// at bit 2j of byte 8(2i + k') + l of qs[32h …]. The integer sums are exact,
+    /// so the result is bit-identical to the reference.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var sumf: Float = 0
         for b in 0..<count / 256 {
@@ -134,13 +136,15 @@ public enum Q2_KFormat: BlockFormat {
             for s in 0..<16 { summs += y.q8KBlockSum(s) * Int32(scaleByte(x, s) >> 4) }
             var acc = SIMD8<Int32>()
             for h in 0..<2 {
-                for k in 0..<4 {
-                    let q = loadUInt8x8(x, 16 + 32 * h + 8 * k)
-                    // Weight 128h + 32j + 8k + l has sub-block 8h + 2j + k/2.
-                    let s = 8 * h + k / 2, ya = 4 + 128 * h + 8 * k
-                    for j in 0..<4 {
-                        let sc = Int32(scaleByte(x, s + 2 * j) & 0xF)
-                        acc &+= sc &* ((q &>> Int32(2 * j) & 3) &* loadInt8x8(y, ya + 32 * j))
+                for j in 0..<4 {
+                    for i in 0..<2 {
+                        var sub = SIMD8<Int32>()
+                        for kk in 0..<2 {
+                            let k = 2 * i + kk
+                            let q = widen((load8(x, 16 + 32 * h + 8 * k) >> UInt64(2 * j)) & bytesOf(3))
+                            sub &+= q &* loadInt8x8(y, 4 + 128 * h + 32 * j + 8 * k)
+                        }
+                        acc &+= Int32(scaleByte(x, 8 * h + 2 * j + i) & 0xF) &* sub
                     }
                 }
             }

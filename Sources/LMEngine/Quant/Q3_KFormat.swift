@@ -126,24 +126,27 @@ public enum Q3_KFormat: BlockFormat {
         return sumf
     }
 
-    /// 8 lanes: one 8-byte load of qs gives 4 × 8 low-bit pairs, one of hmask the
-    /// 3rd bits of 8 weights in each of the 8 rows of 32. Bit-identical to the reference.
+    /// 8 lanes at a time, 16 (one sub-block: two 8-lane groups) per scale multiply.
+    /// Weight 128h + 32j + 16i + 8k' + l (sub-block 8h + 2j + i): low 2 bits at bit 2j
+    /// of byte 8(2i + k') + l of qs[32h …], 3rd bit at bit 4h + j of hmask byte
+    /// 8(2i + k') + l. Bit-identical to the reference.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var sums = SIMD8<Float>()
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
             var acc = SIMD8<Int32>()
-            for k in 0..<4 {
-                let hm = loadUInt8x8(x, 8 * k)
-                for h in 0..<2 {
-                    let q = loadUInt8x8(x, 32 + 32 * h + 8 * k)
-                    // Weight 128h + 32j + 8k + l has sub-block 8h + 2j + k/2.
-                    let s = 8 * h + k / 2, ya = 4 + 128 * h + 8 * k
-                    for j in 0..<4 {
-                        // (3rd bit ? 0 : -4) = (bit - 1)·4
-                        let high = ((hm &>> Int32(4 * h + j) & 1) &- 1) &<< 2
-                        let c = (q &>> Int32(2 * j) & 3) &+ high
-                        acc &+= scale(x, s + 2 * j) &* (c &* loadInt8x8(y, ya + 32 * j))
+            for h in 0..<2 {
+                for j in 0..<4 {
+                    for i in 0..<2 {
+                        var sub = SIMD8<Int32>()
+                        for kk in 0..<2 {
+                            let k = 2 * i + kk
+                            // code + 4 = low 2 bits | 3rd bit · 4, in 0…7
+                            let low = (load8(x, 32 + 32 * h + 8 * k) >> UInt64(2 * j)) & bytesOf(3)
+                            let high = (load8(x, 8 * k) >> UInt64(4 * h + j)) & bytesOf(1)
+                            sub &+= (widen(low | high << 2) &- 4) &* loadInt8x8(y, 4 + 128 * h + 32 * j + 8 * k)
+                        }
+                        acc &+= scale(x, 8 * h + 2 * j + i) &* sub
                     }
                 }
             }

@@ -91,19 +91,17 @@ public enum Q4_KFormat: BlockFormat {
         var sumf: Float = 0
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
+            let (scales, mins) = scalesMinsK4(x + 4)
+            let summs = minSums(y, mins)
             var acc = SIMD8<Int32>()
-            var summs: Int32 = 0
             for c in 0..<4 {
-                let (sc1, m1) = scaleMinK4(2 * c, x + 4), (sc2, m2) = scaleMinK4(2 * c + 1, x + 4)
-                summs += m1 * (y.q8KBlockSum(4 * c) + y.q8KBlockSum(4 * c + 1))
-                summs += m2 * (y.q8KBlockSum(4 * c + 2) + y.q8KBlockSum(4 * c + 3))
                 var lo = SIMD8<Int32>(), hi = SIMD8<Int32>()
                 for k in 0..<4 {
-                    let q = loadUInt8x8(x, 16 + 32 * c + 8 * k)
-                    lo &+= (q & 0x0F) &* loadInt8x8(y, 4 + 64 * c + 8 * k)
-                    hi &+= (q &>> 4) &* loadInt8x8(y, 4 + 64 * c + 32 + 8 * k)
+                    let q = load8(x, 16 + 32 * c + 8 * k)
+                    lo &+= widen(q & bytesOf(0x0F)) &* loadInt8x8(y, 4 + 64 * c + 8 * k)
+                    hi &+= widen((q >> 4) & bytesOf(0x0F)) &* loadInt8x8(y, 4 + 64 * c + 32 + 8 * k)
                 }
-                acc &+= sc1 &* lo &+ sc2 &* hi
+                acc &+= byte(scales, 2 * c) &* lo &+ byte(scales, 2 * c + 1) &* hi
             }
             let d = x.loadHalf(0) * y.q8KScale()
             sums += d * SIMD8<Float>(acc)

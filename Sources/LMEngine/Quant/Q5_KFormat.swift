@@ -88,27 +88,24 @@ public enum Q5_KFormat: BlockFormat {
     }
 
     /// As Q4_K's fast dot; the 5th bits of 8 weights come from 8 qh bytes shifted by
-    /// the sub-block index (a shift that is the same for all lanes).
+    /// the sub-block index.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var sums = SIMD8<Float>()
         var sumf: Float = 0
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
+            let (scales, mins) = scalesMinsK4(x + 4)
+            let summs = minSums(y, mins)
             var acc = SIMD8<Int32>()
-            var summs: Int32 = 0
             for c in 0..<4 {
-                let (sc1, m1) = scaleMinK4(2 * c, x + 4), (sc2, m2) = scaleMinK4(2 * c + 1, x + 4)
-                summs += m1 * (y.q8KBlockSum(4 * c) + y.q8KBlockSum(4 * c + 1))
-                summs += m2 * (y.q8KBlockSum(4 * c + 2) + y.q8KBlockSum(4 * c + 3))
                 var lo = SIMD8<Int32>(), hi = SIMD8<Int32>()
                 for k in 0..<4 {
-                    let q = loadUInt8x8(x, 48 + 32 * c + 8 * k)
-                    let qh = loadUInt8x8(x, 16 + 8 * k)
-                    let h0 = (qh &>> Int32(2 * c) & 1) &<< 4, h1 = (qh &>> Int32(2 * c + 1) & 1) &<< 4
-                    lo &+= ((q & 0x0F) | h0) &* loadInt8x8(y, 4 + 64 * c + 8 * k)
-                    hi &+= ((q &>> 4) | h1) &* loadInt8x8(y, 4 + 64 * c + 32 + 8 * k)
+                    let q = load8(x, 48 + 32 * c + 8 * k), qh = load8(x, 16 + 8 * k)
+                    let h0 = ((qh >> UInt64(2 * c)) & bytesOf(1)) << 4, h1 = ((qh >> UInt64(2 * c + 1)) & bytesOf(1)) << 4
+                    lo &+= widen((q & bytesOf(0x0F)) | h0) &* loadInt8x8(y, 4 + 64 * c + 8 * k)
+                    hi &+= widen(((q >> 4) & bytesOf(0x0F)) | h1) &* loadInt8x8(y, 4 + 64 * c + 32 + 8 * k)
                 }
-                acc &+= sc1 &* lo &+ sc2 &* hi
+                acc &+= byte(scales, 2 * c) &* lo &+ byte(scales, 2 * c + 1) &* hi
             }
             let d = x.loadHalf(0) * y.q8KScale()
             sums += d * SIMD8<Float>(acc)

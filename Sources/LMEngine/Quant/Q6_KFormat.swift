@@ -113,28 +113,29 @@ public enum Q6_KFormat: BlockFormat {
         return sumf
     }
 
-    /// 8 weights at a time: one 8-byte load each of ql (two nibble sets), ql + 32 and
-    /// qh gives 4 × 8 codes, 32 apart. Bit-identical to the reference.
+    /// 8 weights at a time, 16 (one sub-block: two 8-lane groups) per scale multiply.
+    /// Weight 128h + 32m + 16i + 8k' + l (sub-block 8h + 2m + i) takes its low
+    /// nibble from byte 8(2i + k') + l of ql[64h + 32(m&1) …] (low nibble for m < 2)
+    /// and its high bits from bits 2m of qh[32h + 8(2i + k') + l]. Bit-identical to
+    /// the reference.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var sums = SIMD8<Float>()
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
             var acc = SIMD8<Int32>()
             for h in 0..<2 {
-                for k in 0..<4 {
-                    let ql0 = loadUInt8x8(x, 64 * h + 8 * k), ql1 = loadUInt8x8(x, 64 * h + 32 + 8 * k)
-                    let qh = loadUInt8x8(x, 128 + 32 * h + 8 * k)
-                    let q1 = ((ql0 & 0x0F) | (qh & 3) &<< 4) &- 32
-                    let q2 = ((ql1 & 0x0F) | (qh &>> 2 & 3) &<< 4) &- 32
-                    let q3 = ((ql0 &>> 4) | (qh &>> 4 & 3) &<< 4) &- 32
-                    let q4 = ((ql1 &>> 4) | (qh &>> 6 & 3) &<< 4) &- 32
-                    // Weight 128h + 32m + 8k + l has sub-block 8h + 2m + k/2.
-                    let s = 8 * h + k / 2
-                    let ya = 4 + 128 * h + 8 * k
-                    acc &+= scale(x, s) &* (q1 &* loadInt8x8(y, ya))
-                    acc &+= scale(x, s + 2) &* (q2 &* loadInt8x8(y, ya + 32))
-                    acc &+= scale(x, s + 4) &* (q3 &* loadInt8x8(y, ya + 64))
-                    acc &+= scale(x, s + 6) &* (q4 &* loadInt8x8(y, ya + 96))
+                for m in 0..<4 {
+                    let nibbleShift = UInt64(m < 2 ? 0 : 4), highShift = UInt64(2 * m)
+                    for i in 0..<2 {
+                        var sub = SIMD8<Int32>()
+                        for kk in 0..<2 {
+                            let k = 2 * i + kk
+                            let ql = load8(x, 64 * h + 32 * (m & 1) + 8 * k), qh = load8(x, 128 + 32 * h + 8 * k)
+                            let q = widen((ql >> nibbleShift) & bytesOf(0x0F) | ((qh >> highShift) & bytesOf(3)) << 4) &- 32
+                            sub &+= q &* loadInt8x8(y, 4 + 128 * h + 32 * m + 8 * k)
+                        }
+                        acc &+= scale(x, 8 * h + 2 * m + i) &* sub
+                    }
                 }
             }
             let d = x.loadHalf(208) * y.q8KScale()
