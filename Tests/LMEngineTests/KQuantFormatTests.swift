@@ -6,7 +6,7 @@ import LMEngine
 /// quantizers on real and synthetic data, and the dot products.
 final class KQuantFormatTests: XCTestCase {
     typealias S = QuantTestSupport
-    static let weightTypes: [GGMLType] = [.q4_K, .q6_K]
+    static let weightTypes: [GGMLType] = [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
 
     /// Sizes from ggml-common.h: Q2_K 84, Q3_K 110, Q4_K 144, Q5_K 176, Q6_K 210, Q8_K 292;
     /// quantizing one super-block writes exactly that many bytes.
