@@ -59,7 +59,7 @@ final class QuantFormatTests: XCTestCase {
             }
             XCTAssertEqual(Array(buffer.suffix(8)), [UInt8](repeating: 0xAB, count: 8), t.name)
         }
-        XCTAssertFalse(BlockFormats.isSupported(.q6_K))
+        XCTAssertFalse(BlockFormats.isSupported(.i8))  // K-quants are covered by KQuantFormatTests
         XCTAssertEqual(Q4_1Format.activationType, .q8_1)
         XCTAssertEqual(Q5_1Format.activationType, .q8_1)
         XCTAssertEqual(Q4_0Format.activationType, .q8_0)

@@ -9,7 +9,7 @@ public protocol BlockFormat {
     /// The GGUF type this format reads and writes.
     static var type: GGMLType { get }
     /// The type activations are quantized to before `dot` (ggml's `vec_dot_type`):
-    /// Q4_0/Q5_0/Q8_0 → Q8_0, Q4_1/Q5_1 → Q8_1, F16 → F16, BF16 → BF16, F32 → F32.
+    /// Q4_0/Q5_0/Q8_0 → Q8_0, Q4_1/Q5_1 → Q8_1, Q2_K…Q6_K → Q8_K, F16 → F16, BF16 → BF16, F32 → F32.
     static var activationType: GGMLType { get }
     /// src: `type.rowBytes(count)` bytes; dst: `count` floats.
     static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int)
@@ -40,6 +40,12 @@ public enum BlockFormats {
         case .q5_1: return Q5_1Format.self
         case .q8_0: return Q8_0Format.self
         case .q8_1: return Q8_1Format.self
+        case .q2_K: return Q2_KFormat.self
+        case .q3_K: return Q3_KFormat.self
+        case .q4_K: return Q4_KFormat.self
+        case .q5_K: return Q5_KFormat.self
+        case .q6_K: return Q6_KFormat.self
+        case .q8_K: return Q8_KFormat.self
         default: return nil
         }
     }

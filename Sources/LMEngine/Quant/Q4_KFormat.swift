@@ -1,0 +1,113 @@
+/// Q4_K: super-blocks of 256 weights in 8 sub-blocks of 32, 144 bytes each.
+///
+///     offset 0    d           fp16   scale of the sub-block scales
+///     offset 2    dmin        fp16   scale of the sub-block mins
+///     offset 4    scales[12]  uint8  8 six-bit scales + 8 six-bit mins (see `scaleMinK4`)
+///     offset 16   qs[128]     uint8  4-bit codes
+///
+/// The codes come in 4 chunks of 32 bytes: byte l of chunk c holds weight 64c + l
+/// in its low nibble (sub-block 2c) and weight 64c + 32 + l in its high nibble
+/// (sub-block 2c + 1). weight = d·scale[s] · code - dmin·min[s], code in 0…15.
+/// Dotted against Q8_K activations.
+public enum Q4_KFormat: BlockFormat {
+    public static var type: GGMLType { .q4_K }
+    public static var activationType: GGMLType { .q8_K }
+    @inline(__always) static var blockBytes: Int { 144 }  // computed: a static let costs a lazy-init check per use
+
+    /// ggml's `dequantize_row_q4_K`.
+    public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
+        for b in 0..<count / 256 {
+            let block = src + b * blockBytes
+            let d = block.loadHalf(0), dmin = block.loadHalf(2)
+            let y = dst + b * 256
+            for c in 0..<4 {
+                let (sc1, m1) = scaleMinK4(2 * c, block + 4), (sc2, m2) = scaleMinK4(2 * c + 1, block + 4)
+                let d1 = d * Float(sc1), min1 = dmin * Float(m1)
+                let d2 = d * Float(sc2), min2 = dmin * Float(m2)
+                for l in 0..<32 {
+                    let byte = block.load(fromByteOffset: 16 + 32 * c + l, as: UInt8.self)
+                    y[64 * c + l] = d1 * Float(byte & 0x0F) - min1
+                    y[64 * c + 32 + l] = d2 * Float(byte >> 4) - min2
+                }
+            }
+        }
+    }
+
+    /// ggml's `quantize_row_q4_K_ref`: per sub-block a weighted affine search
+    /// (`makeQKX2Quants`, 15 levels, 21 trial grids from nmax-1 in steps of 0.1),
+    /// scales and mins quantized to 6 bits, then all codes redone against them.
+    public static func quantizeRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        var codes = [UInt8](repeating: 0, count: 256)
+        codes.withUnsafeMutableBufferPointer { codes in
+            let L = codes.baseAddress!
+            for b in 0..<count / 256 {
+                let x = src + b * 256
+                let block = dst + b * blockBytes
+                let (scales, mins) = searchAffineK(x: x, nmax: 15, rmin: -1, nstep: 20, L: L)
+                finishAffineK(x: x, scales: scales, mins: mins, nmax: 15, L: L, block: block)
+                for c in 0..<4 {
+                    for l in 0..<32 {
+                        block.storeBytes(of: L[64 * c + l] | L[64 * c + 32 + l] << 4, toByteOffset: 16 + 32 * c + l, as: UInt8.self)
+                    }
+                }
+            }
+        }
+    }
+
+    /// ggml_vec_dot_q4_K_q8_K (generic): a: Q8_K row. Per super-block, 8 Int32
+    /// partial sums (lane l takes the elements ≡ l mod 8) of scale·code·activation,
+    /// scaled into 8 float lanes; the mins come in through the activations' group
+    /// sums (min[s] · (bsums[2s] + bsums[2s+1])). The lanes are summed at the end.
+    public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var sums = [Float](repeating: 0, count: 8)
+        var sumf: Float = 0
+        for b in 0..<count / 256 {
+            let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
+            var aux32 = [Int32](repeating: 0, count: 8)
+            var summs: Int32 = 0
+            for g in 0..<16 { summs += y.q8KBlockSum(g) * scaleMinK4(g / 2, x + 4).min }
+            for e in 0..<256 {
+                let c = e / 64, half = (e % 64) / 32, l = e % 32
+                let byte = x.load(fromByteOffset: 16 + 32 * c + l, as: UInt8.self)
+                let code = Int32(half == 0 ? byte & 0x0F : byte >> 4)
+                let q8 = Int32(y.load(fromByteOffset: 4 + e, as: Int8.self))
+                aux32[e % 8] += scaleMinK4(e / 32, x + 4).scale * (q8 * code)
+            }
+            let d = x.loadHalf(0) * y.q8KScale()
+            for l in 0..<8 { sums[l] += d * Float(aux32[l]) }
+            let dmin = x.loadHalf(2) * y.q8KScale()
+            sumf -= dmin * Float(summs)
+        }
+        for l in 0..<8 { sumf += sums[l] }
+        return sumf
+    }
+
+    /// The same sums with 8 lanes of Int32: each 8-byte group of codes gives the low
+    /// nibbles for 8 weights of sub-block 2c and the high nibbles for 8 of 2c + 1.
+    /// Integer lane sums are exact and the float steps match the reference, so the
+    /// result is bit-identical.
+    public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var sums = SIMD8<Float>()
+        var sumf: Float = 0
+        for b in 0..<count / 256 {
+            let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
+            let (scales, mins) = scalesMinsK4(x + 4)
+            let summs = minSums(y, mins)
+            var acc = SIMD8<Int32>()
+            for c in 0..<4 {
+                var lo = SIMD8<Int32>(), hi = SIMD8<Int32>()
+                for k in 0..<4 {
+                    let q = load8(x, 16 + 32 * c + 8 * k)
+                    lo &+= widen(q & bytesOf(0x0F)) &* loadInt8x8(y, 4 + 64 * c + 8 * k)
+                    hi &+= widen((q >> 4) & bytesOf(0x0F)) &* loadInt8x8(y, 4 + 64 * c + 32 + 8 * k)
+                }
+                acc &+= byte(scales, 2 * c) &* lo &+ byte(scales, 2 * c + 1) &* hi
+            }
+            let d = x.loadHalf(0) * y.q8KScale()
+            sums += d * SIMD8<Float>(acc)
+            let dmin = x.loadHalf(2) * y.q8KScale()
+            sumf -= dmin * Float(summs)
+        }
+        return addLanes(sumf, sums)
+    }
+}
