@@ -15,7 +15,8 @@ public final class ProgressBar {
     let plainInterval: Double
     let clock: () -> Double
     let start: Double
-    var lastPrint: Double = -.infinity
+    var lastPrint: Double
+    var lastPrintedDone: Double = -1
     var finished = false
     /// How amounts are written: bytes as MiB, plain counts as integers.
     let formatAmount: (Double) -> String
@@ -27,6 +28,7 @@ public final class ProgressBar {
         self.width = width; self.plainInterval = plainInterval; self.clock = clock
         self.formatAmount = formatAmount ?? { String(Int($0)) }
         self.start = clock()
+        self.lastPrint = self.start
     }
 
     /// The text of the line for `done` units of work after `elapsed` seconds.
@@ -48,6 +50,7 @@ public final class ProgressBar {
             console.write("\r\u{1B}[2K" + render(done: done, elapsed: now - start))
         } else if now - lastPrint >= plainInterval {
             lastPrint = now
+            lastPrintedDone = done
             console.line(render(done: done, elapsed: now - start))
         }
     }
@@ -56,7 +59,9 @@ public final class ProgressBar {
     public func finish(_ done: Double? = nil) {
         guard !finished else { return }
         finished = true
-        let line = render(done: done ?? total, elapsed: clock() - start)
-        if console.isTerminal { console.write("\r\u{1B}[2K" + line + "\n") } else { console.line(line) }
+        let final = done ?? total
+        let line = render(done: final, elapsed: clock() - start)
+        if console.isTerminal { console.write("\r\u{1B}[2K" + line + "\n") }
+        else if lastPrintedDone != final { console.line(line) }
     }
 }

@@ -17,6 +17,14 @@ public final class LoadedModel {
         chatTemplate = ChatTemplate.detect(from: model.gguf)
     }
 
+    /// The chat template's name for display.
+    public var chatTemplateName: String {
+        switch chatTemplate {
+        case .none: return "none"
+        case .some(let t): return String(describing: t).split(separator: "(").first.map { String($0) } ?? "?"
+        }
+    }
+
     /// All parameters: the elements of every tensor in the file.
     public var parameterCount: Int { model.gguf.tensors.reduce(0) { $0 + $1.elementCount } }
 

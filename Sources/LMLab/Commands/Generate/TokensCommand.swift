@@ -22,7 +22,7 @@ struct TokensCommand: Command {
         guard !text.isEmpty else { throw CommandError.usage("tokens needs a text, e.g. tokens Hello world") }
         let tokenizer = loaded.model.tokenizer
         let ids = tokenizer.encode(text, addBOS: tokenizer.addsBOS, parseSpecial: !args.flag("no-special"))
-        let pieces = ids.map { tokenizer.piece($0) }
+        let pieces = ids.map { TokensCommand.pieceText($0, tokenizer) }
         let console = session.console
         if args.flag("json") {
             console.line(try JSONText.encode(JSONOutput(text: text, ids: ids, pieces: pieces, characters: text.count)))
@@ -42,6 +42,15 @@ struct TokensCommand: Command {
         }
         let perToken = ids.isEmpty ? 0 : Double(text.count) / Double(ids.count)
         console.line(String(format: "%d tokens · %d characters · %.2f characters per token", ids.count, text.count, perToken))
+    }
+
+    /// A token's text; a byte-level piece that is only part of a UTF-8
+    /// character is shown as its bytes in hex, e.g. <20><F0><9F>.
+    static func pieceText(_ id: Int32, _ tokenizer: Tokenizer) -> String {
+        if tokenizer.isSpecial(id) { return tokenizer.piece(id) }
+        let bytes = tokenizer.bytes(id)
+        if let s = String(validating: bytes, as: UTF8.self) { return s }
+        return bytes.map { String(format: "<%02X>", $0) }.joined()
     }
 
     /// A piece as it can be shown on one line: spaces as ·, newlines as ↵, tabs as →,

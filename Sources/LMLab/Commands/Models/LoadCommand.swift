@@ -54,7 +54,7 @@ struct LoadCommand: Command {
         t.add(["file size", TextUtil.bytes(fileBytes) + String(format: " (%.2f bits per parameter)",
                                                                 Double(fileBytes * 8) / Double(max(1, m.parameterCount)))])
         t.add(["output head", m.model.outputIsTied ? "tied to the token embeddings" : "its own matrix"])
-        t.add(["chat template", m.chatTemplate.map { "\($0)" } ?? "none"])
+        t.add(["chat template", m.chatTemplateName])
         t.add(["load time", String(format: "%.2f s", m.loadSeconds)])
         return console.styled("loaded \(m.name)", .bold) + " (\(TextUtil.sanitize(m.url.lastPathComponent)))\n" + t.render()
     }
