@@ -70,3 +70,32 @@ final class TerminalTests: XCTestCase {
         try t.waitForText("set KEY VALUE | set KEY default")
     }
 }
+
+extension TerminalTests {
+    /// Ctrl-C during a running command stops it and returns to the prompt;
+    /// the lab stays usable.
+    func testCtrlCInterruptsGeneration() throws {
+        let model = BinaryRunner.packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf")
+        guard FileManager.default.fileExists(atPath: model.path) else {
+            if ProcessInfo.processInfo.environment["LMLAB_REQUIRE_MODELS"] == "1" { XCTFail("SmolLM2 is missing") }
+            throw XCTSkip("SmolLM2 not fetched")
+        }
+        let t = try TerminalSession(width: 200)   // the stats line must not wrap
+        try t.waitFor("prompt") { $0.hasSuffix("lab>") }
+        try t.type("load \(model.path)"); try t.keys("Enter")
+        try t.waitForText("load time")
+        try t.type("gen Once upon a time --max 100000 --temp 0.8"); try t.keys("Enter")
+        let command = "lab> gen Once upon a time --max 100000 --temp 0.8\n"
+        try t.waitFor("streaming text", timeout: 30) { screen in
+            guard let r = screen.range(of: command) else { return false }
+            return screen[r.upperBound...].count > 60
+        }
+        try t.keys("C-c")
+        let screen = try t.waitFor("the stats line and a new prompt", timeout: 30) {
+            $0.contains("stopped: interrupted") && $0.hasSuffix("lab>")
+        }
+        XCTAssertFalse(screen.contains("error:"), screen)
+        try t.type("set seed 3"); try t.keys("Enter")
+        try t.waitForText("seed = 3 (user)")
+    }
+}
