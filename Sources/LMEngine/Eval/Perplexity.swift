@@ -35,7 +35,9 @@ public enum Perplexity {
                                maxChunks: Int? = nil, shouldStop: () -> Bool = { false },
                                progress: (Int, Int, Double) -> Void = { _, _, _ in }) throws -> PerplexityResult {
         let tokenizer = model.tokenizer
-        let tokens = tokenizer.encode(text, addBOS: false, parseSpecial: false)
+        // As llama-perplexity: BOS (when the model uses one) is part of the token
+        // stream that is cut into chunks, and then replaces each chunk's first token.
+        let tokens = tokenizer.encode(text, addBOS: tokenizer.addsBOS, parseSpecial: false)
         guard context >= 4, context <= model.cache.capacity else {
             throw ModelError.promptTooLong(tokens: context, context: model.cache.capacity)
         }

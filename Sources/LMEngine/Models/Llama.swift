@@ -13,43 +13,8 @@ public final class LlamaModel: DecoderModel {
     }
     private var layerWeights: [Layer] = []
 
-    /// Reads `llama.*` metadata into a config.
-    public static func config(from gguf: GGUFFile) throws -> ModelConfig {
-        let a = try gguf.string("general.architecture")
-        func int(_ key: String) throws -> Int { try gguf.int("\(a).\(key)") }
-        let embedding = try int("embedding_length")
-        let heads = try int("attention.head_count")
-        let kvHeads = (try? int("attention.head_count_kv")) ?? heads
-        guard heads > 0, kvHeads > 0, heads % kvHeads == 0 else {
-            throw ModelError.badConfig("\(heads) attention heads can't share \(kvHeads) key/value heads")
-        }
-        let headDim = (try? int("attention.key_length")) ?? embedding / heads
-        let vocabulary = try gguf.tensor(named: "token_embd.weight").map { $0.rowCount }
-            ?? { throw ModelError.missingTensor("token_embd.weight") }()
-        let config = ModelConfig(
-            architecture: a,
-            name: (try? gguf.string("general.name")) ?? "unnamed",
-            layers: try int("block_count"),
-            embedding: embedding, heads: heads, kvHeads: kvHeads, headDim: headDim,
-            feedForward: try int("feed_forward_length"),
-            vocabulary: vocabulary,
-            contextLength: try int("context_length"),
-            ropeBase: (try? gguf.float("\(a).rope.freq_base")) ?? 10_000,
-            rmsEpsilon: try gguf.float("\(a).attention.layer_norm_rms_epsilon"),
-            fileType: (try? gguf.int("general.file_type")).flatMap(ModelLoader.fileTypeName))
-        guard (1...512).contains(config.layers), (1...65_536).contains(embedding), headDim % 2 == 0,
-              (1...1 << 20).contains(config.feedForward), (1...1 << 24).contains(config.contextLength) else {
-            throw ModelError.badConfig("layers \(config.layers), width \(embedding), head size \(headDim), "
-                                       + "feed-forward \(config.feedForward), context \(config.contextLength) out of range")
-        }
-        if let rot = try? int("rope.dimension_count"), rot != headDim {
-            throw ModelError.badConfig("partial RoPE (\(rot) of \(headDim) dimensions) is not supported")
-        }
-        return config
-    }
-
     public init(gguf: GGUFFile, tokenizer: Tokenizer, contextLength: Int? = nil, threads: Int = 2) throws {
-        let c = try LlamaModel.config(from: gguf)
+        let c = try ModelConfig(gguf: gguf)
         try super.init(gguf: gguf, config: c, tokenizer: tokenizer,
                        contextLength: min(contextLength ?? c.contextLength, c.contextLength), threads: threads)
         for l in 0..<c.layers {

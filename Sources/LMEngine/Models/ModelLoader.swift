@@ -12,6 +12,9 @@ public enum ModelLoader {
         case "llama":
             let tokenizer = try TokenizerFactory.make(from: gguf)
             return try LlamaModel(gguf: gguf, tokenizer: tokenizer, contextLength: contextLength, threads: threads)
+        case "gemma3":
+            let tokenizer = try TokenizerFactory.make(from: gguf)
+            return try Gemma3Model(gguf: gguf, tokenizer: tokenizer, contextLength: contextLength, threads: threads)
         default:
             throw ModelError.unsupportedArchitecture(architecture)
         }
