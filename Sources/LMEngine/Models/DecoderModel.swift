@@ -19,9 +19,13 @@ open class DecoderModel {
     public let compute: ComputeContext
     public let cache: KVCache
     /// The output head: token_embd when the model ties them (no `output.weight`).
-    public let output: WeightMatrix
+    public let outputSlot: WeightSlot
     public let outputIsTied: Bool
-    public let tokenEmbedding: WeightMatrix
+    public let tokenEmbeddingSlot: WeightSlot
+    public var output: WeightMatrix { outputSlot.matrix }
+    public var tokenEmbedding: WeightMatrix { tokenEmbeddingSlot.matrix }
+    /// Every weight matrix, in file order of registration (`slot(...)` adds to it).
+    public private(set) var slots: [WeightSlot] = []
     public let outputNorm: UnsafeMutablePointer<Float>
 
     public let maxBatch = 64
@@ -35,12 +39,15 @@ open class DecoderModel {
         self.tokenizer = tokenizer
         compute = ComputeContext(threads: threads)
         cache = KVCache(layers: config.layers, capacity: contextLength, kvWidth: config.kvWidth)
-        tokenEmbedding = try DecoderModel.matrix(gguf, "token_embd.weight", rows: config.vocabulary, cols: config.embedding)
+        let embedding = WeightSlot(name: "token_embd.weight",
+                                   matrix: try DecoderModel.matrix(gguf, "token_embd.weight", rows: config.vocabulary, cols: config.embedding))
+        tokenEmbeddingSlot = embedding
         if gguf.tensor(named: "output.weight") != nil {
-            output = try DecoderModel.matrix(gguf, "output.weight", rows: config.vocabulary, cols: config.embedding)
+            outputSlot = WeightSlot(name: "output.weight",
+                                    matrix: try DecoderModel.matrix(gguf, "output.weight", rows: config.vocabulary, cols: config.embedding))
             outputIsTied = false
         } else {
-            output = tokenEmbedding
+            outputSlot = embedding
             outputIsTied = true
         }
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -56,6 +63,7 @@ open class DecoderModel {
         logits = buffer(logitChunk * config.vocabulary)
         outputNorm = try DecoderModel.vector(gguf, "output_norm.weight", count: config.embedding)
         owned = [x, xn, q, k, v, attn, gate, up, logits, outputNorm]
+        slots = outputIsTied ? [embedding] : [embedding, outputSlot]
     }
 
     deinit { for p in owned { p.deallocate() } }
@@ -86,7 +94,7 @@ open class DecoderModel {
     /// Turns final hidden rows (already normed, in xn) into logits; Gemma-style
     /// soft-capping would go here.
     open func head(rows: Int) {
-        compute.matmul(output, xn, logits, n: rows)
+        compute.matmul(outputSlot, xn, logits, n: rows)
     }
 
     // MARK: forward
@@ -159,6 +167,13 @@ open class DecoderModel {
             throw ModelError.unsupportedTensorType(name: name, type: info.type.name)
         }
         return WeightMatrix(type: info.type, rows: rows, cols: cols, data: gguf.pointer(to: info))
+    }
+
+    /// Registers the file's tensor `name` as a slot the quantization lab can swap.
+    public func slot(_ name: String, rows: Int, cols: Int) throws -> WeightSlot {
+        let s = WeightSlot(name: name, matrix: try DecoderModel.matrix(gguf, name, rows: rows, cols: cols))
+        slots.append(s)
+        return s
     }
 
     /// A small vector (norm weights) dequantized into memory the caller owns.

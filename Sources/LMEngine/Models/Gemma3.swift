@@ -17,7 +17,7 @@ import Foundation
 public final class Gemma3Model: DecoderModel {
     struct Layer {
         let attnNorm, qNorm, kNorm, postAttnNorm, ffnNorm, postFFNNorm: UnsafeMutablePointer<Float>
-        let wq, wk, wv, wo, gate, up, down: WeightMatrix
+        let wq, wk, wv, wo, gate, up, down: WeightSlot
         /// nil on global layers.
         let window: Int?
         let ropeBase: Float
@@ -38,8 +38,8 @@ public final class Gemma3Model: DecoderModel {
                        contextLength: min(contextLength ?? c.contextLength, c.contextLength), threads: threads)
         for l in 0..<c.layers {
             let p = "blk.\(l)."
-            func m(_ name: String, _ rows: Int, _ cols: Int) throws -> WeightMatrix {
-                try DecoderModel.matrix(gguf, p + name + ".weight", rows: rows, cols: cols)
+            func m(_ name: String, _ rows: Int, _ cols: Int) throws -> WeightSlot {
+                try slot(p + name + ".weight", rows: rows, cols: cols)
             }
             func norm(_ name: String, _ count: Int) throws -> UnsafeMutablePointer<Float> {
                 own(try DecoderModel.vector(gguf, p + name + ".weight", count: count))

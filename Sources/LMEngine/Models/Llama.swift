@@ -9,7 +9,7 @@ import Foundation
 public final class LlamaModel: DecoderModel {
     struct Layer {
         let attnNorm, ffnNorm: UnsafeMutablePointer<Float>
-        let wq, wk, wv, wo, gate, up, down: WeightMatrix
+        let wq, wk, wv, wo, gate, up, down: WeightSlot
     }
     private var layerWeights: [Layer] = []
 
@@ -19,8 +19,8 @@ public final class LlamaModel: DecoderModel {
                        contextLength: min(contextLength ?? c.contextLength, c.contextLength), threads: threads)
         for l in 0..<c.layers {
             let p = "blk.\(l)."
-            func m(_ name: String, _ rows: Int, _ cols: Int) throws -> WeightMatrix {
-                try DecoderModel.matrix(gguf, p + name + ".weight", rows: rows, cols: cols)
+            func m(_ name: String, _ rows: Int, _ cols: Int) throws -> WeightSlot {
+                try slot(p + name + ".weight", rows: rows, cols: cols)
             }
             layerWeights.append(Layer(
                 attnNorm: own(try DecoderModel.vector(gguf, p + "attn_norm.weight", count: c.embedding)),
