@@ -57,19 +57,12 @@ public enum Q4_0Format: BlockFormat {
         return sumf
     }
 
-    /// Low nibbles pair with activations 0..<16, high nibbles with 16..<32; 8 lanes at a time.
+    /// Nibbles and activations widened to Int16 lanes, exact integer sum per block
+    /// (QuantDot.swift), then the reference's float step.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sumf: Float = 0
-        for b in 0..<count / 32 {
-            let x = w + b * blockBytes, y = a + b * Q8_0Format.blockBytes
-            var acc = SIMD8<Int32>()
-            for k in 0..<2 {
-                let qs = loadUInt8x8(x, 2 + 8 * k)
-                let y0 = loadInt8x8(y, 2 + 8 * k), y1 = loadInt8x8(y, 18 + 8 * k)
-                acc &+= ((qs & 0x0F) &- 8) &* y0 &+ ((qs &>> 4) &- 8) &* y1
-            }
-            sumf += Float(acc.wrappedSum()) * x.loadHalf(0) * y.loadHalf(0)
+        dotRow(w, a, count: count) { sumi, x, y in
+            let h = halves4(x, y, 0, 0, 0, 0)
+            return Float(sumi) * h[0] * h[1]
         }
-        return sumf
     }
 }

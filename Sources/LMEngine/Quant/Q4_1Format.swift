@@ -61,19 +61,12 @@ public enum Q4_1Format: BlockFormat {
         return sumf
     }
 
-    /// Low nibbles pair with activations 0..<16, high nibbles with 16..<32; 8 lanes at a time.
+    /// Nibbles and activations widened to Int16 lanes, exact integer sum per block
+    /// (QuantDot.swift), then the reference's float step.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sumf: Float = 0
-        for b in 0..<count / 32 {
-            let x = w + b * blockBytes, y = a + b * Q8_1Format.blockBytes
-            var acc = SIMD8<Int32>()
-            for k in 0..<2 {
-                let qs = loadUInt8x8(x, 4 + 8 * k)
-                let y0 = loadInt8x8(y, 4 + 8 * k), y1 = loadInt8x8(y, 20 + 8 * k)
-                acc &+= (qs & 0x0F) &* y0 &+ (qs &>> 4) &* y1
-            }
-            sumf += (x.loadHalf(0) * y.loadHalf(0)) * Float(acc.wrappedSum()) + x.loadHalf(2) * y.loadHalf(2)
+        dotRow(w, a, count: count) { sumi, x, y in
+            let h = halves4(x, y, 0, 0, 2, 2)
+            return (h[0] * h[1]) * Float(sumi) + h[2] * h[3]
         }
-        return sumf
     }
 }

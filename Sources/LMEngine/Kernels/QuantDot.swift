@@ -1,0 +1,192 @@
+/// Fast integer dot products for the 32-element block formats, shared by the formats'
+/// `dot` and by the tiled matmul (MatMul.swift).
+///
+/// Exactness: every block's integer sum Σ q_w·q_a is computed exactly (the lanes may
+/// add the products in any order), and the float step per block is the same
+/// expression, in the same order, as the format's `dotReference`. So the results are
+/// bit-identical to the reference, whether one row is done at a time (`dot`) or four
+/// dot products run side by side in the lanes of a SIMD4<Float> (`dotTokens4`).
+///
+/// How the integer sum is shaped (checked in the assembly with -target-cpu haswell):
+/// Swift's 16- and 32-lane integer conversions do not inline (they become calls and
+/// element loops), so bytes are widened with shifts on reinterpreted vectors instead:
+/// 32 bytes read as SIMD16<Int16> hold element 2k in the low byte of lane k and
+/// element 2k+1 in the high byte; `(v << 8) >> 8` and `v >> 8` sign-extend them.
+/// Products are made in Int16 (`vpmullw`), where they fit exactly (see each format),
+/// and pairs of Int16 lanes are widened to Int32 the same way (`widenPairs`).
+protocol IntBlockDot {
+    /// A weight block unpacked to Int16 lanes, reused across activation rows.
+    associatedtype Unpacked
+    static var weightBlockBytes: Int { get }
+    static var activationBlockBytes: Int { get }
+    /// Offset of the 32 int8 codes in the activation block (2 for Q8_0, 4 for Q8_1).
+    static var activationCodesOffset: Int { get }
+    static func unpack(_ x: UnsafeRawPointer) -> Unpacked
+    /// 8 Int32 lanes whose sum is the block's exact Σ q_w·q_a.
+    static func products(_ w: Unpacked, _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32>
+    /// The reference's float step for one block, lane by lane: the term added to sumf.
+    static func term(isum: SIMD4<Int32>, x: BlockPointers4, y: BlockPointers4) -> SIMD4<Float>
+}
+
+/// Four block addresses (one per lane of a tile).
+struct BlockPointers4 {
+    var p0, p1, p2, p3: UnsafeRawPointer
+    @inline(__always) init(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ p2: UnsafeRawPointer, _ p3: UnsafeRawPointer) {
+        self.p0 = p0; self.p1 = p1; self.p2 = p2; self.p3 = p3
+    }
+    @inline(__always) func advanced(by n: Int) -> BlockPointers4 { BlockPointers4(p0 + n, p1 + n, p2 + n, p3 + n) }
+    /// The fp16 at `offset` of each block as floats (exact, like halfToFloat).
+    @inline(__always) func halves(_ offset: Int) -> SIMD4<Float> {
+        halfBitsToFloat(SIMD4<UInt32>(UInt32(p0.loadUnaligned(fromByteOffset: offset, as: UInt16.self)),
+                                      UInt32(p1.loadUnaligned(fromByteOffset: offset, as: UInt16.self)),
+                                      UInt32(p2.loadUnaligned(fromByteOffset: offset, as: UInt16.self)),
+                                      UInt32(p3.loadUnaligned(fromByteOffset: offset, as: UInt16.self))))
+    }
+}
+
+/// fp16 bits (in the low 16 bits of each lane) → fp32, exact for every input like
+/// `halfToFloat`, in integer and float SIMD arithmetic only.
+///
+/// Why not F16C's `vcvtph2ps` (`Float(Float16)`): LLVM loads the half with `vpinsrw`
+/// into whatever register it likes for the unused lanes, often the running sum, so
+/// every block then waited for the previous block's float sum (measured: 2-3× slower).
+/// Here: finite values are the bits shifted into an fp32's place, scaled by 2^112
+/// (rebiasing the exponent; subnormals come out right too), sign from the multiplier;
+/// inf/NaN lanes are patched in.
+@inline(__always)
+func halfBitsToFloat(_ h: SIMD4<UInt32>) -> SIMD4<Float> {
+    let em = h & 0x7FFF
+    let sign = (h & 0x8000) &<< 16
+    let scaled = unsafeBitCast(em &<< 13, to: SIMD4<Float>.self) * unsafeBitCast(sign | 0x7780_0000, to: SIMD4<Float>.self)
+    let special = unsafeBitCast(sign | 0x7F80_0000 | ((em & 0x3FF) &<< 13), to: SIMD4<Float>.self)
+    return scaled.replacing(with: special, where: em .>= 0x7C00)
+}
+
+/// (fp16 at x+ox, at y+oy, at x+ox2, at y+oy2) as floats: the scales of one block pair.
+@inline(__always)
+func halves4(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, _ ox: Int, _ oy: Int, _ ox2: Int, _ oy2: Int) -> SIMD4<Float> {
+    halfBitsToFloat(SIMD4<UInt32>(UInt32(x.loadUnaligned(fromByteOffset: ox, as: UInt16.self)),
+                                  UInt32(y.loadUnaligned(fromByteOffset: oy, as: UInt16.self)),
+                                  UInt32(x.loadUnaligned(fromByteOffset: ox2, as: UInt16.self)),
+                                  UInt32(y.loadUnaligned(fromByteOffset: oy2, as: UInt16.self))))
+}
+
+/// The 32 int8 codes at `p`, sign-extended: (even elements, odd elements), lane k = element 2k / 2k+1.
+@inline(__always)
+func loadCodes32(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
+    let v = p.loadUnaligned(as: SIMD16<Int16>.self)
+    return ((v &<< 8) &>> 8, v &>> 8)
+}
+
+/// Σ of each pair of Int16 lanes as Int32 (exact for any Int16 values).
+@inline(__always)
+func widenPairs(_ p: SIMD16<Int16>) -> SIMD8<Int32> {
+    let v = unsafeBitCast(p, to: SIMD8<Int32>.self)
+    return ((v &<< 16) &>> 16) &+ (v &>> 16)
+}
+
+/// 16 nibble codes from the 16 bytes at `p` (byte j: element j low, element j+16 high),
+/// as (even elements, odd elements) of the block, lane k = element 2k / 2k+1, values 0...15.
+@inline(__always)
+func loadNibbles32(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
+    // Bytes in element order (low nibbles = elements 0..<16, then high nibbles), both
+    // halves fully defined: splicing a shifted copy into an otherwise undefined vector
+    // let LLVM borrow a live register (the accumulator) for the other half, which
+    // chained every block behind the previous block's float sum.
+    let q = p.loadUnaligned(as: SIMD16<UInt8>.self)
+    let v = unsafeBitCast(SIMD32<UInt8>(lowHalf: q & 0x0F, highHalf: (q &>> 4) & 0x0F), to: SIMD16<Int16>.self)
+    return (v & 0x00FF, v &>> 8)
+}
+
+/// Lane i of the result = Σ lanes of v_i (exact).
+@inline(__always)
+func reduce4(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>, _ c: SIMD8<Int32>, _ d: SIMD8<Int32>) -> SIMD4<Int32> {
+    let ab = SIMD8<Int32>(lowHalf: a.lowHalf &+ a.highHalf, highHalf: b.lowHalf &+ b.highHalf)
+    let cd = SIMD8<Int32>(lowHalf: c.lowHalf &+ c.highHalf, highHalf: d.lowHalf &+ d.highHalf)
+    let u = SIMD8<Int32>(lowHalf: ab.evenHalf &+ ab.oddHalf, highHalf: cd.evenHalf &+ cd.oddHalf)
+    return u.evenHalf &+ u.oddHalf
+}
+
+extension IntBlockDot {
+    /// One row against one activation row: the formats' `dot`.
+    @inline(__always)
+    static func dotRow(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int,
+                       term: (Int32, UnsafeRawPointer, UnsafeRawPointer) -> Float) -> Float {
+        var sumf: Float = 0
+        var x = w, y = a
+        for _ in 0..<count / 32 {
+            let (ye, yo) = loadCodes32(y + activationCodesOffset)
+            sumf += term(products(unpack(x), ye, yo).wrappedSum(), x, y)
+            x += weightBlockBytes; y += activationBlockBytes
+        }
+        return sumf
+    }
+
+    /// One weight row against four activation rows: lane i = dot(w, a_i); each weight
+    /// block is unpacked once.
+    @inline(__always)
+    static func dotTokens4(_ w: UnsafeRawPointer, _ a: BlockPointers4, count: Int) -> SIMD4<Float> {
+        var sumf = SIMD4<Float>()
+        var x = w, y = a
+        let o = activationCodesOffset
+        for _ in 0..<count / 32 {
+            let u = unpack(x)
+            let (e0, o0) = loadCodes32(y.p0 + o), (e1, o1) = loadCodes32(y.p1 + o)
+            let (e2, o2) = loadCodes32(y.p2 + o), (e3, o3) = loadCodes32(y.p3 + o)
+            let isum = reduce4(products(u, e0, o0), products(u, e1, o1), products(u, e2, o2), products(u, e3, o3))
+            sumf += term(isum: isum, x: BlockPointers4(x, x, x, x), y: y)
+            x += weightBlockBytes; y = y.advanced(by: activationBlockBytes)
+        }
+        return sumf
+    }
+}
+
+// MARK: - The formats
+
+extension Q8_0Format: IntBlockDot {
+    static var weightBlockBytes: Int { 34 }
+    static var activationBlockBytes: Int { 34 }
+    static var activationCodesOffset: Int { 2 }
+    @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) { loadCodes32(x + 2) }
+    /// Single int8·int8 products fit Int16 (|−128·−128| = 16384), their pairs may not: widen each.
+    @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
+        widenPairs(w.0 &* ye) &+ widenPairs(w.1 &* yo)
+    }
+    /// Reference: Float(sumi) * (dx * dy).
+    @inline(__always) static func term(isum: SIMD4<Int32>, x: BlockPointers4, y: BlockPointers4) -> SIMD4<Float> {
+        SIMD4<Float>(isum) * (x.halves(0) * y.halves(0))
+    }
+}
+
+extension Q4_0Format: IntBlockDot {
+    static var weightBlockBytes: Int { 18 }
+    static var activationBlockBytes: Int { 34 }
+    static var activationCodesOffset: Int { 2 }
+    @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
+        let (e, o) = loadNibbles32(x + 2)
+        return (e &- 8, o &- 8)
+    }
+    /// (code − 8)·a: |8·128| per product, two per lane: fits Int16.
+    @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
+        widenPairs(w.0 &* ye &+ w.1 &* yo)
+    }
+    /// Reference: Float(sumi) * dx * dy.
+    @inline(__always) static func term(isum: SIMD4<Int32>, x: BlockPointers4, y: BlockPointers4) -> SIMD4<Float> {
+        SIMD4<Float>(isum) * x.halves(0) * y.halves(0)
+    }
+}
+
+extension Q4_1Format: IntBlockDot {
+    static var weightBlockBytes: Int { 20 }
+    static var activationBlockBytes: Int { 36 }
+    static var activationCodesOffset: Int { 4 }
+    @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) { loadNibbles32(x + 4) }
+    /// code·a: |15·128| per product, two per lane: fits Int16.
+    @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
+        widenPairs(w.0 &* ye &+ w.1 &* yo)
+    }
+    /// Reference: (dx * dy) * Float(sumi) + mx * sy.
+    @inline(__always) static func term(isum: SIMD4<Int32>, x: BlockPointers4, y: BlockPointers4) -> SIMD4<Float> {
+        (x.halves(0) * y.halves(0)) * SIMD4<Float>(isum) + x.halves(2) * y.halves(2)
+    }
+}

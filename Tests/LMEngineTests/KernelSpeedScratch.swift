@@ -1,0 +1,44 @@
+import XCTest
+import Foundation
+import LMEngine
+
+/// Scratch timing (no assertions): runs only with LMLAB_BENCH=1.
+final class KernelSpeedScratch: XCTestCase {
+    func testSpeedScratch() throws {
+        guard let filter = ProcessInfo.processInfo.environment["LMLAB_BENCH"] else { throw XCTSkip("LMLAB_BENCH not set") }
+        let threadList = (ProcessInfo.processInfo.environment["LMLAB_BENCH_THREADS"] ?? "1,2").split(separator: ",").map { Int($0)! }
+        let cases: [(GGMLType, Int, Int, Int)] = [
+            (.q4_1, 576, 576, 1), (.q4_1, 576, 1536, 1), (.q4_1, 1536, 576, 1), (.q4_1, 576, 576, 32),
+            (.q4_0, 576, 576, 1), (.q4_0, 576, 576, 32),
+            (.q8_0, 576, 49152, 1), (.q8_0, 576, 576, 32),
+            (.q5_0, 576, 576, 1), (.q5_1, 576, 576, 1),
+        ]
+        for act in [ActivationPrecision.q8] {
+            for (type, cols, rows, n) in cases {
+                let m = TestMatrix(type, rows: rows, cols: cols, seed: 1)
+                var rng = SplitMix(2)
+                let x = rng.floats(n * cols)
+                var y = [Float](repeating: 0, count: rows * n)
+                var line = "\(type.name) \(cols)->\(rows) n=\(n) \(act):"
+                if filter != "1" && !line.contains(filter) { continue }
+                for threads in threadList {
+                    let ctx = ComputeContext(threads: threads, mode: .fast, activations: act)
+                    let iters = max(5, 4_000_000 / (rows * cols * n / 32))
+                    var best = Double.infinity
+                    m.with { w in x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+                        for _ in 0..<3 { ctx.matmul(w, xp.baseAddress!, yp.baseAddress!, n: n) }
+                        for _ in 0..<5 {
+                            let t0 = DispatchTime.now().uptimeNanoseconds
+                            for _ in 0..<iters { ctx.matmul(w, xp.baseAddress!, yp.baseAddress!, n: n) }
+                            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / Double(iters) / 1000
+                            best = min(best, dt)
+                        }
+                    } } }
+                    let gflops = 2.0 * Double(rows * cols * n) / best / 1000
+                    line += String(format: "  %dT %.1f us (%.1f GFLOP/s)", threads, best, gflops)
+                }
+                print(line)
+            }
+        }
+    }
+}

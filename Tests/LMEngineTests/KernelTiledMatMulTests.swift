@@ -1,0 +1,61 @@
+import XCTest
+import LMEngine
+
+/// The prefill path dots each weight row against four activation rows at a time
+/// (QuantDot.swift): every n, including those that leave a remainder of 1–3 tokens,
+/// must give the reference's bits, with any thread count.
+final class KernelTiledMatMulTests: XCTestCase {
+    func testTiledPrefillIsBitIdenticalToReference() {
+        for type in [GGMLType.q4_0, .q4_1, .q8_0, .q5_0, .q5_1] {
+            let m = TestMatrix(type, rows: 23, cols: 192, seed: 21)
+            for n in [2, 3, 4, 5, 6, 8, 9, 13] {
+                var rng = SplitMix(UInt64(n))
+                let x = rng.floats(n * 192, in: -4...4)
+                let ref = run(m, x, n: n, mode: .reference, threads: 1)
+                for threads in [1, 2, 3] {
+                    let fast = run(m, x, n: n, mode: .fast, threads: threads)
+                    XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern), "\(type.name) n=\(n) threads=\(threads)")
+                }
+            }
+        }
+    }
+
+    /// Scales that are fp16 subnormals, zeros and negative zeros go through the
+    /// integer fp16 → fp32 conversion of the fast path: still the reference's bits.
+    func testTinyAndZeroScalesMatchReference() {
+        for type in [GGMLType.q4_0, .q4_1, .q8_0] {
+            let cols = 128, rows = 9
+            var rng = SplitMix(5)
+            var floats = rng.floats(rows * cols, in: -1...1)
+            for r in 0..<rows {   // rows scaled into fp16's subnormal range, one all zero
+                let s: Float = r == 0 ? 0 : (r < 5 ? 1e-6 : 3e-5)
+                for c in 0..<cols { floats[r * cols + c] *= s }
+            }
+            var bytes: [UInt8] = []
+            for r in 0..<rows { bytes += QuantTestSupport.quantize(type, Array(floats[r * cols..<(r + 1) * cols])) }
+            let x = rng.floats(5 * cols, in: -2...2)
+            for n in [1, 5] {
+                let ref = run(type, bytes, rows: rows, cols: cols, x: x, n: n, mode: .reference)
+                let fast = run(type, bytes, rows: rows, cols: cols, x: x, n: n, mode: .fast)
+                XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern), "\(type.name) n=\(n)")
+            }
+        }
+    }
+
+    private func run(_ m: TestMatrix, _ x: [Float], n: Int, mode: KernelMode, threads: Int) -> [Float] {
+        let ctx = ComputeContext(threads: threads, mode: mode, activations: .q8)
+        var y = [Float](repeating: .nan, count: m.rows * n)
+        m.with { w in x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { ctx.matmul(w, xp.baseAddress!, $0.baseAddress!, n: n) } } }
+        return y
+    }
+
+    private func run(_ type: GGMLType, _ bytes: [UInt8], rows: Int, cols: Int, x: [Float], n: Int, mode: KernelMode) -> [Float] {
+        let ctx = ComputeContext(threads: 2, mode: mode, activations: .q8)
+        var y = [Float](repeating: .nan, count: rows * n)
+        bytes.withUnsafeBytes { b in
+            let w = WeightMatrix(type: type, rows: rows, cols: cols, data: b.baseAddress!)
+            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { ctx.matmul(w, xp.baseAddress!, $0.baseAddress!, n: n) } }
+        }
+        return y
+    }
+}
