@@ -34,18 +34,7 @@ public enum Perplexity {
     public static func measure(model: DecoderModel, text: String, context: Int = 256,
                                maxChunks: Int? = nil, shouldStop: () -> Bool = { false },
                                progress: (Int, Int, Double) -> Void = { _, _, _ in }) throws -> PerplexityResult {
-        let tokenizer = model.tokenizer
-        // As llama-perplexity: BOS (when the model uses one) is part of the token
-        // stream that is cut into chunks, and then replaces each chunk's first token.
-        let tokens = tokenizer.encode(text, addBOS: tokenizer.addsBOS, parseSpecial: false)
-        guard context >= 4, context <= model.cache.capacity else {
-            throw ModelError.promptTooLong(tokens: context, context: model.cache.capacity)
-        }
-        var chunks = tokens.count / context
-        if let maxChunks { chunks = min(chunks, maxChunks) }
-        guard chunks >= 1, tokens.count >= 2 * context || maxChunks != nil else {
-            throw Failure.textTooShort(tokens: tokens.count, context: context)
-        }
+        let (tokens, chunks) = try Perplexity.tokenChunks(model: model, text: text, context: context, maxChunks: maxChunks)
         let first = context / 2
         var nllSum = 0.0, nll2Sum = 0.0
         var count = 0
@@ -53,8 +42,7 @@ public enum Perplexity {
         let start = Date()
         for c in 0..<chunks {
             if shouldStop() { throw Failure.interrupted }
-            var chunk = Array(tokens[(c * context)..<((c + 1) * context)])
-            if tokenizer.addsBOS, let bos = tokenizer.bosID { chunk[0] = bos }
+            let chunk = Perplexity.chunk(c, of: tokens, context: context, tokenizer: model.tokenizer)
             model.reset()
             // Logits at position j predict token j+1; score j in first..<context-1.
             try model.forward(chunk, logitsFrom: first, shouldStop: shouldStop) { j, logits in
@@ -72,6 +60,29 @@ public enum Perplexity {
         return PerplexityResult(perplexity: ppl, standardError: error, chunks: chunks, scoredTokens: count,
                                 textTokens: tokens.count, seconds: Date().timeIntervalSince(start),
                                 runningPerplexity: running)
+    }
+
+    /// The text as llama-perplexity tokenizes it, and how many whole chunks it makes.
+    /// BOS (when the model uses one) is part of the token stream that is cut into chunks.
+    public static func tokenChunks(model: DecoderModel, text: String, context: Int,
+                                   maxChunks: Int?) throws -> (tokens: [Int32], chunks: Int) {
+        let tokens = model.tokenizer.encode(text, addBOS: model.tokenizer.addsBOS, parseSpecial: false)
+        guard context >= 4, context <= model.cache.capacity else {
+            throw ModelError.promptTooLong(tokens: context, context: model.cache.capacity)
+        }
+        var chunks = tokens.count / context
+        if let maxChunks { chunks = min(chunks, maxChunks) }
+        guard chunks >= 1, tokens.count >= 2 * context || maxChunks != nil else {
+            throw Failure.textTooShort(tokens: tokens.count, context: context)
+        }
+        return (tokens, chunks)
+    }
+
+    /// Chunk c, with BOS replacing its first token when the model uses one.
+    public static func chunk(_ c: Int, of tokens: [Int32], context: Int, tokenizer: Tokenizer) -> [Int32] {
+        var chunk = Array(tokens[(c * context)..<((c + 1) * context)])
+        if tokenizer.addsBOS, let bos = tokenizer.bosID { chunk[0] = bos }
+        return chunk
     }
 
     /// −log softmax(logits)[target], computed stably in double.

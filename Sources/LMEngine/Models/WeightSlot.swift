@@ -8,16 +8,12 @@ public final class WeightSlot {
     public internal(set) var matrix: WeightMatrix
     /// The tensor as stored in the file.
     public let original: WeightMatrix
-    /// Memory of a re-quantized copy (nil while the file's tensor is in use).
-    var storage: UnsafeMutableRawPointer?
 
     init(name: String, matrix: WeightMatrix) {
         self.name = name
         self.matrix = matrix
         self.original = matrix
     }
-
-    deinit { storage?.deallocate() }
 
     /// Bytes of the matrix in use.
     public var bytes: Int { matrix.rows * matrix.rowBytes }

@@ -5,6 +5,7 @@ public enum BuiltinCommands {
          ModelsCommand(), PullCommand(), LoadCommand(), UnloadCommand(),
          GenCommand(), ChatCommand(),
          TokensCommand(),
-         PplCommand()]
+         QuantCommand(),
+         PplCommand(), KldCommand()]
     }
 }

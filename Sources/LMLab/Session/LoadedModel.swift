@@ -11,6 +11,17 @@ public final class LoadedModel {
     /// The conversation `chat` keeps, and the tokens currently in the cache for it.
     var conversation: [ChatMessage] = []
     var conversationTokens: [Int32] = []
+    /// The weights `quant` made (nil: the file's own), kept alive while in use.
+    var weightSet: WeightSet?
+    /// The file's weights expanded to f32, the reference `kld` compares against (built on first use).
+    var referenceSet: WeightSet?
+
+    func reference(shouldStop: () -> Bool) throws -> WeightSet {
+        if let referenceSet { return referenceSet }
+        let set = try WeightSet(model: model, type: .f32, shouldStop: shouldStop)
+        referenceSet = set
+        return set
+    }
 
     init(name: String, url: URL, model: DecoderModel, loadSeconds: Double) {
         self.name = name; self.url = url; self.model = model; self.loadSeconds = loadSeconds

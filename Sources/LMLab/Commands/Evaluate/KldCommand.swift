@@ -1,0 +1,53 @@
+import Foundation
+import LMEngine
+
+/// `kld FILE`: how far the current weights' predictions moved from the f32
+/// reference of the same model (mean KL divergence, same top token).
+struct KldCommand: Command {
+    let name = "kld"
+    let topic = Topic.evaluate
+    let summary = "KL divergence and top-token agreement of the current weights against the f32 reference"
+    let usage = "kld FILE [--context N] [--chunks N] [--json]"
+    let examples = ["quant q4_0", "kld alice.txt --chunks 8"]
+    let flags = [
+        Arguments.Flag("context", value: "N", "tokens per chunk (default 256)"),
+        Arguments.Flag("chunks", value: "N", "score only the first N chunks"),
+        Arguments.Flag("json", "print one JSON object with the figures"),
+    ]
+
+    func run(_ args: Arguments, session: Session) throws {
+        let loaded = try session.requireModel()
+        guard args.positionals.count == 1, let path = args.positional(0) else { throw CommandError.usage("usage: \(usage)") }
+        guard let data = FileManager.default.contents(atPath: (path as NSString).expandingTildeInPath),
+              let text = String(data: data, encoding: .utf8) else {
+            throw CommandError.failed("can't read '\(TextUtil.sanitize(path))' as UTF-8 text")
+        }
+        let context: Int = try args.number("context", in: 8...loaded.model.cache.capacity) ?? min(256, loaded.model.cache.capacity)
+        let chunks: Int? = try args.number("chunks", in: 1...1_000_000)
+        let console = session.console
+        let stop = { session.interrupt.isSet }
+        let result: KLDResult
+        do {
+            let reference = try loaded.reference(shouldStop: stop)
+            var bar: ProgressBar?
+            result = try KLDivergence.measure(model: loaded.model, reference: reference, candidate: loaded.weightSet,
+                                              text: text, context: context, maxChunks: chunks, shouldStop: stop) { done, total in
+                if args.flag("json") { return }
+                if bar == nil { bar = ProgressBar(label: "kld", total: Double(total), unit: "chunks", console: console) }
+                bar?.update(Double(done))
+            }
+            bar?.finish(Double(result.chunks))
+        } catch is CancellationError {
+            throw CommandError.interrupted
+        } catch let e as Perplexity.Failure {
+            throw e == .interrupted ? CommandError.interrupted : CommandError.failed(e.description)
+        }
+        loaded.model.reset()
+        loaded.conversation = []; loaded.conversationTokens = []
+        if args.flag("json") { console.line(try JSONText.encode(result)); return }
+        let weights = loaded.weightSet.map { $0.requested.name } ?? "the file's weights"
+        console.line(String(format: "%@ vs f32: mean KLD %.4f ± %.4f · same top %.2f%% · PPL %.3f (f32 %.3f) · %d chunks in %.1f s",
+                            weights, result.meanKLD, result.standardError, result.sameTop * 100, result.perplexity,
+                            result.referencePerplexity, result.chunks, result.seconds))
+    }
+}
