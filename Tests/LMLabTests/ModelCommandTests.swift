@@ -176,3 +176,33 @@ final class ModelCommandTests: XCTestCase {
         XCTAssertTrue(s.run("help load"), "the session goes on")
     }
 }
+
+extension ModelCommandTests {
+    func testQuantAndBenchCommands() throws {
+        try requireModel()
+        let s = session()
+        XCTAssertTrue(s.run("load \(Self.smollm2.path) --context 128"))
+        s.console.reset()
+        XCTAssertTrue(s.run("quant q4_k"), s.console.capturedErrors)
+        let out = s.console.captured
+        XCTAssertTrue(out.hasPrefix("quantized 211 tensors to Q4_K"), out)
+        XCTAssertTrue(out.contains("fell back"), out)
+        XCTAssertTrue(out.contains("the file itself is Q4_1"), out)
+        s.console.reset()
+        XCTAssertTrue(s.run("bench --prompt 16 --gen 8 --reps 2 --json"), s.console.capturedErrors)
+        let json = try JSONSerialization.jsonObject(with: Data(s.console.captured.utf8)) as! [String: Any]
+        let result = json["result"] as! [String: Any]
+        XCTAssertEqual((result["prefill"] as! [Double]).count, 2)
+        XCTAssertTrue((result["decode"] as! [Double]).allSatisfy { $0 > 0 })
+        XCTAssertGreaterThan(json["bandwidth_bytes_per_s"] as! Double, 1e9)
+        XCTAssertTrue(s.run("quant reset"))
+        XCTAssertTrue(s.console.captured.contains("back to the file's weights"))
+        for (line, message) in [("quant q9_0", "error: unknown type 'q9_0' — did you mean 'q8_0'?"),
+                                ("quant q4_0 --only heads", "error: --only takes attn, mlp or embed, got 'heads'"),
+                                ("bench --prompt 0 --gen 0", "error: nothing to measure: --prompt and --gen are both 0")] {
+            s.console.reset()
+            XCTAssertFalse(s.run(line))
+            XCTAssertTrue(s.console.capturedErrors.hasPrefix(message), s.console.capturedErrors)
+        }
+    }
+}

@@ -6,6 +6,6 @@ public enum BuiltinCommands {
          GenCommand(), ChatCommand(),
          TokensCommand(),
          QuantCommand(),
-         PplCommand(), KldCommand()]
+         PplCommand(), KldCommand(), BenchCommand()]
     }
 }
