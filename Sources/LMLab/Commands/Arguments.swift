@@ -183,6 +183,7 @@ public enum Suggest {
     /// The closest candidate within a distance that scales with the word's length
     /// (≤ 1 for short words, ≤ 2 from five letters), or one the word is a prefix of.
     public static func closest(to word: String, in candidates: [String]) -> String? {
+        guard word.count <= 64 else { return nil }   // no command is that long; don't spend time on it
         let limit = word.count >= 5 ? 2 : 1
         let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
         if let best = scored.filter({ $0.1 <= limit }).min(by: { $0.1 < $1.1 }) { return best.0 }
