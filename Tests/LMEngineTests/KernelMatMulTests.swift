@@ -50,7 +50,9 @@ final class KernelMatMulTests: XCTestCase {
         return y
     }
 
-    /// Reference and fast agree: bit for bit on the integer (q8) paths, to float rounding otherwise.
+    /// Reference and fast agree: bit for bit on the tiled prefill path (n ≥ 4, integer
+    /// formats), to float rounding otherwise — decode (n < 4) adds the blocks up in
+    /// SIMD lanes as ggml does, not in the reference's order.
     func testFastEqualsReference() {
         for type in types {
             for n in [1, 7] {
@@ -61,7 +63,7 @@ final class KernelMatMulTests: XCTestCase {
                     let ref = run(m, x, n: n, mode: .reference, activations: act)
                     let fast = run(m, x, n: n, mode: .fast, activations: act)
                     XCTAssertFalse(ref.contains { $0.isNaN }, "every output written")
-                    if act == .q8 && type.blockSize == 32 {
+                    if act == .q8 && type.blockSize == 32 && n >= 4 {
                         XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern), "\(type.name) n=\(n) q8")
                     } else {
                         for i in ref.indices { XCTAssertEqual(ref[i], fast[i], accuracy: 1e-4 * max(1, abs(ref[i])), "\(type.name) n=\(n) \(act) [\(i)]") }
@@ -94,8 +96,8 @@ final class KernelMatMulTests: XCTestCase {
         }
     }
 
-    /// Prefill (n > 1) gives the same numbers as n separate decode calls, and the
-    /// thread count does not change the result.
+    /// Prefill (n > 1) gives the same numbers as n separate decode calls (up to the
+    /// summation order of decode's lanes), and the thread count does not change the result.
     func testBatchAndThreadCountDoNotChangeResults() {
         let m = TestMatrix(.q4_1, rows: 101, cols: 64, seed: 3)
         var rng = SplitMix(4)
@@ -104,7 +106,7 @@ final class KernelMatMulTests: XCTestCase {
         let batched = run(m, x, n: n, mode: .fast, activations: .q8, threads: 2)
         for t in 0..<n {
             let single = run(m, Array(x[t * 64..<(t + 1) * 64]), n: 1, mode: .fast, activations: .q8, threads: 3)
-            XCTAssertEqual(single, Array(batched[t * 101..<(t + 1) * 101]))
+            for (a, b) in zip(single, batched[t * 101..<(t + 1) * 101]) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b))) }
         }
         let one = run(m, x, n: n, mode: .fast, activations: .q8, threads: 1)
         XCTAssertEqual(one, batched)

@@ -108,7 +108,7 @@ final class MatmulTask: PoolTask {
             // (four interleaved streams), and slower end to end (decode 60 → 48 tok/s).
             for r in first..<end {
                 let wr = data + r * rb
-                for t in 0..<n { y[t * rows + r] = F.dot(wr, a + t * ab, count: cols) }
+                for t in 0..<n { y[t * rows + r] = F.dotRowLanes(wr, a + t * ab, count: cols) }
             }
         } else {
             for r in first..<end {

@@ -26,6 +26,21 @@ protocol IntBlockDot {
     static func products(_ w: Unpacked, _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32>
     /// The reference's float step for one block, lane by lane: the term added to sumf.
     static func term(isum: SIMD4<Int32>, x: BlockPointers4, y: BlockPointers4) -> SIMD4<Float>
+    /// One block's float step as (scale of Σ q_w·q_a, constant added): term = scale·sumi + offset.
+    static func scaleAndOffset(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, _ halves: UnsafePointer<Float>) -> (Float, Float)
+}
+
+/// Every fp16 value as fp32, indexed by its bits (256 KiB, stays in L2): four
+/// table loads per block are cheaper than converting the scales arithmetically.
+enum HalfTable {
+    static let floats: UnsafePointer<Float> = {
+        let t = UnsafeMutablePointer<Float>.allocate(capacity: 65536)
+        for i in 0..<65536 { t[i] = halfToFloat(UInt16(i)) }
+        return UnsafePointer(t)
+    }()
+    @inline(__always) static func at(_ p: UnsafeRawPointer, _ offset: Int, _ table: UnsafePointer<Float>) -> Float {
+        table[Int(p.loadUnaligned(fromByteOffset: offset, as: UInt16.self))]
+    }
 }
 
 /// Four block addresses (one per lane of a tile).
@@ -122,6 +137,27 @@ extension IntBlockDot {
         return sumf
     }
 
+    /// Decode's dot, in ggml's order rather than the reference's: each block's 8
+    /// Int32 partial sums go to float and are scaled into 8 running float lanes,
+    /// which are added up once at the end. No horizontal sum per block and no
+    /// chain of scalar additions: about twice as fast, and equal to `dotReference`
+    /// up to float rounding (the integer sums are still exact).
+    @inline(__always)
+    static func dotRowLanes(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var offsets: Float = 0
+        var x = w, y = a
+        let halves = HalfTable.floats
+        for _ in 0..<count / 32 {
+            let (ye, yo) = loadCodes32(y + activationCodesOffset)
+            let (scale, offset) = scaleAndOffset(x, y, halves)
+            acc = acc.addingProduct(SIMD8<Float>(products(unpack(x), ye, yo)), SIMD8<Float>(repeating: scale))
+            offsets += offset
+            x += weightBlockBytes; y += activationBlockBytes
+        }
+        return acc.sum() + offsets
+    }
+
     /// One weight row against four activation rows: lane i = dot(w, a_i); each weight
     /// block is unpacked once.
     @inline(__always)
@@ -156,6 +192,9 @@ extension Q8_0Format: IntBlockDot {
     @inline(__always) static func term(isum: SIMD4<Int32>, x: BlockPointers4, y: BlockPointers4) -> SIMD4<Float> {
         SIMD4<Float>(isum) * (x.halves(0) * y.halves(0))
     }
+    @inline(__always) static func scaleAndOffset(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, _ t: UnsafePointer<Float>) -> (Float, Float) {
+        (HalfTable.at(x, 0, t) * HalfTable.at(y, 0, t), 0)
+    }
 }
 
 extension Q4_0Format: IntBlockDot {
@@ -174,6 +213,9 @@ extension Q4_0Format: IntBlockDot {
     @inline(__always) static func term(isum: SIMD4<Int32>, x: BlockPointers4, y: BlockPointers4) -> SIMD4<Float> {
         SIMD4<Float>(isum) * x.halves(0) * y.halves(0)
     }
+    @inline(__always) static func scaleAndOffset(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, _ t: UnsafePointer<Float>) -> (Float, Float) {
+        (HalfTable.at(x, 0, t) * HalfTable.at(y, 0, t), 0)
+    }
 }
 
 extension Q4_1Format: IntBlockDot {
@@ -188,5 +230,8 @@ extension Q4_1Format: IntBlockDot {
     /// Reference: (dx * dy) * Float(sumi) + mx * sy.
     @inline(__always) static func term(isum: SIMD4<Int32>, x: BlockPointers4, y: BlockPointers4) -> SIMD4<Float> {
         (x.halves(0) * y.halves(0)) * SIMD4<Float>(isum) + x.halves(2) * y.halves(2)
+    }
+    @inline(__always) static func scaleAndOffset(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, _ t: UnsafePointer<Float>) -> (Float, Float) {
+        (HalfTable.at(x, 0, t) * HalfTable.at(y, 0, t), HalfTable.at(x, 2, t) * HalfTable.at(y, 2, t))
     }
 }
