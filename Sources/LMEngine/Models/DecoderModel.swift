@@ -83,6 +83,9 @@ open class DecoderModel {
         fatalError("\(type(of: self)) must implement block")
     }
 
+    /// The sliding window layer `layer` attends within, or nil when it sees the whole context.
+    open func attentionWindow(layer: Int) -> Int? { nil }
+
     /// Turns final hidden rows (already normed, in xn) into logits; Gemma-style
     /// soft-capping would go here.
     open func head(rows: Int) {

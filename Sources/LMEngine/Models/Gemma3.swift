@@ -67,6 +67,8 @@ public final class Gemma3Model: DecoderModel {
     /// Whether layer l attends to the whole context (the others use the sliding window).
     public func isGlobal(_ layer: Int) -> Bool { layer % globalEvery == globalEvery - 1 }
 
+    public override func attentionWindow(layer: Int) -> Int? { isGlobal(layer) ? nil : slidingWindow }
+
     public override func embed(_ tokens: UnsafeBufferPointer<Int32>) {
         super.embed(tokens)
         let scale = Float(config.embedding).squareRoot()

@@ -1,0 +1,83 @@
+import Foundation
+import XCTest
+import LMEngine
+import LMLab
+
+/// The "look inside" commands (info, layers, tensor, next, attention, lens) on the
+/// real SmolLM2 and Gemma-3 files, through the same entry the REPL uses.
+final class InspectCommandTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var smollm2: URL { root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf") }
+    static var gemma3: URL { root.appendingPathComponent("models/gemma-3-270m-q4_k_m.gguf") }
+
+    /// A session with the model loaded (small context: these tests use short prompts).
+    func loaded(_ url: URL) throws -> Session {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            if ProcessInfo.processInfo.environment["LMLAB_REQUIRE_MODELS"] == "1" { XCTFail("\(url.lastPathComponent) is missing") }
+            throw XCTSkip("\(url.lastPathComponent) not fetched (make test fetches it)")
+        }
+        let s = Session(console: .capturing(), interrupt: Interrupt(), home: FileManager.default.temporaryDirectory)
+        XCTAssertTrue(s.run("load \(url.path) --context 128"), s.console.capturedErrors)
+        s.console.reset()
+        return s
+    }
+
+    func json(_ s: Session) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(s.console.captured.utf8)) as! [String: Any]
+    }
+
+    func assertContains(_ out: String, _ expected: [String], file: StaticString = #filePath, line: UInt = #line) {
+        for e in expected { XCTAssertTrue(out.contains(e), "missing '\(e)' in\n\(out)", file: file, line: line) }
+    }
+
+    // MARK: info
+
+    func testInfoBudgetOnSmolLM2() throws {
+        let s = try loaded(Self.smollm2)
+        XCTAssertTrue(s.run("info"), s.console.capturedErrors)
+        assertContains(s.console.captured, [
+            "134,515,008", "134.5M", "embeddings           28,311,552  28.3M", "tied to embeddings",
+            "Q4_1             210  106,168,320", "Q8_0               1   28,311,552",
+            "45.0 KiB (f32 keys + values: 30 layers × 2 × 192 × 4 bytes)",
+        ])
+        s.console.reset()
+        XCTAssertTrue(s.run("info --json"))
+        let j = try json(s)
+        XCTAssertEqual(j["parameters"] as? Int, 134_515_008)
+        XCTAssertEqual(j["kv_cache_bytes_per_token"] as? Int, 30 * 2 * 192 * 4)
+        // 30 layers of q,k,v,o,gate,up,down plus the tied 49,152 × 576 head, 2 FLOPs per multiply-add.
+        let perLayer = 576 * 576 * 2 + 192 * 576 * 2 + 1536 * 576 * 3
+        XCTAssertEqual(j["flops_per_token"] as? Int, 2 * (30 * perLayer + 49_152 * 576))
+        let parts = j["components"] as! [[String: Any]]
+        let sum = parts.reduce(0) { $0 + ($1["parameters"] as! Int) }
+        XCTAssertEqual(sum, 134_515_008, "the components add up to the total")
+        XCTAssertFalse(s.run("info extra"))
+    }
+
+    func testInfoBudgetOnGemma() throws {
+        let s = try loaded(Self.gemma3)
+        XCTAssertTrue(s.run("info"), s.console.capturedErrors)
+        assertContains(s.console.captured, ["167,772,160", "268,098,176", "62.6%", "Q6_K", "Q4_K",
+                                            "18 layers × 2 × 256 × 4 bytes"])
+    }
+
+    // MARK: layers
+
+    func testLayersOnBothModels() throws {
+        let s = try loaded(Self.smollm2)
+        XCTAssertTrue(s.run("layers"))
+        let out = s.console.captured
+        XCTAssertEqual(out.components(separatedBy: "  global  ").count - 1, 30, out)
+        assertContains(out, ["   29  global      3,540,096", "Q4_1 ×7, F32 ×2"])
+
+        let g = try loaded(Self.gemma3)
+        XCTAssertTrue(g.run("layers"))
+        let lines = g.console.captured.split(separator: "\n")
+        let rows = lines.filter { $0.contains("5,573,632") }
+        XCTAssertEqual(rows.count, 18)
+        for (l, row) in rows.enumerated() {
+            let kind = l % 6 == 5 ? "global " : "local (window 512)"
+            XCTAssertTrue(row.contains(kind), "layer \(l): \(row)")
+        }
+    }
+}
