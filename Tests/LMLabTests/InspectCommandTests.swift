@@ -80,4 +80,50 @@ final class InspectCommandTests: XCTestCase {
             XCTAssertTrue(row.contains(kind), "layer \(l): \(row)")
         }
     }
+
+    // MARK: tensor
+
+    func testTensorStatisticsAndHistogram() throws {
+        let s = try loaded(Self.smollm2)
+        XCTAssertTrue(s.run("tensor blk.0.attn_k.weight --json"), s.console.capturedErrors)
+        let j = try json(s)
+        XCTAssertEqual(j["shape"] as? [Int], [192, 576])
+        XCTAssertEqual(j["type"] as? String, "Q4_1")
+        XCTAssertEqual(j["elements"] as? Int, 192 * 576)
+        let histogram = j["histogram"] as! [Int]
+        XCTAssertEqual(histogram.count, 20)
+        XCTAssertEqual(histogram.reduce(0, +), 192 * 576, "every value lands in one bucket")
+        XCTAssertLessThanOrEqual(j["min"] as! Double, j["mean"] as! Double)
+        XCTAssertLessThanOrEqual(j["mean"] as! Double, j["max"] as! Double)
+
+        s.console.reset()
+        XCTAssertTrue(s.run("tensor output_norm.weight --bins 7"))
+        assertContains(s.console.captured, ["shape        576", "type         F32", "histogram", "first values:"])
+        // The histogram's counts, printed at the end of each bar line, add up to the elements.
+        let counts = s.console.captured.split(separator: "\n").filter { $0.contains(" … ") }
+            .compactMap { Int($0.split(separator: " ").last!.replacingOccurrences(of: ",", with: "")) }
+        XCTAssertEqual(counts.count, 7)
+        XCTAssertEqual(counts.reduce(0, +), 576)
+
+        s.console.reset()
+        XCTAssertTrue(s.run("tensor token_embd.weight row 7042 --json"))
+        XCTAssertEqual((try json(s)["values"] as! [Double]).count, 576)
+    }
+
+    func testTensorBadInputs() throws {
+        let s = try loaded(Self.smollm2)
+        XCTAssertFalse(s.run("tensor blk.0.attn_q.weigth"))
+        XCTAssertFalse(s.run("tensor blk.0.attn_q.weight row 576"))
+        XCTAssertFalse(s.run("tensor blk.0.attn_q.weight row -1"))
+        XCTAssertFalse(s.run("tensor"))
+        XCTAssertEqual(s.console.capturedErrors.split(separator: "\n"), [
+            "error: no tensor named 'blk.0.attn_q.weigth' — did you mean 'blk.0.attn_q.weight'?",
+            "error: row 576 is out of range: blk.0.attn_q.weight has rows 0…575",
+            "error: row -1 is out of range: blk.0.attn_q.weight has rows 0…575",
+            "error: tensor needs a name, e.g. tensor blk.0.attn_q.weight (Tab completes names)",
+        ])
+        let names = s.registry.completions(line: "tensor blk.1.ffn_", session: s)
+        XCTAssertEqual(names.sorted(), ["blk.1.ffn_down.weight", "blk.1.ffn_gate.weight", "blk.1.ffn_norm.weight", "blk.1.ffn_up.weight"])
+        XCTAssertEqual(s.registry.completions(line: "tensor output_norm.weight r", session: s), ["row"])
+    }
 }
