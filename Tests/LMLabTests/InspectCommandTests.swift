@@ -126,4 +126,47 @@ final class InspectCommandTests: XCTestCase {
         XCTAssertEqual(names.sorted(), ["blk.1.ffn_down.weight", "blk.1.ffn_gate.weight", "blk.1.ffn_norm.weight", "blk.1.ffn_up.weight"])
         XCTAssertEqual(s.registry.completions(line: "tensor output_norm.weight r", session: s), ["row"])
     }
+
+    // MARK: next
+
+    func testNextTokenDistribution() throws {
+        let s = try loaded(Self.smollm2)
+        // K = the whole vocabulary, so the probabilities must add up to 1.
+        XCTAssertTrue(s.run("next \"The capital of France is\" 49152 --json"), s.console.capturedErrors)
+        let j = try json(s)
+        let top = j["top"] as! [[String: Any]]
+        XCTAssertEqual(top.count, 49_152)
+        XCTAssertEqual(top[0]["id"] as? Int, 7042)
+        XCTAssertEqual(top[0]["piece"] as? String, " Paris")
+        let sum = top.reduce(0.0) { $0 + ($1["probability"] as! Double) }
+        XCTAssertEqual(sum, 1, accuracy: 1e-4)
+        let entropy = j["entropy_bits"] as! Double
+        XCTAssertGreaterThan(entropy, 0)
+        XCTAssertLessThan(entropy, log2(49_152.0))
+
+        // A higher temperature flattens the distribution; 0 puts everything on the top token.
+        s.console.reset()
+        XCTAssertTrue(s.run("next The capital of France is 3 --temp 2 --json"))
+        let hot = try json(s)
+        XCTAssertGreaterThan(hot["entropy_bits"] as! Double, entropy)
+        XCTAssertEqual((hot["top"] as! [[String: Any]]).count, 3)
+        s.console.reset()
+        XCTAssertTrue(s.run("next The capital of France is --temp 0 --json"))
+        let greedy = try json(s)
+        XCTAssertEqual(greedy["entropy_bits"] as? Double, 0)
+        XCTAssertEqual((greedy["top"] as! [[String: Any]])[0]["probability"] as? Double, 1)
+
+        s.console.reset()
+        XCTAssertTrue(s.run("next The capital of France is"))
+        XCTAssertTrue(s.console.captured.contains("\"·Paris\" #7042"), s.console.captured)
+        XCTAssertTrue(s.console.captured.contains("entropy "), s.console.captured)
+
+        s.console.reset()
+        XCTAssertFalse(s.run("next"))
+        XCTAssertFalse(s.run("next \"\""))
+        XCTAssertFalse(s.run("next hello 0"))
+        XCTAssertFalse(s.run("next hello --temp -1"))
+        XCTAssertEqual(s.console.capturedErrors.split(separator: "\n").count, 4)
+        XCTAssertTrue(s.console.capturedErrors.hasPrefix("error: next needs a text"))
+    }
 }
