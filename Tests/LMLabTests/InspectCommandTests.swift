@@ -169,4 +169,93 @@ final class InspectCommandTests: XCTestCase {
         XCTAssertEqual(s.console.capturedErrors.split(separator: "\n").count, 4)
         XCTAssertTrue(s.console.capturedErrors.hasPrefix("error: next needs a text"))
     }
+
+    // MARK: attention
+
+    /// Every row is a softmax over the keys the query may see: it sums to 1 and is 0 in the future.
+    func assertCausalRows(_ weights: [[Double]], file: StaticString = #filePath, line: UInt = #line) {
+        for (q, row) in weights.enumerated() {
+            XCTAssertEqual(row.reduce(0, +), 1, accuracy: 1e-4, "row \(q)", file: file, line: line)
+            for k in (q + 1)..<max(q + 1, row.count) { XCTAssertEqual(row[k], 0, "row \(q) key \(k)", file: file, line: line) }
+        }
+    }
+
+    func testAttentionRowsAreCausalSoftmaxes() throws {
+        let s = try loaded(Self.smollm2)
+        XCTAssertTrue(s.run("attention \"The cat sat on the mat because it was tired\" 5 2 --json"), s.console.capturedErrors)
+        var j = try json(s)
+        XCTAssertEqual((j["tokens"] as! [String]).count, 10)
+        XCTAssertEqual(j["layer"] as? Int, 5)
+        XCTAssertEqual(j["head"] as? Int, 2)
+        assertCausalRows(j["weights"] as! [[Double]])
+
+        // Averaged over heads, and a prompt longer than one 64-token batch.
+        let long = Array(repeating: "one two three", count: 30).joined(separator: " ")
+        s.console.reset()
+        XCTAssertTrue(s.run("attention \"\(long)\" 0 --json"), s.console.capturedErrors)
+        j = try json(s)
+        XCTAssertNil(j["head"] as? Int)
+        let weights = j["weights"] as! [[Double]]
+        XCTAssertGreaterThan(weights.count, 64)
+        assertCausalRows(weights)
+
+        s.console.reset()
+        XCTAssertTrue(s.run("attention The cat sat on the mat"))
+        XCTAssertTrue(s.console.captured.contains("layer 29 (global), mean of 9 heads"), s.console.captured)
+        XCTAssertTrue(s.console.captured.contains("  5 ·mat"), s.console.captured)
+
+        s.console.reset()
+        XCTAssertTrue(s.run("attention The cat sat on the mat --summary --json"))
+        j = try json(s)
+        let best = j["most_attended"] as! [[Int]]
+        XCTAssertEqual(best.count, 30)
+        XCTAssertEqual(best[0].count, 9)
+        XCTAssertGreaterThan(best.flatMap { $0 }.filter { $0 == 0 }.count, 135, "most heads sink into the first token")
+
+        s.console.reset()
+        XCTAssertFalse(s.run("attention The cat 30"))
+        XCTAssertFalse(s.run("attention The cat 3 9"))
+        XCTAssertFalse(s.run("attention"))
+        XCTAssertEqual(s.console.capturedErrors.split(separator: "\n"), [
+            "error: layer 30 is out of range: this model has layers 0…29",
+            "error: head 9 is out of range: this model has heads 0…8",
+            "error: attention needs a text, e.g. attention The cat sat on the mat 3",
+        ])
+    }
+
+    func testAttentionOnGemmaLocalLayer() throws {
+        let s = try loaded(Self.gemma3)
+        XCTAssertTrue(s.run("attention \"The cat sat on the mat\" 0 3 --json"), s.console.capturedErrors)
+        assertCausalRows(try json(s)["weights"] as! [[Double]])
+        s.console.reset()
+        XCTAssertTrue(s.run("attention \"The cat sat on the mat\" 0"))
+        XCTAssertTrue(s.console.captured.contains("layer 0 (local (window 512)), mean of 4 heads"), s.console.captured)
+        XCTAssertFalse(s.run("attention hi 0 4"))
+        XCTAssertEqual(s.console.capturedErrors, "error: head 4 is out of range: this model has heads 0…3\n")
+    }
+
+    // MARK: lens
+
+    func testLensLastLayerIsTheModelsOwnPrediction() throws {
+        for url in [Self.smollm2, Self.gemma3] {
+            let s = try loaded(url)
+            XCTAssertTrue(s.run("lens The capital of France is --json"), s.console.capturedErrors)
+            let lens = try json(s)
+            let layers = lens["layers"] as! [[String: Any]]
+            XCTAssertEqual(layers.count, s.model!.model.config.layers)
+            s.console.reset()
+            XCTAssertTrue(s.run("next The capital of France is 1 --json"))
+            let top = (try json(s)["top"] as! [[String: Any]])[0]
+            let last = layers.last!
+            XCTAssertEqual(last["id"] as? Int, top["id"] as? Int, url.lastPathComponent)
+            XCTAssertEqual(last["probability"] as! Double, top["probability"] as! Double, accuracy: 1e-5)
+            XCTAssertEqual(lens["model_id"] as? Int, top["id"] as? Int)
+            if url == Self.smollm2 { XCTAssertEqual(last["id"] as? Int, 7042) }
+        }
+        let s = try loaded(Self.smollm2)
+        XCTAssertTrue(s.run("lens The capital of France is"))
+        XCTAssertTrue(s.console.captured.contains("   29  \"·Paris\"    0.741"), s.console.captured)
+        XCTAssertFalse(s.run("lens"))
+        XCTAssertEqual(s.console.capturedErrors, "error: lens needs a text, e.g. lens The capital of France is\n")
+    }
 }

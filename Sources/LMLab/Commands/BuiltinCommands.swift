@@ -4,7 +4,7 @@ public enum BuiltinCommands {
         [HelpCommand(), SetCommand(), ShowCommand(), QuitCommand(),
          ModelsCommand(), PullCommand(), LoadCommand(), UnloadCommand(),
          GenCommand(), ChatCommand(),
-         TokensCommand(), InfoCommand(), LayersCommand(), TensorCommand(), NextCommand(),
+         TokensCommand(), InfoCommand(), LayersCommand(), TensorCommand(), NextCommand(), AttentionCommand(), LensCommand(),
          PplCommand()]
     }
 }
