@@ -258,4 +258,20 @@ final class InspectCommandTests: XCTestCase {
         XCTAssertFalse(s.run("lens"))
         XCTAssertEqual(s.console.capturedErrors, "error: lens needs a text, e.g. lens The capital of France is\n")
     }
+
+    // MARK: gen --probs
+
+    func testGenProbsMarksEachToken() throws {
+        let s = try loaded(Self.smollm2)
+        XCTAssertTrue(s.run("gen The capital of France is --temp 0 --max 3 --probs"), s.console.capturedErrors)
+        XCTAssertTrue(s.console.captured.hasPrefix(" Paris(p=0.74).(p=0.67)↵(p=0.35)\n"), s.console.captured)
+        s.console.reset()
+        XCTAssertTrue(s.run("gen The capital of France is --temp 0 --max 3 --probs --json"))
+        let probabilities = try json(s)["probabilities"] as! [Double]
+        XCTAssertEqual(probabilities.count, 3)
+        XCTAssertEqual(probabilities[0], 0.741, accuracy: 1e-3, "the same figure next shows for ' Paris'")
+        s.console.reset()
+        XCTAssertTrue(s.run("gen The capital of France is --temp 0 --max 3 --json"))
+        XCTAssertNil(try json(s)["probabilities"], "only with --probs")
+    }
 }

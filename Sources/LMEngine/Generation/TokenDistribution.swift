@@ -38,3 +38,14 @@ public struct TokenDistribution: Sendable {
         return h == 0 ? 0 : h   // not "-0.00" for a certain token
     }
 }
+
+extension TokenDistribution {
+    /// softmax(logits)[id] at T = 1 — how likely the model itself found a token —
+    /// without building the whole distribution.
+    public static func probability(of id: Int32, logits: UnsafeBufferPointer<Float>) -> Float {
+        guard let top = logits.max(), logits.indices.contains(Int(id)) else { return 0 }
+        var sum = 0.0
+        for l in logits { sum += exp(Double(l - top)) }
+        return Float(exp(Double(logits[Int(id)] - top)) / sum)
+    }
+}
