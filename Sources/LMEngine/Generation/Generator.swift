@@ -22,6 +22,11 @@ public struct GenerationStats: Sendable, Equatable, Codable {
 /// at a time, streaming each as it comes.
 public final class Generator {
     public let model: DecoderModel
+    /// When set, called with each generated token and its probability under the model
+    /// (softmax of the logits at T = 1), just before `onToken`. Costs one pass over
+    /// the vocabulary per token, so it is off unless asked for.
+    public var onProbability: ((Int32, Float) -> Void)?
+
     public init(model: DecoderModel) { self.model = model }
 
     /// Generates up to `maxTokens` after `prompt` (which continues the model's
@@ -48,9 +53,11 @@ public final class Generator {
 
         let start = Date()
         var next: Int32 = 0
+        var nextProbability: Float = 0
         var finished = false
         let completed = try model.forward(prompt, logitsFrom: prompt.count - 1, shouldStop: shouldStop) { _, logits in
             next = sampler.sample(logits, recent: history[...])
+            if onProbability != nil { nextProbability = TokenDistribution.probability(of: next, logits: logits) }
         }
         stats.prefillSeconds = Date().timeIntervalSince(start)
         stats.timeToFirstToken = stats.prefillSeconds
@@ -66,6 +73,7 @@ public final class Generator {
             }
             generated.append(next)
             history.append(next)
+            onProbability?(next, nextProbability)
             onToken(next, decoder.append(tokenizer.isSpecial(next) ? Array(tokenizer.piece(next).utf8) : tokenizer.bytes(next)))
             if generated.count >= maxTokens { stats.stopReason = .length; break }
             if shouldStop() { stats.stopReason = .interrupted; break }
@@ -73,6 +81,7 @@ public final class Generator {
             single[0] = next
             try model.forward(single, logitsFrom: 0) { _, logits in
                 next = sampler.sample(logits, recent: history[...])
+                if onProbability != nil { nextProbability = TokenDistribution.probability(of: next, logits: logits) }
             }
         }
         let tail = decoder.flush()

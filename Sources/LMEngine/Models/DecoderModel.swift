@@ -28,6 +28,13 @@ open class DecoderModel {
     public private(set) var slots: [WeightSlot] = []
     public let outputNorm: UnsafeMutablePointer<Float>
 
+    // MARK: inspection hooks — nil in normal runs, so the token loop pays one nil check per layer
+
+    /// Called after each layer's attention with its softmaxed weights (all heads) for this batch.
+    public var onAttention: ((AttentionWeights) -> Void)?
+    /// Called after each layer with the residual stream x of this batch, [n × embedding].
+    public var onResidual: ((_ layer: Int, _ rows: UnsafeBufferPointer<Float>) -> Void)?
+
     public let maxBatch = 64
     public let logitChunk = 8
     let x, xn, q, k, v, attn, gate, up, logits: UnsafeMutablePointer<Float>
@@ -91,6 +98,9 @@ open class DecoderModel {
         fatalError("\(type(of: self)) must implement block")
     }
 
+    /// The sliding window layer `layer` attends within, or nil when it sees the whole context.
+    open func attentionWindow(layer: Int) -> Int? { nil }
+
     /// Turns final hidden rows (already normed, in xn) into logits; Gemma-style
     /// soft-capping would go here.
     open func head(rows: Int) {
@@ -120,7 +130,10 @@ open class DecoderModel {
             let n = min(maxBatch, tokens.count - done)
             let pos0 = cache.count
             tokens.withUnsafeBufferPointer { all in embed(UnsafeBufferPointer(rebasing: all[done..<(done + n)])) }
-            for layer in 0..<config.layers { block(layer, n: n, pos0: pos0) }
+            for layer in 0..<config.layers {
+                block(layer, n: n, pos0: pos0)
+                if let onResidual { onResidual(layer, UnsafeBufferPointer(start: x, count: n * d)) }
+            }
             cache.count += n
             // Logits only where asked: the output head is the biggest matrix.
             var r = max(0, logitsFrom - done)
@@ -142,6 +155,15 @@ open class DecoderModel {
         return true
     }
 
+    /// The logits a residual-stream row would give if it were the last layer's output:
+    /// final norm, then the output head (the "logit lens"). Uses the forward buffers,
+    /// so call it between forward calls, never from a hook.
+    public func logits(fromResidual row: UnsafePointer<Float>) -> [Float] {
+        rmsNorm(row, weight: outputNorm, out: xn, count: config.embedding, eps: config.rmsEpsilon, mode: compute.mode)
+        head(rows: 1)
+        return Array(UnsafeBufferPointer(start: logits, count: config.vocabulary))
+    }
+
     /// Runs the prompt and returns the last position's logits, copied.
     public func logitsAfter(_ tokens: [Int32]) throws -> [Float] {
         var last: [Float] = []
@@ -150,6 +172,22 @@ open class DecoderModel {
     }
 
     // MARK: helpers for architectures
+
+    /// Attention of this batch's queries (q) over the layer's cache into `attn`.
+    /// Only when `onAttention` is set are the weights written out and handed over.
+    func attend(layer: Int, n: Int, pos0: Int, scale: Float, window: Int?) {
+        let c = config
+        let span = pos0 + n
+        let probabilities = onAttention == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: n * c.heads * span)
+        defer { probabilities?.deallocate() }
+        compute.attentionBatch(q: q, keys: cache.keys(layer), values: cache.values(layer), out: attn, n: n, p0: pos0,
+                               heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: scale, window: window,
+                               probabilities: probabilities)
+        if let probabilities, let onAttention {
+            onAttention(AttentionWeights(layer: layer, n: n, p0: pos0, heads: c.heads,
+                                         weights: UnsafeBufferPointer(start: probabilities, count: n * c.heads * span)))
+        }
+    }
 
     /// x[i] += y[i] for i in 0..<count (a residual connection).
     @inline(__always)
@@ -192,4 +230,18 @@ open class DecoderModel {
 
     /// Keeps a vector alive as long as the model.
     func own(_ p: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { owned.append(p); return p }
+}
+
+/// One layer's softmaxed attention weights for one batch of n queries at positions p0..<p0+n.
+/// `weights` is [n × heads × (p0+n)]: query t, head h reads row (t·heads + h), one weight
+/// per key position, zero where the key is masked (in the future or outside the window).
+public struct AttentionWeights {
+    public let layer: Int
+    public let n: Int
+    public let p0: Int
+    public let heads: Int
+    public let weights: UnsafeBufferPointer<Float>
+
+    /// The weight query position p0+t, head h gives key position k (k < p0+n).
+    public func weight(query t: Int, head h: Int, key k: Int) -> Float { weights[(t * heads + h) * (p0 + n) + k] }
 }

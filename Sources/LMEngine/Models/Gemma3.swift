@@ -67,6 +67,8 @@ public final class Gemma3Model: DecoderModel {
     /// Whether layer l attends to the whole context (the others use the sliding window).
     public func isGlobal(_ layer: Int) -> Bool { layer % globalEvery == globalEvery - 1 }
 
+    public override func attentionWindow(layer: Int) -> Int? { isGlobal(layer) ? nil : slidingWindow }
+
     public override func embed(_ tokens: UnsafeBufferPointer<Int32>) {
         super.embed(tokens)
         let scale = Float(config.embedding).squareRoot()
@@ -95,9 +97,7 @@ public final class Gemma3Model: DecoderModel {
         let keys = cache.keys(layer), values = cache.values(layer)
         (keys + pos0 * c.kvWidth).update(from: k, count: n * c.kvWidth)
         (values + pos0 * c.kvWidth).update(from: v, count: n * c.kvWidth)
-        compute.attentionBatch(q: q, keys: keys, values: values, out: attn, n: n, p0: pos0,
-                               heads: c.heads, kvHeads: c.kvHeads, headDim: hd,
-                               scale: 1 / Float(hd).squareRoot(), window: w.window)
+        attend(layer: layer, n: n, pos0: pos0, scale: 1 / Float(hd).squareRoot(), window: w.window)
         compute.matmul(w.wo, attn, xn, n: n)
         for t in 0..<n { rmsNorm(xn + t * d, weight: w.postAttnNorm, out: xn + t * d, count: d, eps: eps, mode: mode) }
         addInPlace(x, xn, count: n * d)

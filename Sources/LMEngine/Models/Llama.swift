@@ -54,9 +54,7 @@ public final class LlamaModel: DecoderModel {
         }
         (keys + pos0 * c.kvWidth).update(from: k, count: n * c.kvWidth)
         (values + pos0 * c.kvWidth).update(from: v, count: n * c.kvWidth)
-        compute.attentionBatch(q: q, keys: keys, values: values, out: attn, n: n, p0: pos0,
-                               heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
-                               scale: 1 / Float(c.headDim).squareRoot(), window: nil)
+        attend(layer: layer, n: n, pos0: pos0, scale: 1 / Float(c.headDim).squareRoot(), window: nil)
         compute.matmul(w.wo, attn, xn, n: n)
         addInPlace(x, xn, count: n * d)
 

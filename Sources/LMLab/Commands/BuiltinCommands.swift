@@ -4,7 +4,7 @@ public enum BuiltinCommands {
         [HelpCommand(), SetCommand(), ShowCommand(), QuitCommand(),
          ModelsCommand(), PullCommand(), LoadCommand(), UnloadCommand(),
          GenCommand(), ChatCommand(),
-         TokensCommand(),
+         TokensCommand(), InfoCommand(), LayersCommand(), TensorCommand(), NextCommand(), AttentionCommand(), LensCommand(),
          QuantCommand(),
          PplCommand(), KldCommand(), BenchCommand()]
     }

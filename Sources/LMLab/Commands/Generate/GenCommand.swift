@@ -7,12 +7,13 @@ struct GenCommand: Command {
     let aliases = ["generate"]
     let topic = Topic.generate
     let summary = "continue a text with the loaded model (streams; Ctrl-C stops)"
-    let usage = "gen TEXT [--max N] [--temp T] [--seed S] [--json]"
-    let examples = ["gen Once upon a time", "gen \"The capital of France is\" --temp 0 --max 8", "gen hello --json"]
+    let usage = "gen TEXT [--max N] [--temp T] [--seed S] [--probs] [--json]"
+    let examples = ["gen Once upon a time", "gen \"The capital of France is\" --temp 0 --max 8", "gen hello --json", "gen \"The capital of France is\" --probs"]
     let flags = [
         Arguments.Flag("max", value: "N", "new tokens at most (default: the max_tokens setting)"),
         Arguments.Flag("temp", value: "T", "temperature for this run; 0 = greedy"),
         Arguments.Flag("seed", value: "S", "random seed for this run"),
+        Arguments.Flag("probs", "show how likely the model found each token (colour on a terminal, token(p=0.42) off one)"),
         Arguments.Flag("json", "print one JSON object (ids, text, figures) instead of streaming"),
     ]
 
@@ -27,6 +28,8 @@ struct GenCommand: Command {
         var prefill_tokens_per_s: Double
         var decode_tokens_per_s: Double
         var stop_reason: String
+        /// With --probs: each generated token's probability under the model (T = 1).
+        var probabilities: [Float]?
     }
 
     func run(_ args: Arguments, session: Session) throws {
@@ -44,24 +47,50 @@ struct GenCommand: Command {
         let json = args.flag("json")
         let console = session.console
         var text = ""
-        let result = try Generator(model: model).generate(
+        let generator = Generator(model: model)
+        let probs = args.flag("probs")
+        var probabilities: [Float] = []
+        // A character split over several byte tokens shows once, with their joint probability.
+        var pending: Float = 1
+        if probs { generator.onProbability = { _, p in probabilities.append(p); pending *= p } }
+        let result = try generator.generate(
             prompt: ids, maxTokens: maxTokens, sampler: Sampler(sampling),
             shouldStop: { session.interrupt.isSet }
         ) { _, piece in
             text += piece
-            if !json { console.write(TextUtil.sanitize(piece, keepNewlines: true)) }
+            guard !json, !piece.isEmpty else { return }
+            let shown = TextUtil.sanitize(piece, keepNewlines: true)
+            if probs {
+                console.write(GenCommand.withProbability(shown, pending, console: console))
+                pending = 1
+            } else {
+                console.write(shown)
+            }
         }
         if json {
             let s = result.stats
             let out = JSONOutput(prompt: prompt, prompt_ids: ids, generated_ids: result.ids, text: text,
                                  prompt_tokens: s.promptTokens, new_tokens: s.newTokens,
                                  time_to_first_token_s: s.timeToFirstToken, prefill_tokens_per_s: s.prefillTokensPerSecond,
-                                 decode_tokens_per_s: s.decodeTokensPerSecond, stop_reason: s.stopReason.rawValue)
+                                 decode_tokens_per_s: s.decodeTokensPerSecond, stop_reason: s.stopReason.rawValue,
+                                 probabilities: probs ? probabilities : nil)
             console.line(try JSONText.encode(out))
         } else {
             console.line()
             console.line(console.styled(GenCommand.statsLine(result.stats), .dim))
         }
+    }
+
+    /// A token marked with its probability: coloured red (unlikely) → yellow → green (sure)
+    /// on a terminal, `token(p=0.42)` where there is no colour.
+    static func withProbability(_ piece: String, _ p: Float, console: Console) -> String {
+        guard console.useColor else {
+            // The tag goes before trailing newlines, so it stays on the token's own line.
+            let body = piece.trimmingCharacters(in: .newlines).isEmpty ? "↵" : String(piece.reversed().drop { $0 == "\n" }.reversed())
+            return body + String(format: "(p=%.2f)", p) + String(repeating: "\n", count: piece.reversed().prefix { $0 == "\n" }.count)
+        }
+        let ramp = [196, 202, 208, 214, 220, 226, 190, 154, 118, 82, 46]   // 256-colour red → green
+        return console.colored(piece, foreground: ramp[min(ramp.count - 1, max(0, Int((p * 10).rounded())))])
     }
 
     static func checkFits(_ count: Int, model: DecoderModel) throws {
