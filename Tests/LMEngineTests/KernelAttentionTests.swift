@@ -37,6 +37,7 @@ final class KernelAttentionTests: XCTestCase {
         let values = rng.floats(positions * kvHeads * headDim, in: -2...2)
         let scale = 1 / Float(headDim).squareRoot()
         let ctx = ComputeContext(threads: 2)
+        ctx.minParallelWork = 0   // small test matrices still go through the pool
         for window in [nil, 1, 4] as [Int?] {
             for pos in [0, 3, 11] {
                 let q = rng.floats(heads * headDim, in: -2...2)
@@ -74,6 +75,7 @@ final class KernelAttentionTests: XCTestCase {
         let keys = rng.floats(span * kvHeads * headDim), values = rng.floats(span * kvHeads * headDim)
         let q = rng.floats(n * heads * headDim)
         let ctx = ComputeContext(threads: 2)
+        ctx.minParallelWork = 0   // small test matrices still go through the pool
         for window in [nil, 2] as [Int?] {
             var out = [Float](repeating: .nan, count: n * heads * headDim)
             var probs = [Float](repeating: .nan, count: n * heads * span)

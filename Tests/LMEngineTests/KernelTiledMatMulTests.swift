@@ -50,6 +50,7 @@ final class KernelTiledMatMulTests: XCTestCase {
 
     private func run(_ m: TestMatrix, _ x: [Float], n: Int, mode: KernelMode, threads: Int) -> [Float] {
         let ctx = ComputeContext(threads: threads, mode: mode, activations: .q8)
+        ctx.minParallelWork = 0   // small test matrices still go through the pool
         var y = [Float](repeating: .nan, count: m.rows * n)
         m.with { w in x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { ctx.matmul(w, xp.baseAddress!, $0.baseAddress!, n: n) } } }
         return y
@@ -57,6 +58,7 @@ final class KernelTiledMatMulTests: XCTestCase {
 
     private func run(_ type: GGMLType, _ bytes: [UInt8], rows: Int, cols: Int, x: [Float], n: Int, mode: KernelMode) -> [Float] {
         let ctx = ComputeContext(threads: 2, mode: mode, activations: .q8)
+        ctx.minParallelWork = 0   // small test matrices still go through the pool
         var y = [Float](repeating: .nan, count: rows * n)
         bytes.withUnsafeBytes { b in
             let w = WeightMatrix(type: type, rows: rows, cols: cols, data: b.baseAddress!)

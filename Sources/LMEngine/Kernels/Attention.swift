@@ -92,7 +92,9 @@ extension ComputeContext {
         t.n = n; t.p0 = p0; t.heads = heads; t.kvHeads = kvHeads; t.headDim = headDim
         t.scale = scale; t.window = window; t.mode = mode
         t.scratch = floatsPerWorker(p0 + n)
-        dispatch(t, count: n * heads)
+        // Short contexts are too little work to be worth waking a second thread for.
+        let work = n * heads * (p0 + n) * headDim * 2
+        dispatch(t, count: work >= minParallelWork ? n * heads : 1)
     }
 }
 

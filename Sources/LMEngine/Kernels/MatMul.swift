@@ -29,7 +29,7 @@ extension ComputeContext {
             }
             matmulTask.set(format: format, w: w, x: x, activations: UnsafeRawPointer(a), activationRowBytes: aRowBytes,
                            y: y, n: n, expand: false, scratch: nil)
-            dispatch(matmulTask, count: rows)
+            dispatch(matmulTask, count: rows * cols * n >= minParallelWork ? rows : 1)
 
         case .f32:
             // Each worker expands one weight row at a time into its own cols floats.
