@@ -24,11 +24,14 @@ public enum F16Format: BlockFormat {
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         var i = 0
+        // 16 halves = 32 bytes read as 8 UInt32 lanes: the low 16 bits hold the even
+        // elements, the high 16 bits the odd ones. Weights and activations are split
+        // the same way, so even pairs with even and odd with odd.
         while i + 16 <= count {
-            acc0 += halfToFloat(w.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self))
-                * halfToFloat(a.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self))
-            acc1 += halfToFloat(w.loadUnaligned(fromByteOffset: 2 * i + 16, as: SIMD8<UInt16>.self))
-                * halfToFloat(a.loadUnaligned(fromByteOffset: 2 * i + 16, as: SIMD8<UInt16>.self))
+            let wv = w.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Int32>.self)
+            let av = a.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Int32>.self)
+            acc0 = acc0.addingProduct(halfBitsToFloat(wv & 0xFFFF), halfBitsToFloat(av & 0xFFFF))
+            acc1 = acc1.addingProduct(halfBitsToFloat((wv &>> 16) & 0xFFFF), halfBitsToFloat((av &>> 16) & 0xFFFF))
             i += 16
         }
         var sum = (acc0 + acc1).sum()

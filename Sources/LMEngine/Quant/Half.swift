@@ -88,7 +88,15 @@ public func floatToBF16(_ f: Float) -> UInt16 {
 @inline(__always)
 public func halfToFloat(_ h: SIMD8<UInt16>) -> SIMD8<Float> {
     // Zero-extend to 32 bits (this unsigned-to-unsigned widening compiles to shuffles).
-    let w = unsafeBitCast(SIMD8<UInt32>(truncatingIfNeeded: h), to: SIMD8<Int32>.self)
+    halfBitsToFloat(unsafeBitCast(SIMD8<UInt32>(truncatingIfNeeded: h), to: SIMD8<Int32>.self))
+}
+
+/// The conversion on fp16 bit patterns already in the low 16 bits of 32-bit lanes
+/// (upper bits zero). The F16 dot product feeds it even and odd halves split with a
+/// mask and a shift, which stays in vector registers (the generic widening above
+/// becomes a function call in a hot loop).
+@inline(__always)
+public func halfBitsToFloat(_ w: SIMD8<Int32>) -> SIMD8<Float> {
     let sign = (w & 0x8000) &<< 16
     let magnitude = w & 0x7FFF
     let exponent = magnitude & 0x7C00
