@@ -146,10 +146,6 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         return ByteLevel.decode(text)
     }
 
-    public func piece(_ id: Int32) -> String {
-        String(decoding: bytes(id), as: UTF8.self)
-    }
-
     private func tokenType(_ id: Int32) -> Int32? {
         id >= 0 && Int(id) < tokens.count ? tokenTypes[Int(id)] : nil
     }

@@ -135,10 +135,6 @@ public final class SentencePieceTokenizer: Tokenizer, Sendable {
         }
     }
 
-    public func piece(_ id: Int32) -> String {
-        String(decoding: bytes(id), as: UTF8.self)
-    }
-
     private func tokenType(_ id: Int32) -> Int32? {
         id >= 0 && Int(id) < tokens.count ? tokenTypes[Int(id)] : nil
     }

@@ -18,6 +18,11 @@ public protocol Tokenizer: AnyObject {
 }
 
 extension Tokenizer {
+    /// The token as text: its bytes decoded, a partial UTF-8 character shown as U+FFFD.
+    public func piece(_ id: Int32) -> String {
+        String(decoding: bytes(id), as: UTF8.self)
+    }
+
     /// Encodes with the model's own BOS setting, recognising special tokens.
     public func encode(_ text: String) -> [Int32] {
         encode(text, addBOS: addsBOS, parseSpecial: true)
