@@ -22,35 +22,17 @@ public enum Q8_0Format: BlockFormat {
     /// ggml's `quantize_row_q8_0_ref`: d = max|x| / 127, q = roundf(x · (1/d)).
     public static func quantizeRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
         for b in 0..<count / 32 {
-            let x = src + b * 32
             let block = dst + b * blockBytes
-            var amax: Float = 0
-            for j in 0..<32 { amax = max(amax, abs(x[j])) }
-            let d = amax / 127
-            let id: Float = d != 0 ? 1 / d : 0
-            block.storeHalf(d, 0)
-            for j in 0..<32 {
-                block.storeBytes(of: roundAwayToInt8(x[j] * id), toByteOffset: 2 + j, as: Int8.self)
-            }
+            block.storeHalf(quantizeInt8Block(src + b * 32, codes: block + 2, rounding: .reference).d, 0)
         }
     }
 
     /// Activations, as llama.cpp's x86 (AVX/AVX2) `quantize_row_q8_0` does them at run
-    /// time: the multiplier is 127/max rather than 1/d, and halves round to even
-    /// (`_mm256_round_ps`) rather than away from zero. Differs from `quantizeRow` only
-    /// in rare last-bit cases, but reproducing llama.cpp's logits needs the same codes.
+    /// time (see `Int8Rounding.activations`).
     public static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
         for b in 0..<count / 32 {
-            let x = src + b * 32
             let block = dst + b * blockBytes
-            var amax: Float = 0
-            for j in 0..<32 { amax = max(amax, abs(x[j])) }
-            block.storeHalf(amax / 127, 0)
-            let id: Float = amax != 0 ? 127 / amax : 0
-            for j in 0..<32 {
-                let q = (x[j] * id).rounded(.toNearestOrEven)
-                block.storeBytes(of: Int8(truncatingIfNeeded: max(-128, min(127, truncatingInt(q)))), toByteOffset: 2 + j, as: Int8.self)
-            }
+            block.storeHalf(quantizeInt8Block(src + b * 32, codes: block + 2, rounding: .activations).d, 0)
         }
     }
 
@@ -81,4 +63,41 @@ public enum Q8_0Format: BlockFormat {
         }
         return sumf
     }
+}
+
+/// How the 8-bit block quantizer (shared by Q8_0 and Q8_1) rounds.
+enum Int8Rounding {
+    /// ggml's `quantize_row_q8_*_ref`: q = roundf(x · (1/d)), halves away from zero.
+    case reference
+    /// llama.cpp's x86 run-time activation path: the multiplier is 127/max rather than
+    /// 1/d, and halves round to even (`_mm256_round_ps`). Differs from `.reference` only
+    /// in rare last-bit cases, but reproducing llama.cpp's logits needs the same codes.
+    case activations
+}
+
+/// Quantizes 32 floats at `x` to 32 int8 codes at `codes` with d = max|x| / 127.
+/// Returns d (before fp16 rounding) and the sum of the codes (Q8_1 stores d · Σ).
+@inline(__always)
+func quantizeInt8Block(_ x: UnsafePointer<Float>, codes: UnsafeMutableRawPointer, rounding: Int8Rounding) -> (d: Float, sum: Int) {
+    var amax: Float = 0
+    for j in 0..<32 { amax = max(amax, abs(x[j])) }
+    let d = amax / 127
+    var sum = 0
+    switch rounding {
+    case .reference:
+        let id: Float = d != 0 ? 1 / d : 0
+        for j in 0..<32 {
+            let q = roundAwayToInt8(x[j] * id)
+            codes.storeBytes(of: q, toByteOffset: j, as: Int8.self)
+            sum += Int(q)
+        }
+    case .activations:
+        let id: Float = amax != 0 ? 127 / amax : 0
+        for j in 0..<32 {
+            let q = max(-128, min(127, truncatingInt((x[j] * id).rounded(.toNearestOrEven))))
+            codes.storeBytes(of: Int8(truncatingIfNeeded: q), toByteOffset: j, as: Int8.self)
+            sum += q
+        }
+    }
+    return (d, sum)
 }

@@ -23,42 +23,21 @@ public enum Q8_1Format: BlockFormat {
 
     /// ggml's `quantize_row_q8_1_ref`: as Q8_0, plus s = fp16(Float(Σ q) · d).
     public static func quantizeRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
-        for b in 0..<count / 32 {
-            let x = src + b * 32
-            let block = dst + b * blockBytes
-            var amax: Float = 0
-            for j in 0..<32 { amax = max(amax, abs(x[j])) }
-            let d = amax / 127
-            let id: Float = d != 0 ? 1 / d : 0
-            block.storeHalf(d, 0)
-            var sum = 0
-            for j in 0..<32 {
-                let q = roundAwayToInt8(x[j] * id)
-                block.storeBytes(of: q, toByteOffset: 4 + j, as: Int8.self)
-                sum += Int(q)
-            }
-            block.storeHalf(Float(sum) * d, 2)
-        }
+        quantize(src: src, dst: dst, count: count, rounding: .reference)
     }
 
     /// Activations as llama.cpp's x86 `quantize_row_q8_1`: multiplier 127/max, halves to
-    /// even (see Q8_0Format.quantizeActivationRow), s = fp16(d · Σ qs).
+    /// even (see `Int8Rounding.activations`), s = fp16(d · Σ qs).
     public static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        quantize(src: src, dst: dst, count: count, rounding: .activations)
+    }
+
+    private static func quantize(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int, rounding: Int8Rounding) {
         for b in 0..<count / 32 {
-            let x = src + b * 32
             let block = dst + b * blockBytes
-            var amax: Float = 0
-            for j in 0..<32 { amax = max(amax, abs(x[j])) }
-            let d = amax / 127
+            let (d, sum) = quantizeInt8Block(src + b * 32, codes: block + 4, rounding: rounding)
             block.storeHalf(d, 0)
-            let id: Float = amax != 0 ? 127 / amax : 0
-            var sum = 0
-            for j in 0..<32 {
-                let q = max(-128, min(127, truncatingInt((x[j] * id).rounded(.toNearestOrEven))))
-                block.storeBytes(of: Int8(truncatingIfNeeded: q), toByteOffset: 4 + j, as: Int8.self)
-                sum += q
-            }
-            block.storeHalf(d * Float(sum), 2)
+            block.storeHalf(Float(sum) * d, 2)
         }
     }
 
