@@ -58,6 +58,8 @@ public final class Sampler {
     /// (id, logit then probability), [vocabulary].
     private var ids: [Int32] = []
     private var values: [Float] = []
+    /// Marks tokens already penalized in this step, [vocabulary]; reset after use.
+    private var penalized: [Bool] = []
 
     public init(_ settings: SamplerSettings) {
         self.settings = settings
@@ -77,15 +79,21 @@ public final class Sampler {
         let s = settings
         if s.temperature <= 0 && s.repeatPenalty == 1 { return Sampler.argmax(logits) }
         let n = logits.count
-        if ids.count != n { ids = [Int32](repeating: 0, count: n); values = [Float](repeating: 0, count: n) }
+        if ids.count != n {
+            ids = [Int32](repeating: 0, count: n); values = [Float](repeating: 0, count: n)
+            penalized = [Bool](repeating: false, count: n)
+        }
         for i in 0..<n { ids[i] = Int32(i); values[i] = logits[i] }
         // Repetition penalty: make recently seen tokens less likely (divide positive
         // logits, multiply negative ones, as llama.cpp does).
         if s.repeatPenalty != 1 {
-            for id in Set(recent.suffix(s.repeatLastN)) where Int(id) < n && id >= 0 {
+            let window = recent.suffix(s.repeatLastN)
+            for id in window where Int(id) < n && id >= 0 && !penalized[Int(id)] {
+                penalized[Int(id)] = true   // once per distinct token
                 let v = values[Int(id)]
                 values[Int(id)] = v > 0 ? v / s.repeatPenalty : v * s.repeatPenalty
             }
+            for id in window where Int(id) < n && id >= 0 { penalized[Int(id)] = false }
         }
         if s.temperature <= 0 {
             var best = 0
@@ -130,15 +138,40 @@ public final class Sampler {
         return ids[count - 1]
     }
 
-    /// Moves the k largest values (and their ids) to the front, sorted descending.
+    /// Moves the k largest values (and their ids) to the front, sorted descending
+    /// (ties: lower id first). A min-heap of the best k seen so far makes it
+    /// O(n log k) and allocation-free: a full sort of a 262k vocabulary per token
+    /// would cost milliseconds.
     static func partialSort(_ ids: UnsafeMutableBufferPointer<Int32>, _ values: UnsafeMutableBufferPointer<Float>, n: Int, k: Int) {
-        // Selection by a min-heap of size k would be faster; a full sort of
-        // indices is plain and only runs when sampling (not greedy).
-        var order = Array(0..<n)
-        order.sort { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
-        let topIDs = order.prefix(k).map { ids[$0] }
-        let topValues = order.prefix(k).map { values[$0] }
-        for i in 0..<k { ids[i] = topIDs[i]; values[i] = topValues[i] }
+        // "a ranks below b": smaller value, or equal value and larger id.
+        func below(_ a: Int, _ b: Int) -> Bool {
+            values[a] < values[b] || (values[a] == values[b] && ids[a] > ids[b])
+        }
+        func swapAt(_ a: Int, _ b: Int) { ids.swapAt(a, b); values.swapAt(a, b) }
+        func siftDown(_ start: Int, _ size: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < size && below(l, m) { m = l }
+                if r < size && below(r, m) { m = r }
+                if m == i { return }
+                swapAt(i, m); i = m
+            }
+        }
+        // The first k entries become a min-heap (its root is the worst kept candidate).
+        for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i, k) }
+        for i in k..<n where below(0, i) {
+            swapAt(0, i)
+            siftDown(0, k)
+        }
+        // Heap-sort the k kept candidates into descending order.
+        var size = k
+        while size > 1 {
+            swapAt(0, size - 1)
+            size -= 1
+            siftDown(0, size)
+        }
     }
 
     static func softmaxInPlace(_ v: inout [Float], count: Int, temperature: Float) {
