@@ -50,20 +50,15 @@ public enum KLDivergence {
                 try model.forward(chunk, logitsFrom: first, shouldStop: shouldStop) { j, logits in
                     guard j < context - 1 else { return }
                     let p = store.baseAddress! + (j - first) * vocab
-                    // log q via the log-sum-exp of the candidate's logits
-                    var m = -Float.infinity, top = 0
-                    for v in 0..<vocab where logits[v] > m { m = logits[v]; top = v }
-                    var sum = 0.0
-                    for v in 0..<vocab { sum += exp(Double(logits[v] - m)) }
-                    let logZ = Double(m) + log(sum)
+                    let q = LogSumExp(logits)
                     var d = 0.0
                     for v in 0..<vocab {
                         let lp = Double(p[v])
-                        d += exp(lp) * (lp - (Double(logits[v]) - logZ))
+                        d += exp(lp) * (lp - q.logProbability(logits[v]))
                     }
                     kl += d; kl2 += d * d; count += 1
-                    if top == referenceTop[j - first] { same += 1 }
-                    nll += logZ - Double(logits[Int(chunk[j + 1])])
+                    if q.top == referenceTop[j - first] { same += 1 }
+                    nll -= q.logProbability(logits[Int(chunk[j + 1])])
                 }
             }
             progress(c + 1, chunks)
@@ -78,12 +73,8 @@ public enum KLDivergence {
 
     /// Writes log softmax(logits) into `out` and returns the top index.
     static func logSoftmax(_ logits: UnsafeBufferPointer<Float>, into out: UnsafeMutablePointer<Float>) -> Int {
-        var m = -Float.infinity, top = 0
-        for v in 0..<logits.count where logits[v] > m { m = logits[v]; top = v }
-        var sum = 0.0
-        for v in logits { sum += exp(Double(v - m)) }
-        let logZ = Float(Double(m) + log(sum))
-        for v in 0..<logits.count { out[v] = logits[v] - logZ }
-        return top
+        let z = LogSumExp(logits)
+        for v in 0..<logits.count { out[v] = Float(z.logProbability(logits[v])) }
+        return z.top
     }
 }

@@ -87,10 +87,6 @@ public enum Perplexity {
 
     /// −log softmax(logits)[target], computed stably in double.
     public static func negativeLogLikelihood(_ logits: UnsafeBufferPointer<Float>, target: Int) -> Double {
-        var m = -Float.infinity
-        for v in logits where v > m { m = v }
-        var sum = 0.0
-        for v in logits { sum += exp(Double(v - m)) }
-        return log(sum) - Double(logits[target] - m)
+        -LogSumExp(logits).logProbability(logits[target])
     }
 }

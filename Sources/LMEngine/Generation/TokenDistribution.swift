@@ -43,9 +43,7 @@ extension TokenDistribution {
     /// softmax(logits)[id] at T = 1 — how likely the model itself found a token —
     /// without building the whole distribution.
     public static func probability(of id: Int32, logits: UnsafeBufferPointer<Float>) -> Float {
-        guard let top = logits.max(), logits.indices.contains(Int(id)) else { return 0 }
-        var sum = 0.0
-        for l in logits { sum += exp(Double(l - top)) }
-        return Float(exp(Double(logits[Int(id)] - top)) / sum)
+        guard logits.indices.contains(Int(id)) else { return 0 }
+        return Float(exp(LogSumExp(logits).logProbability(logits[Int(id)])))
     }
 }
