@@ -8,16 +8,13 @@ public enum ModelLoader {
             throw ModelError.tooLargeForMemory(needed: gguf.fileSize, available: available)
         }
         let architecture = try gguf.string("general.architecture")
+        let make: (GGUFFile, Tokenizer) throws -> DecoderModel
         switch architecture {
-        case "llama":
-            let tokenizer = try TokenizerFactory.make(from: gguf)
-            return try LlamaModel(gguf: gguf, tokenizer: tokenizer, contextLength: contextLength, threads: threads)
-        case "gemma3":
-            let tokenizer = try TokenizerFactory.make(from: gguf)
-            return try Gemma3Model(gguf: gguf, tokenizer: tokenizer, contextLength: contextLength, threads: threads)
-        default:
-            throw ModelError.unsupportedArchitecture(architecture)
+        case "llama": make = { try LlamaModel(gguf: $0, tokenizer: $1, contextLength: contextLength, threads: threads) }
+        case "gemma3": make = { try Gemma3Model(gguf: $0, tokenizer: $1, contextLength: contextLength, threads: threads) }
+        default: throw ModelError.unsupportedArchitecture(architecture)
         }
+        return try make(gguf, TokenizerFactory.make(from: gguf))
     }
 
     /// MemAvailable from /proc/meminfo, in bytes (nil where unknown).
