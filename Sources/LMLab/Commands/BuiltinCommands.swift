@@ -6,6 +6,7 @@ public enum BuiltinCommands {
          GenCommand(), ChatCommand(),
          TokensCommand(), InfoCommand(), LayersCommand(), TensorCommand(), NextCommand(), AttentionCommand(), LensCommand(),
          QuantCommand(),
-         PplCommand(), KldCommand(), BenchCommand()]
+         PplCommand(), KldCommand(), BenchCommand(),
+         LessonsCommand(), LessonCommand(), OpenCommand(), SaveCommand()]
     }
 }

@@ -44,6 +44,10 @@ struct KldCommand: Command {
         }
         loaded.model.reset()
         loaded.conversation = []; loaded.conversationTokens = []
+        session.figures["kld"] = result.meanKLD
+        session.figures["same_top_pct"] = result.sameTop * 100
+        session.figures["ppl"] = result.perplexity
+        session.figures["reference_ppl"] = result.referencePerplexity
         if args.flag("json") { console.line(try JSONText.encode(result)); return }
         let weights = loaded.weightSet.map { $0.requested.name } ?? "the file's weights"
         console.line(String(format: "%@ vs f32: mean KLD %.4f ± %.4f · same top %.2f%% · PPL %.3f (f32 %.3f) · %d chunks in %.1f s",

@@ -51,6 +51,7 @@ struct PplCommand: Command {
         }
         loaded.model.reset()
         loaded.conversation = []; loaded.conversationTokens = []
+        session.figures["ppl"] = result.perplexity
         if json {
             console.line(try JSONText.encode(result))
             return
