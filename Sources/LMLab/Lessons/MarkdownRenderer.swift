@@ -10,19 +10,23 @@ struct MarkdownRenderer {
     func render(_ prose: String) -> String {
         var out: [String] = []
         var paragraph: [String] = []
-        var inCode = false
+        var item: (bullet: String, text: String)?   // a list item, which indented lines continue
         var fence: Fence?
         func flush() {
+            if let i = item {
+                out.append(contentsOf: wrap(inline(i.text), indent: "  " + i.bullet + " ", hanging: "  " + String(repeating: " ", count: i.bullet.count + 1)))
+                item = nil
+            }
             guard !paragraph.isEmpty else { return }
             out.append(contentsOf: wrap(inline(paragraph.joined(separator: " ")), indent: ""))
             paragraph = []
         }
         for line in prose.components(separatedBy: "\n") {
             if let f = fence {
-                if f.isClosed(by: line) { fence = nil; inCode = false } else { out.append("    " + console.styled(line, .cyan)) }
+                if f.isClosed(by: line) { fence = nil } else { out.append("    " + console.styled(line, .cyan)) }
                 continue
             }
-            if let f = Fence(opening: line) { flush(); fence = f; inCode = true; continue }
+            if let f = Fence(opening: line) { flush(); fence = f; continue }
             let t = line.trimmingCharacters(in: .whitespaces)
             if t.isEmpty { flush(); if out.last != "" { out.append("") }; continue }
             if t.hasPrefix("#") {
@@ -35,9 +39,13 @@ struct MarkdownRenderer {
                 }
                 continue
             }
-            if let item = listItem(t) {
+            if let next = listItem(t) {
                 flush()
-                out.append(contentsOf: wrap(inline(item.text), indent: "  " + item.bullet + " ", hanging: "  " + String(repeating: " ", count: item.bullet.count + 1)))
+                item = next
+                continue
+            }
+            if item != nil, line.first == " " {   // an indented line continues the item above
+                item!.text += " " + t
                 continue
             }
             if t.hasPrefix(">") {
@@ -48,7 +56,6 @@ struct MarkdownRenderer {
             paragraph.append(t)
         }
         flush()
-        _ = inCode
         while out.last == "" { out.removeLast() }
         while out.first == "" { out.removeFirst() }
         return out.joined(separator: "\n")

@@ -7,7 +7,7 @@ struct KldCommand: Command {
     let name = "kld"
     let topic = Topic.evaluate
     let summary = "KL divergence and top-token agreement of the current weights against the f32 reference"
-    let usage = "kld FILE [--context N] [--chunks N] [--json]"
+    let usage = "kld [FILE] [--context N] [--chunks N] [--json]   (default text: data/eval-prose.txt)"
     let examples = ["quant q4_0", "kld alice.txt --chunks 8"]
     let flags = [
         Arguments.Flag("context", value: "N", "tokens per chunk (default 256)"),
@@ -17,11 +17,8 @@ struct KldCommand: Command {
 
     func run(_ args: Arguments, session: Session) throws {
         let loaded = try session.requireModel()
-        guard args.positionals.count == 1, let path = args.positional(0) else { throw CommandError.usage("usage: \(usage)") }
-        guard let data = FileManager.default.contents(atPath: (path as NSString).expandingTildeInPath),
-              let text = String(data: data, encoding: .utf8) else {
-            throw CommandError.failed("can't read '\(TextUtil.sanitize(path))' as UTF-8 text")
-        }
+        guard args.positionals.count <= 1 else { throw CommandError.usage("usage: \(usage)") }
+        let (text, _) = try EvalText.read(args.positional(0))
         let context: Int = try args.number("context", in: 8...loaded.model.cache.capacity) ?? min(256, loaded.model.cache.capacity)
         let chunks: Int? = try args.number("chunks", in: 1...1_000_000)
         let console = session.console
