@@ -26,7 +26,7 @@ final class LessonPlayerTests: XCTestCase {
         let rows = r.stdout.split(separator: "\n").filter { $0.first?.isNumber == true }
         XCTAssertEqual(rows.count, count, r.stdout)
         let bad = try BinaryRunner.run(["-c", "lesson 999"])
-        XCTAssertTrue(bad.stderr.hasPrefix("error: no lesson 999 — there are lessons 1 to"), bad.stderr)
+        XCTAssertTrue(bad.stderr.hasPrefix("error: no lesson 999 — there are lessons "), bad.stderr)
     }
 
     func testPlayingALessonInATerminal() throws {

@@ -142,7 +142,7 @@ final class NotebookTests: XCTestCase {
         let r1 = try BinaryRunner.run(["-c", "save /tmp/nothing.md"])
         XCTAssertEqual(r1.stderr, "error: nothing to save yet: no command has run in this session\n")
         let r2 = try BinaryRunner.run(["-c", "show settings; save /tmp/x.txt"])
-        XCTAssertEqual(r2.stderr, "error: save writes .md (lesson format) or .ipynb (Jupyter); got '/tmp/x.txt'\n")
+        XCTAssertEqual(r2.stderr, "error: save writes .md (lesson format), .ipynb (Jupyter) or .gguf (the model); got '/tmp/x.txt'\n")
         let r3 = try BinaryRunner.run(["-c", "show settings; save /no/such/dir/x.md"])
         XCTAssertTrue(r3.stderr.hasPrefix("error: can't write '/no/such/dir/x.md'"), r3.stderr)
         let bad = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-bad-\(UUID().uuidString).md")

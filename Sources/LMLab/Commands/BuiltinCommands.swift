@@ -5,7 +5,7 @@ public enum BuiltinCommands {
          ModelsCommand(), PullCommand(), LoadCommand(), UnloadCommand(),
          GenCommand(), ChatCommand(),
          TokensCommand(), InfoCommand(), LayersCommand(), TensorCommand(), NextCommand(), AttentionCommand(), LensCommand(),
-         QuantCommand(),
+         QuantCommand(), CompareCommand(), SampleCommand(),
          PplCommand(), KldCommand(), BenchCommand(),
          LessonsCommand(), LessonCommand(), OpenCommand(), SaveCommand()]
     }
