@@ -3,9 +3,10 @@ public enum BuiltinCommands {
     public static var all: [Command] {
         [HelpCommand(), SetCommand(), ShowCommand(), QuitCommand(),
          ModelsCommand(), PullCommand(), LoadCommand(), UnloadCommand(),
+         UseCommand(), CompareCommand(),
          GenCommand(), ChatCommand(),
          TokensCommand(), InfoCommand(), LayersCommand(), TensorCommand(), NextCommand(), AttentionCommand(), LensCommand(),
-         QuantCommand(), CompareCommand(), SampleCommand(),
+         QuantCommand(), SampleCommand(),
          PplCommand(), KldCommand(), BenchCommand(),
          LessonsCommand(), LessonCommand(), OpenCommand(), SaveCommand()]
     }

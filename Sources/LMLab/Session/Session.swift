@@ -14,8 +14,10 @@ public final class Session {
     public var interactive = false
     /// Set by `quit`; the REPL leaves after the current line.
     public var wantsToQuit = false
-    /// The model commands run on (nil until `load`).
-    public var model: LoadedModel?
+    /// The models loaded, by name, and the current one (`model`, in LoadedModels.swift).
+    public let models = LoadedModels()
+    /// Free memory in bytes for the fit check before `load` (tests replace it).
+    public var availableMemory: () -> Int? = MemoryNeed.available
     /// Reads one more line from the user (interactive only; `chat` uses it).
     public var readLine: ((String) -> String?)?
     /// The commands run so far with their output, for `save FILE.md`.
@@ -59,10 +61,10 @@ public final class Session {
         return false
     }
 
-    /// Applies the settings to the console and the loaded model's kernels.
+    /// Applies the settings to the console and every loaded model's kernels.
     func applySettings() {
         console.colorSetting = Console.ColorSetting(rawValue: settings.string("color")) ?? .auto
-        if let compute = model?.model.compute {
+        for compute in models.all.map(\.model.compute) {
             compute.threads = settings.int("threads")
             compute.mode = KernelMode(rawValue: settings.string("kernels")) ?? .fast
             compute.activations = ActivationPrecision(rawValue: settings.string("activations")) ?? .q8

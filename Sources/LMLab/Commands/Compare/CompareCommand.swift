@@ -1,88 +1,36 @@
 import Foundation
-import LMEngine
 
-/// `compare quant T1 T2 …`: the quantization ladder in one table and three charts.
+/// `compare WHAT …`: side-by-side comparisons. Each kind is a small type of its
+/// own; this command only dispatches on the first word, so another kind
+/// (e.g. `compare quant`) is one more entry in `kinds`.
 struct CompareCommand: Command {
     let name = "compare"
-    let topic = Topic.quantize
-    let summary = "compare weight types side by side: size, speed, perplexity, KL divergence, a sample"
-    let usage = "compare quant T1 T2 … [--text FILE] [--chunks N] [--json]"
-    let examples = ["compare quant f32 f16 q8_0 q4_0", "compare quant file q4_k q2_k --chunks 2 --json"]
-    let flags = [
-        Arguments.Flag("text", value: "FILE", "the evaluation text (default: data/eval-prose.txt)"),
-        Arguments.Flag("chunks", value: "N", "score only the first N chunks of 256 tokens"),
-        Arguments.Flag("prompt", value: "N", "prompt tokens for the prefill measurement (default 64)"),
-        Arguments.Flag("gen", value: "N", "tokens for the decode measurement (default 32)"),
-        Arguments.Flag("json", "print one JSON object with every row"),
+    let topic = Topic.inspect
+    let summary = "side by side: every loaded model on one prompt, or the quantization ladder (`compare quant`)"
+    let usage = "compare models PROMPT [--max N] [--json] | " + CompareQuant.usage
+    let examples = ["compare models The capital of France is", "compare models \"2 + 2 =\" --max 8",
+                    "compare quant f32 f16 q8_0 q4_0", "compare quant file q4_k q2_k --chunks 2 --json"]
+    let flags = CompareModels.flags + CompareQuant.flags
+
+    /// The kinds `compare` knows, by their first word.
+    static let kinds: [String: (Arguments, Session) throws -> Void] = [
+        "models": { try CompareModels.run($0, session: $1) },
+        "quant": { try CompareQuant.run($0, session: $1) },
     ]
 
     func complete(_ previous: [String], session: Session) -> [String] {
-        previous.isEmpty ? ["quant"] : QuantCommand.typeNames + ["file"]
+        if previous.isEmpty { return CompareCommand.kinds.keys.sorted() }
+        return previous.first == "quant" ? QuantCommand.typeNames + ["file"] : []
     }
 
     func run(_ args: Arguments, session: Session) throws {
-        guard args.positional(0) == "quant" else {
-            throw CommandError.usage("usage: \(usage)")
+        guard let kind = args.positional(0) else { throw CommandError.usage("usage: \(usage)") }
+        guard let run = CompareCommand.kinds[kind] else {
+            let known = CompareCommand.kinds.keys.sorted()
+            let hint = Suggest.closest(to: kind, in: known).map { " — did you mean '\($0)'?" } ?? ""
+            throw CommandError.usage("compare what? '\(TextUtil.sanitize(kind))' is not one of: "
+                                     + known.joined(separator: ", ") + hint)
         }
-        let loaded = try session.requireModel()
-        let words = args.positionals.dropFirst().map { $0.lowercased() }
-        guard !words.isEmpty else { throw CommandError.usage("name the types to compare, e.g. compare quant f32 q8_0 q4_0") }
-        let types: [GGMLType?] = try words.map { word in
-            if word == "file" { return nil }
-            guard let t = WeightSet.offered.first(where: { $0.name.lowercased() == word }) else {
-                let hint = Suggest.closest(to: word, in: QuantCommand.typeNames).map { " — did you mean '\($0)'?" } ?? ""
-                throw CommandError.usage("unknown type '\(TextUtil.sanitize(word))'\(hint); one of: file, " + QuantCommand.typeNames.joined(separator: ", "))
-            }
-            return t
-        }
-        let (text, shown) = try EvalText.read(args.options["text"])
-        let ladder = QuantLadder(loaded: loaded, text: text, chunks: try args.number("chunks", in: 1...1_000_000),
-                                 promptTokens: try args.number("prompt", in: 1...4096) ?? 64,
-                                 genTokens: try args.number("gen", in: 1...4096) ?? 32,
-                                 samplePrompt: "The capital of France is", sampleTokens: 10,
-                                 shouldStop: { session.interrupt.isSet })
-        let console = session.console
-        let json = args.flag("json")
-        var rungs: [QuantRung] = []
-        let bar = json ? nil : ProgressBar(label: "compare", total: Double(types.count), unit: "types", console: console)
-        for type in types {
-            do { rungs.append(try ladder.measure(type)) } catch is CancellationError {
-                throw CommandError.interrupted
-            } catch let e as Perplexity.Failure {
-                throw e == .interrupted ? CommandError.interrupted : CommandError.failed(e.description)
-            }
-            bar?.update(Double(rungs.count))
-        }
-        bar?.finish(Double(rungs.count))
-        for r in rungs {
-            let key = r.type.lowercased().hasPrefix("file") ? "file" : r.type.lowercased()
-            session.figures["tg_tps_\(key)"] = r.decode_tokens_per_s
-            session.figures["kld_\(key)"] = r.mean_kld
-            session.figures["ppl_\(key)"] = r.perplexity
-        }
-        if json {
-            struct Output: Codable { var model: String; var text: String; var rows: [QuantRung] }
-            console.line(try JSONText.encode(Output(model: loaded.name, text: shown, rows: rungs)))
-            return
-        }
-        console.line("\(loaded.name) on \(shown) — every type rebuilt from the f32 expansion of the file; KLD and same-top against that f32 reference")
-        var table = Table(["type", "bits/w", "MiB", "pp tok/s", "tg tok/s", "PPL", "ΔPPL", "KLD", "same top", "greedy sample"])
-        for r in rungs {
-            table.add([r.type, String(format: "%.2f", r.bits_per_weight), String(format: "%.1f", Double(r.weight_bytes) / 1_048_576),
-                       String(format: "%.0f", r.prefill_tokens_per_s), String(format: "%.1f", r.decode_tokens_per_s),
-                       String(format: "%.3f", r.perplexity), String(format: "%+.3f", r.delta_perplexity),
-                       String(format: "%.4f", max(0, r.mean_kld)), String(format: "%.1f%%", r.same_top_percent),
-                       TextUtil.truncate(SampleCommand.oneLine(r.sample), to: 32)])
-        }
-        console.line(table.render(console: console))
-        for (title, value, format) in [("size (MiB)", { (r: QuantRung) in Double(r.weight_bytes) / 1_048_576 }, "%.1f"),
-                                       ("decode (tok/s)", { (r: QuantRung) in r.decode_tokens_per_s }, "%.1f"),
-                                       ("mean KLD vs f32", { (r: QuantRung) in max(0, r.mean_kld) }, "%.4f")] {
-            console.line()
-            console.line(console.styled(title, .bold))
-            console.line(Charts.barChart(rungs.map { (label: $0.type, value: value($0)) }, width: 30,
-                                         format: { String(format: format, $0) }, console: console))
-        }
-        console.line(console.styled("the model is back on the file's weights (speed figures: 1 run each after a warm-up; use bench for more)", .dim))
+        try run(Arguments(positionals: Array(args.positionals.dropFirst()), options: args.options, flags: args.flags), session)
     }
 }

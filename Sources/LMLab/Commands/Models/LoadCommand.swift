@@ -1,25 +1,33 @@
 import Foundation
 import LMEngine
 
-/// `load PATH|NAME`: map a GGUF file, build its model, print a one-screen summary.
+/// `load PATH|NAME [as NAME]`: map a GGUF file, build its model, print a one-screen summary.
+/// Several models can be loaded at once, each under its own name; the one
+/// loaded last becomes current (`use NAME` switches).
 struct LoadCommand: Command {
     let name = "load"
     let topic = Topic.models
-    let summary = "load a GGUF model by name or path and show its summary"
-    let usage = "load NAME|PATH.gguf [--context N]"
-    let examples = ["load smollm2", "load models/gemma-3-270m-q4_k_m.gguf", "load smollm2 --context 1024"]
+    let summary = "load a GGUF model by name or path (several at once: `as NAME`) and show its summary"
+    let usage = "load NAME|PATH.gguf [as NAME] [--context N]"
+    let examples = ["load smollm2", "load gemma3 as big", "load models/gemma-3-270m-q4_k_m.gguf", "load smollm2 --context 1024"]
     let flags = [Arguments.Flag("context", value: "N", "context length to allocate (default: the model's)")]
 
     func complete(_ previous: [String], session: Session) -> [String] {
-        previous.isEmpty ? ModelLocator.candidates(home: session.home) : []
+        if previous.isEmpty { return ModelLocator.candidates(home: session.home) }
+        return previous.count == 1 ? ["as"] : []
     }
 
     func run(_ args: Arguments, session: Session) throws {
-        guard args.positionals.count == 1, let word = args.positional(0) else {
+        let p = args.positionals
+        guard p.count == 1 || (p.count == 3 && p[1] == "as"), let word = args.positional(0) else {
             throw CommandError.usage("usage: \(usage)")
         }
         let context: Int? = try args.number("context", in: 16...1_048_576)
-        let (name, url) = try ModelLocator.resolve(word, home: session.home)
+        let (fileName, url) = try ModelLocator.resolve(word, home: session.home)
+        let name = p.count == 3 ? try LoadCommand.checkedName(p[2]) : fileName
+        // A model loaded again under the same name is replaced: its memory is not needed twice.
+        let replacing = session.models[name]
+        try LoadCommand.checkFits(url: url, name: name, context: context, session: session, freed: replacing)
         let start = Date()
         let model: DecoderModel
         do {
@@ -27,12 +35,34 @@ struct LoadCommand: Command {
         } catch let e as CustomStringConvertible where e is Error {
             throw CommandError.failed("can't load '\(TextUtil.sanitize(url.lastPathComponent))': \(e.description)")
         }
-        session.model = nil   // release the previous one first
         let loaded = LoadedModel(name: name, url: url, model: model, loadSeconds: Date().timeIntervalSince(start))
-        session.model = loaded
-        session.settings.setModelDefaults(["max_tokens": String(min(256, model.cache.capacity))])
-        session.applySettings()
+        session.models.add(loaded)
+        session.adoptModelDefaults()
         session.console.line(LoadCommand.summary(loaded, console: session.console))
+        let others = session.models.names.filter { $0 != name }
+        if !others.isEmpty {
+            session.console.line("\(name) is now the current model; also loaded: \(others.joined(separator: ", ")) ('use NAME' switches)")
+        }
+    }
+
+    /// A name for `as NAME`: a word of letters, digits, '-', '_' or '.', not starting with '-'.
+    static func checkedName(_ raw: String) throws -> String {
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_."))
+        guard !raw.isEmpty, raw.count <= 40, !raw.hasPrefix("-"),
+              raw.unicodeScalars.allSatisfy({ allowed.contains($0) }) else {
+            throw CommandError.usage("a model name is one word of letters, digits, '-', '_' or '.', got '\(TextUtil.sanitize(raw))'")
+        }
+        return raw
+    }
+
+    /// Refuses, before anything is allocated, a model that would not fit in the available memory.
+    /// The file is only mapped here (no pages read beyond its header).
+    static func checkFits(url: URL, name: String, context: Int?, session: Session, freed: LoadedModel?) throws {
+        guard var available = session.availableMemory() else { return }
+        // A file whose metadata can't be read is left to the loader, which names what is wrong.
+        guard let need = try? MemoryNeed(gguf: try GGUFFile(url: url), contextLength: context) else { return }
+        if let freed { available += freed.memory.total }
+        if let refusal = need.refusal(name: name, available: available) { throw CommandError.state(refusal) }
     }
 
     static func summary(_ m: LoadedModel, console: Console) -> String {
@@ -60,17 +90,26 @@ struct LoadCommand: Command {
     }
 }
 
-/// `unload`: free the loaded model.
+/// `unload [NAME]`: free a loaded model (the current one when no name is given).
 struct UnloadCommand: Command {
     let name = "unload"
     let topic = Topic.models
-    let summary = "unload the current model and free its memory"
-    let usage = "unload"
+    let summary = "unload a model (the current one by default) and free its memory"
+    let usage = "unload [NAME]"
+    let examples = ["unload", "unload big"]
+
+    func complete(_ previous: [String], session: Session) -> [String] {
+        previous.isEmpty ? session.models.names : []
+    }
 
     func run(_ args: Arguments, session: Session) throws {
-        let m = try session.requireModel()
-        session.model = nil
-        session.settings.setModelDefaults([:])
-        session.console.line("unloaded \(m.name)")
+        guard args.positionals.count <= 1 else { throw CommandError.usage("usage: \(usage)") }
+        let m = try args.positional(0).map { try session.models.require($0) } ?? session.requireModel()
+        let wasCurrent = m.name == session.models.currentName
+        session.models.remove(m.name)
+        if wasCurrent { session.adoptModelDefaults() }
+        var message = "unloaded \(m.name)"
+        if wasCurrent, let now = session.models.currentName { message += "; the current model is now \(now)" }
+        session.console.line(message)
     }
 }

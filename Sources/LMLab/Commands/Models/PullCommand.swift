@@ -44,10 +44,13 @@ struct PullCommand: Command {
 struct ModelsCommand: Command {
     let name = "models"
     let topic = Topic.models
-    let summary = "list the models the lab knows, and which are downloaded"
-    let usage = "models"
+    let summary = "list the models the lab knows, and which are downloaded; --loaded: the ones in memory"
+    let usage = "models [--loaded]"
+    let flags = [Arguments.Flag("loaded", "the models loaded now, with the memory each takes")]
 
     func run(_ args: Arguments, session: Session) throws {
+        guard args.positionals.isEmpty else { throw CommandError.usage("usage: \(usage)") }
+        if args.flag("loaded") { return session.console.line(LoadedModelsView.render(session)) }
         let catalog = try Catalog.load(home: session.home)
         var t = Table(["name", "aliases", "architecture", "parameters", "size", "licence", "here"])
         for e in catalog.models {

@@ -1,0 +1,21 @@
+import Foundation
+
+/// `use NAME`: make another loaded model the current one.
+struct UseCommand: Command {
+    let name = "use"
+    let topic = Topic.models
+    let summary = "make another loaded model the current one"
+    let usage = "use NAME"
+    let examples = ["use big", "use smollm2"]
+
+    func complete(_ previous: [String], session: Session) -> [String] {
+        previous.isEmpty ? session.models.names : []
+    }
+
+    func run(_ args: Arguments, session: Session) throws {
+        guard args.positionals.count == 1, let name = args.positional(0) else { throw CommandError.usage("usage: \(usage)") }
+        try session.switchModel(to: name)
+        let m = try session.requireModel()
+        session.console.line("now using \(m.name) (\(TextUtil.sanitize(m.url.lastPathComponent)))")
+    }
+}
