@@ -12,7 +12,16 @@ struct MarkdownRenderer {
         var paragraph: [String] = []
         var item: (bullet: String, text: String)?   // a list item, which indented lines continue
         var fence: Fence?
+        var tableRows: [[String]] = []               // a pipe table being collected
+        func flushTable() {
+            guard let header = tableRows.first else { return }
+            var table = Table(header.map { inline($0) })
+            for row in tableRows.dropFirst() { table.add(row.map { inline($0) }) }
+            out.append(table.render(console: console))
+            tableRows = []
+        }
         func flush() {
+            flushTable()
             if let i = item {
                 out.append(contentsOf: wrap(inline(i.text), indent: "  " + i.bullet + " ", hanging: "  " + String(repeating: " ", count: i.bullet.count + 1)))
                 item = nil
@@ -28,6 +37,16 @@ struct MarkdownRenderer {
             }
             if let f = Fence(opening: line) { flush(); fence = f; continue }
             let t = line.trimmingCharacters(in: .whitespaces)
+            if t.hasPrefix("|") {
+                if tableRows.isEmpty { flush() }
+                let cells = t.dropFirst().split(separator: "|", omittingEmptySubsequences: false)
+                    .map { $0.trimmingCharacters(in: .whitespaces) }
+                let row = cells.last == "" ? Array(cells.dropLast()) : cells
+                // The |---|---| line under the header only marks it as a header.
+                if !row.allSatisfy({ $0.allSatisfy { "-:".contains($0) } && !$0.isEmpty }) { tableRows.append(row) }
+                continue
+            }
+            flushTable()
             if t.isEmpty { flush(); if out.last != "" { out.append("") }; continue }
             if t.hasPrefix("#") {
                 flush()
