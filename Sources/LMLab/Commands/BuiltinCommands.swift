@@ -3,7 +3,9 @@ public enum BuiltinCommands {
     public static var all: [Command] {
         [HelpCommand(), SetCommand(), ShowCommand(), QuitCommand(),
          ModelsCommand(), PullCommand(), LoadCommand(), UnloadCommand(),
-         UseCommand(), CompareCommand(),
+         UseCommand(),
+         CompareCommand(),
+         CascadeCommand(),
          GenCommand(), ChatCommand(),
          TokensCommand(), InfoCommand(), LayersCommand(), TensorCommand(), NextCommand(), AttentionCommand(), LensCommand(),
          QuantCommand(),
