@@ -24,6 +24,8 @@ public struct CascadeAnalysis: Codable, Sendable {
         /// Closest misses: the most accurate point within the cost limit, the cheapest within the accuracy limit.
         public var bestWithinCost: OperatingPoint?
         public var cheapestWithinAccuracy: OperatingPoint?
+        /// The most accurate sweep point (the cheapest of equals), whatever it costs.
+        public var mostAccurate: OperatingPoint?
     }
 
     /// Accuracy of each tier on each task type, and of the oracle: where the tiers differ.
@@ -96,7 +98,8 @@ public struct CascadeAnalysis: Codable, Sendable {
         target = Target(bestTier: tiers[best].name, bestAccuracy: bestPoint.accuracy, bestCost: bestPoint.totalCost,
                         point: withinCost.filter { $0.accuracy >= accuracyLimit - 1e-12 }.min { $0.totalCost < $1.totalCost },
                         bestWithinCost: withinCost.max { $0.accuracy < $1.accuracy },
-                        cheapestWithinAccuracy: withinAccuracy.min { $0.totalCost < $1.totalCost })
+                        cheapestWithinAccuracy: withinAccuracy.min { $0.totalCost < $1.totalCost },
+                        mostAccurate: sweep.min { $0.accuracy > $1.accuracy || ($0.accuracy == $1.accuracy && $0.totalCost < $1.totalCost) })
     }
 
     static func summary(_ name: String, _ items: [ItemRecord], _ points: [OperatingPoint], last: Int) -> RouterSummary {

@@ -28,9 +28,11 @@ enum CascadeExplainAction {
                                      threshold: threshold, console: session.console))
     }
 
-    /// The threshold that met the target, else the sweep point nearest half the queries escalated.
+    /// The threshold that met the target, else the most accurate one, else the sweep point
+    /// nearest half the queries escalated.
     static func defaultThreshold(_ a: CascadeAnalysis) -> Double {
         if let t = a.target.point?.threshold, t.isFinite { return t }
+        if let t = a.target.mostAccurate?.threshold, t.isFinite { return t }
         let finite = a.sweep.filter { $0.threshold?.isFinite ?? false }
         return finite.min { abs($0.largeShare - 0.5) < abs($1.largeShare - 0.5) }?.threshold ?? 0
     }
@@ -41,8 +43,9 @@ enum CascadeExplainAction {
         var out: [String] = []
         out.append(console.styled("item \(number) of \(total)", .bold) + " · \(item.id) · \(item.task) · scored by \(item.scoring.rawValue)")
         let lines = item.prompt.split(separator: "\n", omittingEmptySubsequences: false)
-        out.append("prompt (\(lines.count) line\(lines.count == 1 ? "" : "s"), the last shown): "
-                   + TextUtil.sanitize(String(lines.last ?? "")))
+        // The query itself is at the end; the lines before it are few-shot examples.
+        let shown = lines.suffix(2).map { TextUtil.sanitize(String($0)) }.joined(separator: " ⏎ ")
+        out.append("prompt (\(lines.count) line\(lines.count == 1 ? "" : "s"), the last \(min(2, lines.count)) shown): " + shown)
         if item.scoring == .choice { out.append("choices: " + item.choices.map { "\"\(TextUtil.sanitize($0))\"" }.joined(separator: ", ")) }
         out.append("gold: " + item.answers.map { "\"\(TextUtil.sanitize($0))\"" }.joined(separator: " or "))
         let router = ConfidenceRouter(score: a.score, threshold: threshold)

@@ -48,6 +48,12 @@ enum CascadeReportView {
                          r.cpt50.map(percent) ?? "n/a", r.cpt80.map(percent) ?? "n/a"])
         }
         out.append(routers.render(console: console))
+        let scored = a.routers.filter { $0.router.hasPrefix("confidence: ") }
+        if let best = scored.max(by: { ($0.apgr ?? -.infinity) < ($1.apgr ?? -.infinity) }), let apgr = best.apgr,
+           let score = ConfidenceScore.allCases.first(where: { "confidence: " + $0.label == best.router }), score != a.score {
+            out.append(String(format: "best confidence score on these items: %@ (APGR %.3f) — 'cascade run --score %@' sweeps it",
+                              score.label, apgr, score.rawValue))
+        }
         out.append("rule router (\(a.ruleDescription)): accuracy \(percent(a.rule.accuracy)) with \(percent(a.rule.largeShare)) to \(lastName), "
                    + "\(dollars(a.rule.costPerQuery * 1_000_000)) / 1M queries")
         out.append("oracle: accuracy \(percent(a.oracle.accuracy)) with \(percent(a.oracle.largeShare)) to \(lastName) — the upper bound")
@@ -87,7 +93,12 @@ enum CascadeReportView {
         let head = "target: ≥ 95% of the best single tier's accuracy (\(t.bestTier), \(percent(t.bestAccuracy))) "
             + "at ≤ 50% of its cost (\(dollars(t.bestCost * 1_000_000 / Double(max(1, a.singles.first?.items ?? 1)))) / 1M queries)"
         if t.bestCost == 0 {
-            return head + " — the best tier runs on the device at $0, so nothing is cheaper: keep every query on \(t.bestTier)."
+            var text = head + " — the best tier runs on the device at $0, so no cascade is cheaper than keeping every query on \(t.bestTier)."
+            if let m = t.mostAccurate, m.accuracy > t.bestAccuracy {
+                text += " But the cascade is more accurate than either tier: \(percent(m.accuracy)) at \(a.score.rawValue) ≥ "
+                    + "\(threshold(m.threshold)), \(percent(m.largeShare)) escalated, \(dollars(m.costPerQuery * 1_000_000)) / 1M queries."
+            }
+            return text
         }
         if let p = t.point {
             return head + " — met at \(a.score.rawValue) ≥ \(threshold(p.threshold)): accuracy \(percent(p.accuracy)), "

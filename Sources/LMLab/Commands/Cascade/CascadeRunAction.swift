@@ -16,6 +16,7 @@ enum CascadeRunAction {
                                          + known.sorted().joined(separator: ", "))
             }
             workload.items = workload.items.filter { wanted.contains($0.task) }
+            workload.name += " (tasks: " + wanted.sorted().joined(separator: ", ") + ")"
         }
         if let limit: Int = try args.number("limit", in: 1...1_000_000) { workload.items = Array(workload.items.prefix(limit)) }
         let score = try confidenceScore(args.options["score"])
