@@ -4,6 +4,7 @@ public enum BuiltinCommands {
         [HelpCommand(), SetCommand(), ShowCommand(), QuitCommand(),
          ModelsCommand(), PullCommand(), LoadCommand(), UnloadCommand(),
          UseCommand(), RmCommand(), CompareCommand(),
+         CascadeCommand(),
          GenCommand(), ChatCommand(),
          TokensCommand(), InfoCommand(), LayersCommand(), TensorCommand(), NextCommand(), AttentionCommand(), LensCommand(),
          QuantCommand(), SampleCommand(),

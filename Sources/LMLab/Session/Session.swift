@@ -18,6 +18,8 @@ public final class Session {
     public let models = LoadedModels()
     /// Free memory in bytes for the fit check before `load` (tests replace it).
     public var availableMemory: () -> Int? = MemoryNeed.available
+    /// Cascade tiers and the last `cascade run`.
+    public let cascade = CascadeState()
     /// Reads one more line from the user (interactive only; `chat` uses it).
     public var readLine: ((String) -> String?)?
     /// The commands run so far with their output, for `save FILE.md`.

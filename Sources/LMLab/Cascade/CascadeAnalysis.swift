@@ -1,0 +1,120 @@
+import Foundation
+
+/// Everything `cascade run` reports, worked out from the item records: the
+/// single-tier baselines, the confidence-threshold sweep, each router's curve
+/// and RouteLLM figures, and whether some threshold reaches the target
+/// (≥ 95% of the best single tier's accuracy at ≤ 50% of its cost).
+public struct CascadeAnalysis: Codable, Sendable {
+    /// A router's curve and its summary over the same items.
+    public struct RouterSummary: Codable, Sendable {
+        public var router: String
+        public var items: Int
+        public var apgr: Double?
+        public var cpt50: Double?
+        public var cpt80: Double?
+        public var points: [OperatingPoint]
+    }
+
+    public struct Target: Codable, Sendable {
+        public var bestTier: String
+        public var bestAccuracy: Double
+        public var bestCost: Double
+        /// The cheapest sweep point with accuracy ≥ 95% of the best and cost ≤ 50% of its cost.
+        public var point: OperatingPoint?
+        /// Closest misses: the most accurate point within the cost limit, the cheapest within the accuracy limit.
+        public var bestWithinCost: OperatingPoint?
+        public var cheapestWithinAccuracy: OperatingPoint?
+        /// The most accurate sweep point (the cheapest of equals), whatever it costs.
+        public var mostAccurate: OperatingPoint?
+    }
+
+    /// Accuracy of each tier on each task type, and of the oracle: where the tiers differ.
+    public struct TaskRow: Codable, Sendable {
+        public var task: String
+        public var items: Int
+        public var accuracy: [Double]
+        public var oracleAccuracy: Double
+    }
+
+    public var tiers: [Tier]
+    public var byTask: [TaskRow]
+    public var score: ConfidenceScore
+    public var singles: [OperatingPoint]
+    /// The chosen confidence score swept over thresholds.
+    public var sweep: [OperatingPoint]
+    public var routers: [RouterSummary]
+    public var oracle: OperatingPoint
+    public var rule: OperatingPoint
+    public var ruleDescription: String
+    public var target: Target
+
+    public init(records: [ItemRecord], tiers: [Tier], score: ConfidenceScore, rule: RuleRouter, seed: UInt64 = 42) {
+        self.tiers = tiers
+        byTask = Dictionary(grouping: records, by: \.item.task).map { task, rs in
+            TaskRow(task: task, items: rs.count,
+                    accuracy: tiers.indices.map { t in Double(rs.filter { $0.correct[t] }.count) / Double(rs.count) },
+                    oracleAccuracy: Double(rs.filter { $0.correct.contains(true) }.count) / Double(rs.count))
+        }.sorted { $0.task < $1.task }
+        self.score = score
+        let last = tiers.count - 1
+        let singles = tiers.indices.map { CascadeSimulator.single(records, tier: $0, label: "always " + tiers[$0].name) }
+        self.singles = singles
+        let weak = singles[0].accuracy, strong = singles[last].accuracy
+
+        let summary = { CascadeAnalysis.summary($0, $1, $2, last: last) }
+        let confidenceSweep = { CascadeAnalysis.confidenceSweep($0, $1, last: last) }
+        let sweep = confidenceSweep(score, records)
+        self.sweep = sweep
+        var routers = ConfidenceScore.allCases.map { s in
+            summary("confidence: " + s.label, records, s == score ? sweep : confidenceSweep(s, records))
+        }
+        routers.append(summary("random", records, stride(from: 0.0, through: 1.0001, by: 0.1).map { p in
+            CascadeSimulator.evaluate(records, router: RandomRouter(probability: p, seed: seed), label: "random p=\(p)", threshold: p)
+        }))
+        // The learned router is fitted on the even-numbered items and judged on the others.
+        let training = records.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+        let heldOut = records.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+        if last > 0, training.count >= 4, !heldOut.isEmpty {
+            let models = (0..<last).map { LearnedRouterModel(training: training, tier: $0) }
+            let predicted = heldOut.flatMap { r in (0..<last).map { models[$0].probabilityCorrect(r, tier: $0) } }
+            let points = ThresholdSweep.thresholds(predicted).map { t in
+                CascadeSimulator.evaluate(heldOut, router: LearnedRouter(models: models, threshold: t), label: "P(correct) < \(t)", threshold: t)
+            }
+            routers.append(summary("learned (logistic, held-out half)", heldOut, points))
+        }
+        oracle = CascadeSimulator.evaluate(records, router: OracleRouter(), label: "oracle")
+        self.rule = CascadeSimulator.evaluate(records, router: rule, label: "rule")
+        ruleDescription = rule.description
+        routers.append(summary("oracle", records, [singles[0], oracle, CascadeSimulator.evaluate(records, router: ConfidenceRouter(score: score, threshold: .infinity), label: "all")]))
+        self.routers = routers
+
+        let best = singles.indices.max { a, b in
+            singles[a].accuracy < singles[b].accuracy || (singles[a].accuracy == singles[b].accuracy && singles[a].totalCost > singles[b].totalCost)
+        } ?? last
+        let bestPoint = singles[best]
+        let accuracyLimit = 0.95 * bestPoint.accuracy, costLimit = 0.5 * bestPoint.totalCost
+        let withinCost = sweep.filter { $0.totalCost <= costLimit + 1e-12 }
+        let withinAccuracy = sweep.filter { $0.accuracy >= accuracyLimit - 1e-12 }
+        target = Target(bestTier: tiers[best].name, bestAccuracy: bestPoint.accuracy, bestCost: bestPoint.totalCost,
+                        point: withinCost.filter { $0.accuracy >= accuracyLimit - 1e-12 }.min { $0.totalCost < $1.totalCost },
+                        bestWithinCost: withinCost.max { $0.accuracy < $1.accuracy },
+                        cheapestWithinAccuracy: withinAccuracy.min { $0.totalCost < $1.totalCost },
+                        mostAccurate: sweep.min { $0.accuracy > $1.accuracy || ($0.accuracy == $1.accuracy && $0.totalCost < $1.totalCost) })
+    }
+
+    static func summary(_ name: String, _ items: [ItemRecord], _ points: [OperatingPoint], last: Int) -> RouterSummary {
+        let w = CascadeSimulator.single(items, tier: 0, label: "").accuracy
+        let s = CascadeSimulator.single(items, tier: last, label: "").accuracy
+        let curve = points.map { (x: $0.largeShare, y: $0.accuracy) }
+        return RouterSummary(router: name, items: items.count, apgr: RouterMetrics.apgr(curve, weak: w, strong: s),
+                             cpt50: RouterMetrics.cpt(curve, weak: w, strong: s, fraction: 0.5),
+                             cpt80: RouterMetrics.cpt(curve, weak: w, strong: s, fraction: 0.8), points: points)
+    }
+
+    static func confidenceSweep(_ s: ConfidenceScore, _ items: [ItemRecord], last: Int) -> [OperatingPoint] {
+        let scores = items.flatMap { r in (0..<last).map { s.value(r.answers[$0]) } }
+        return ThresholdSweep.thresholds(scores).map { t in
+            CascadeSimulator.evaluate(items, router: ConfidenceRouter(score: s, threshold: t), label: "\(s.rawValue) < \(t)", threshold: t)
+        }
+    }
+}

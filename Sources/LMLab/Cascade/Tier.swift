@@ -1,0 +1,60 @@
+import Foundation
+
+/// Where a tier runs and what a call costs.
+///
+/// On the device a call costs nothing in money and its latency is the wall
+/// time measured here. In the (simulated) cloud a call is billed per 1K input
+/// and output tokens, and its latency is the measured compute time plus a
+/// simulated network round trip — so every cloud figure is labelled simulated.
+public struct CostProfile: Codable, Equatable, Sendable {
+    public enum Place: String, Codable, Sendable { case device, cloud }
+    public var place: Place
+    /// Network round trip added to each call, in milliseconds (cloud only).
+    public var rttMilliseconds: Double
+    /// Dollars per 1,000 input (prompt) tokens and per 1,000 output tokens.
+    public var priceInPer1K: Double
+    public var priceOutPer1K: Double
+
+    public init(place: Place, rttMilliseconds: Double = 0, priceInPer1K: Double = 0, priceOutPer1K: Double = 0) {
+        self.place = place; self.rttMilliseconds = rttMilliseconds
+        self.priceInPer1K = priceInPer1K; self.priceOutPer1K = priceOutPer1K
+    }
+
+    public static let device = CostProfile(place: .device)
+    /// The default "cloud LLM": a 350 ms round trip and prices in the range of small hosted models.
+    public static let cloud = CostProfile(place: .cloud, rttMilliseconds: 350, priceInPer1K: 0.0005, priceOutPer1K: 0.0015)
+
+    /// Dollars for one call.
+    public func cost(inputTokens: Int, outputTokens: Int) -> Double {
+        Double(inputTokens) / 1000 * priceInPer1K + Double(outputTokens) / 1000 * priceOutPer1K
+    }
+
+    /// Seconds for one call that took `computeSeconds` here.
+    public func latency(computeSeconds: Double) -> Double {
+        computeSeconds + (place == .cloud ? rttMilliseconds / 1000 : 0)
+    }
+
+    /// Whether this tier's figures are simulated (cloud) or measured (device).
+    public var provenance: String { place == .cloud ? "simulated" : "measured" }
+
+    public var summary: String {
+        switch place {
+        case .device: return "device · $0 · latency measured"
+        case .cloud:
+            return String(format: "cloud (simulated) · RTT %.0f ms · $%g in / $%g out per 1K tokens",
+                          rttMilliseconds, priceInPer1K, priceOutPer1K)
+        }
+    }
+}
+
+/// One rung of the cascade: a loaded model and its cost profile.
+public struct Tier: Codable, Equatable, Sendable {
+    public var name: String
+    /// The loaded model's name (as `models --loaded` lists it).
+    public var model: String
+    public var profile: CostProfile
+
+    public init(name: String, model: String, profile: CostProfile) {
+        self.name = name; self.model = model; self.profile = profile
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// What one model answered to one item, with the per-token figures the
+/// confidence routers read. Cached on disk, so it is Codable.
+public struct TierAnswer: Codable, Equatable, Sendable {
+    /// The greedy answer's text (exact), or the choice picked (choice).
+    public var text: String
+    /// Per answer token (the stopping token included): log p of the token taken,
+    /// p(top-1) − p(top-2), and the entropy of the distribution in nats.
+    /// For a choice item: one entry over the choices (their likelihoods normalised).
+    public var logProbabilities: [Double]
+    public var margins: [Double]
+    public var entropies: [Double]
+    public var inputTokens: Int
+    public var outputTokens: Int
+    /// Wall time the model took on this machine (measured).
+    public var seconds: Double
+
+    public init(text: String, logProbabilities: [Double], margins: [Double], entropies: [Double],
+                inputTokens: Int, outputTokens: Int, seconds: Double) {
+        self.text = text; self.logProbabilities = logProbabilities; self.margins = margins
+        self.entropies = entropies; self.inputTokens = inputTokens; self.outputTokens = outputTokens; self.seconds = seconds
+    }
+}
+
+/// The confidence scores a router can threshold; higher always means surer.
+public enum ConfidenceScore: String, CaseIterable, Codable, Sendable {
+    /// Mean token log-probability (Chow-Average, the geometric mean of probabilities, in logs).
+    case mean
+    /// The least likely token's log-probability.
+    case min
+    /// The 10th percentile of the token log-probabilities (Chow-Quantile).
+    case q10
+    /// The smallest top-1 − top-2 probability margin over the answer's tokens.
+    case margin
+    /// Minus the mean entropy (nats) of the answer tokens' distributions.
+    case entropy
+
+    public var label: String {
+        switch self {
+        case .mean: return "mean token log-prob"
+        case .min: return "min token log-prob"
+        case .q10: return "10th-percentile token log-prob"
+        case .margin: return "min top-2 margin"
+        case .entropy: return "−mean entropy (nats)"
+        }
+    }
+
+    public func value(_ a: TierAnswer) -> Double {
+        switch self {
+        case .mean: return a.logProbabilities.isEmpty ? -.infinity : a.logProbabilities.reduce(0, +) / Double(a.logProbabilities.count)
+        case .min: return a.logProbabilities.min() ?? -.infinity
+        case .q10: return Quantile.of(a.logProbabilities, 0.1) ?? -.infinity
+        case .margin: return a.margins.min() ?? 0
+        case .entropy: return a.entropies.isEmpty ? -.infinity : -(a.entropies.reduce(0, +) / Double(a.entropies.count))
+        }
+    }
+}
+
+/// Quantiles by linear interpolation between order statistics (numpy's default):
+/// q of n sorted values sits at position q·(n−1).
+public enum Quantile {
+    public static func of(_ values: [Double], _ q: Double) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let s = values.sorted()
+        let position = Swift.max(0, Swift.min(1, q)) * Double(s.count - 1)
+        let lo = Int(position.rounded(.down)), hi = Int(position.rounded(.up))
+        return s[lo] + (s[hi] - s[lo]) * (position - Double(lo))
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// `cascade explain N`: one query of the last run, step by step — each tier's
+/// answer and confidence, the router's decision, and the gold answer.
+enum CascadeExplainAction {
+    static func run(_ args: Arguments, session: Session) throws {
+        guard let last = session.cascade.lastRun else { throw CommandError.state("no cascade run yet — try 'cascade run'") }
+        guard args.positionals.count == 1, let word = args.positional(0) else {
+            throw CommandError.usage("usage: cascade explain N (1 to \(last.records.count), or an item id)")
+        }
+        let index: Int
+        if let n = Int(word) {
+            guard (1...last.records.count).contains(n) else {
+                throw CommandError.usage("N must be between 1 and \(last.records.count), got \(n)")
+            }
+            index = n - 1
+        } else if let i = last.records.firstIndex(where: { $0.item.id == word }) {
+            index = i
+        } else {
+            throw CommandError.usage("no item '\(TextUtil.sanitize(word))' in the last run (give 1 to \(last.records.count) or an item id)")
+        }
+        let a = last.analysis
+        let threshold: Double = try args.options["threshold"].map { raw in
+            guard let t = Double(raw), t.isFinite else { throw CommandError.usage("--threshold expects a number, got '\(TextUtil.sanitize(raw))'") }
+            return t
+        } ?? defaultThreshold(a)
+        session.console.line(explain(last.records[index], number: index + 1, of: last.records.count, analysis: a,
+                                     threshold: threshold, console: session.console))
+    }
+
+    /// The threshold that met the target, else the most accurate one, else the sweep point
+    /// nearest half the queries escalated.
+    static func defaultThreshold(_ a: CascadeAnalysis) -> Double {
+        if let t = a.target.point?.threshold, t.isFinite { return t }
+        if let t = a.target.mostAccurate?.threshold, t.isFinite { return t }
+        let finite = a.sweep.filter { $0.threshold?.isFinite ?? false }
+        return finite.min { abs($0.largeShare - 0.5) < abs($1.largeShare - 0.5) }?.threshold ?? 0
+    }
+
+    static func explain(_ r: ItemRecord, number: Int, of total: Int, analysis a: CascadeAnalysis,
+                        threshold: Double, console: Console) -> String {
+        let item = r.item
+        var out: [String] = []
+        out.append(console.styled("item \(number) of \(total)", .bold) + " · \(item.id) · \(item.task) · scored by \(item.scoring.rawValue)")
+        let lines = item.prompt.split(separator: "\n", omittingEmptySubsequences: false)
+        // The query itself is at the end; the lines before it are few-shot examples.
+        let shown = lines.suffix(2).map { TextUtil.sanitize(String($0)) }.joined(separator: " ⏎ ")
+        out.append("prompt (\(lines.count) line\(lines.count == 1 ? "" : "s"), the last \(min(2, lines.count)) shown): " + shown)
+        if item.scoring == .choice { out.append("choices: " + item.choices.map { "\"\(TextUtil.sanitize($0))\"" }.joined(separator: ", ")) }
+        out.append("gold: " + item.answers.map { "\"\(TextUtil.sanitize($0))\"" }.joined(separator: " or "))
+        let router = ConfidenceRouter(score: a.score, threshold: threshold)
+        let path = CascadeSimulator.path(r, router: router)
+        for (i, tier) in a.tiers.enumerated() {
+            let ans = r.answers[i]
+            let mark = r.correct[i] ? console.styled("✓ right", .green) : console.styled("✗ wrong", .red)
+            out.append("")
+            out.append(console.styled("tier \(i + 1): \(tier.name)", .bold) + " (\(tier.profile.place.rawValue))"
+                       + (i > path.finalTier ? console.styled("  — not reached on this path", .dim) : ""))
+            out.append("  answer \"\(TextUtil.sanitize(ans.text))\" \(mark)")
+            out.append("  confidence: " + ConfidenceScore.allCases.map { s in
+                String(format: "%@ %.3f", s.rawValue, s.value(ans))
+            }.joined(separator: " · "))
+            let latency = tier.profile.place == .cloud
+                ? String(format: "%.2f s (%.2f s compute measured + %.0f ms round trip simulated)", r.latencies[i], ans.seconds, tier.profile.rttMilliseconds)
+                : String(format: "%.2f s measured", r.latencies[i])
+            out.append("  \(ans.inputTokens) tokens in, \(ans.outputTokens) out · \(latency) · "
+                       + (r.costs[i] == 0 ? "$0" : String(format: "$%.7f simulated", r.costs[i])))
+            if i < a.tiers.count - 1 && i <= path.finalTier {
+                let v = a.score.value(ans)
+                let goes = router.escalates(r, from: i)
+                out.append(String(format: "  decision: %@ %.3f %@ threshold %.3f → %@", a.score.rawValue, v, goes ? "<" : "≥", threshold,
+                                  goes ? "escalate to \(a.tiers[i + 1].name)" : "keep this answer"))
+            }
+        }
+        out.append("")
+        out.append("path at \(a.score.rawValue) threshold \(String(format: "%.3f", threshold)): "
+                   + a.tiers[0...path.finalTier].map(\.name).joined(separator: " → ")
+                   + " · answer " + (path.correct ? "right" : "wrong")
+                   + String(format: " · $%.7f · %.2f s", path.cost, path.latency))
+        let oracle = CascadeSimulator.path(r, router: OracleRouter())
+        out.append("the oracle would stop at \(a.tiers[oracle.finalTier].name)"
+                   + (oracle.correct ? "" : " (no tier is right, so it stays on the cheapest)"))
+        return out.joined(separator: "\n")
+    }
+}
