@@ -114,4 +114,24 @@ final class QuantLabCommandTests: XCTestCase {
         XCTAssertFalse(s.run("save \(out.path)"))
         XCTAssertTrue(s.console.capturedErrors.contains("is the loaded model's own file"), s.console.capturedErrors)
     }
+
+    func testBenchAtSeveralDepths() throws {
+        let s = Session(console: .capturing())
+        XCTAssertTrue(s.run("load \(try smollm2.path)"))
+        s.console.reset()
+        XCTAssertTrue(s.run("bench --prompt 8 --gen 4 --reps 1 --depth 0,40 --json"), s.console.capturedErrors)
+        let json = try JSONSerialization.jsonObject(with: Data(s.console.captured.utf8)) as! [String: Any]
+        let runs = try XCTUnwrap(json["depths"] as? [[String: Any]])
+        XCTAssertEqual(runs.compactMap { ($0["result"] as? [String: Any])?["depth"] as? Int }, [0, 40])
+        for run in runs {
+            let r = run["result"] as! [String: Any]
+            XCTAssertEqual((r["decode"] as! [Double]).count, 1)
+            XCTAssertGreaterThan((r["decode"] as! [Double])[0], 0)
+        }
+        XCTAssertFalse(s.run("bench --depth 0,abc"))
+        XCTAssertFalse(s.run("bench --depth 100000"))
+        XCTAssertEqual(s.console.capturedErrors.split(separator: "\n").map(String.init),
+                       ["error: --depth takes context lengths like 0,512,2048, got 'abc'",
+                        "error: depth 100000 leaves no room in the 8064-token context for the test"])
+    }
 }

@@ -6,6 +6,8 @@ import Foundation
 public struct BenchResult: Sendable, Codable, Equatable {
     public var promptTokens: Int
     public var genTokens: Int
+    /// Tokens already in the context when each measurement starts (llama-bench's `@ dN`).
+    public var depth: Int = 0
     public var repetitions: Int
     public var threads: Int
     /// Tokens per second, one value per repetition.
@@ -26,23 +28,31 @@ public struct BenchResult: Sendable, Codable, Equatable {
 }
 
 public enum Benchmark {
+    /// With `depth` > 0, the context is first filled with that many tokens (not timed),
+    /// so the figures show how attention over a longer context slows each step.
     public static func run(model: DecoderModel, promptTokens: Int = 128, genTokens: Int = 64, repetitions: Int = 3,
-                           shouldStop: () -> Bool = { false }) throws -> BenchResult {
+                           depth: Int = 0, shouldStop: () -> Bool = { false }) throws -> BenchResult {
         // Like llama-bench, the tokens are arbitrary ids: speed doesn't depend on them.
         let vocab = model.config.vocabulary
         let prompt = (0..<promptTokens).map { Int32(($0 * 7919 + 100) % vocab) }
+        let fill = (0..<depth).map { Int32(($0 * 104729 + 7) % vocab) }
+        func resetAndFill() throws {
+            model.reset()
+            if depth > 0 { try model.forward(fill, logitsFrom: depth - 1, shouldStop: shouldStop) { _, _ in } }
+            if shouldStop() { throw CancellationError() }
+        }
         var prefill: [Double] = [], decode: [Double] = []
         for rep in 0...repetitions {          // rep 0 is the warm-up
             if shouldStop() { throw CancellationError() }
             if promptTokens > 0 {
-                model.reset()
+                try resetAndFill()
                 let start = DispatchTime.now().uptimeNanoseconds
                 try model.forward(prompt, logitsFrom: promptTokens - 1) { _, _ in }
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 if rep > 0 { prefill.append(Double(promptTokens) / seconds) }
             }
             if genTokens > 0 {
-                model.reset()
+                try resetAndFill()
                 var token: [Int32] = [prompt.first ?? 1]
                 let start = DispatchTime.now().uptimeNanoseconds
                 for _ in 0..<genTokens {
@@ -54,7 +64,7 @@ public enum Benchmark {
             }
         }
         model.reset()
-        return BenchResult(promptTokens: promptTokens, genTokens: genTokens, repetitions: repetitions,
+        return BenchResult(promptTokens: promptTokens, genTokens: genTokens, depth: depth, repetitions: repetitions,
                            threads: model.compute.threads, prefill: prefill, decode: decode,
                            weightBytes: model.weightBytes, peakResidentBytes: peakResidentBytes())
     }

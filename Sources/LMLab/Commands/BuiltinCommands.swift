@@ -8,7 +8,7 @@ public enum BuiltinCommands {
          GenCommand(), ChatCommand(),
          TokensCommand(), InfoCommand(), LayersCommand(), TensorCommand(), NextCommand(), AttentionCommand(), LensCommand(),
          QuantCommand(), SampleCommand(),
-         PplCommand(), KldCommand(), BenchCommand(),
+         PplCommand(), KldCommand(), BenchCommand(), SynthCommand(),
          LessonsCommand(), LessonCommand(), OpenCommand(), SaveCommand()]
     }
 }
