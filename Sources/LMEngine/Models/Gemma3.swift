@@ -94,9 +94,7 @@ public final class Gemma3Model: DecoderModel {
             applyRoPE(k + t * c.kvWidth, heads: c.kvHeads, headDim: hd, pos: pos0 + t,
                       base: w.ropeBase, style: .halfSplit, mode: mode)
         }
-        let keys = cache.keys(layer), values = cache.values(layer)
-        (keys + pos0 * c.kvWidth).update(from: k, count: n * c.kvWidth)
-        (values + pos0 * c.kvWidth).update(from: v, count: n * c.kvWidth)
+        storeKeysAndValues(layer: layer, n: n, pos0: pos0)
         attend(layer: layer, n: n, pos0: pos0, scale: 1 / Float(hd).squareRoot(), window: w.window)
         compute.matmul(w.wo, attn, xn, n: n)
         for t in 0..<n { rmsNorm(xn + t * d, weight: w.postAttnNorm, out: xn + t * d, count: d, eps: eps, mode: mode) }
