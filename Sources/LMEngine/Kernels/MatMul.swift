@@ -20,9 +20,15 @@ extension ComputeContext {
                 activationFormat.quantizeActivationRow(src: x + t * cols, dst: a + t * aRowBytes, count: cols)
             }
             if mode == .reference {
+                let fourRowTokens = n - n % 4
                 for r in 0..<rows {
                     for t in 0..<n {
-                        y[t * rows + r] = format.dotReference(w.data + r * rowBytes, a + t * aRowBytes, count: cols)
+                        let wr = w.data + r * rowBytes, at = a + t * aRowBytes
+                        // Q4_K: llama.cpp's repacked kernel sums in another order for
+                        // groups of four tokens than for the rest (Q4_KFormat).
+                        y[t * rows + r] = w.type == .q4_K
+                            ? Q4_KFormat.dotReference(wr, at, count: cols, perSixtyFour: t < fourRowTokens)
+                            : format.dotReference(wr, at, count: cols)
                     }
                 }
                 return
@@ -89,6 +95,18 @@ final class MatmulTask: PoolTask {
             default: break
             }
             let a = activations!
+            if w.type == .q4_K {
+                let fourRowTokens = n - n % 4
+                for r in first..<end {
+                    let wr = w.data + r * rowBytes
+                    for t in 0..<n {
+                        let at = a + t * activationRowBytes
+                        y[t * rows + r] = t < fourRowTokens ? Q4_KFormat.dotFourRowOrder(wr, at, count: cols)
+                                                            : Q4_KFormat.dot(wr, at, count: cols)
+                    }
+                }
+                return
+            }
             for r in first..<end {
                 let wr = w.data + r * rowBytes
                 for t in 0..<n { y[t * rows + r] = format.dot(wr, a + t * activationRowBytes, count: cols) }
