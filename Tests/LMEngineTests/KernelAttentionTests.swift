@@ -36,7 +36,7 @@ final class KernelAttentionTests: XCTestCase {
         let keys = rng.floats(positions * kvHeads * headDim, in: -2...2)
         let values = rng.floats(positions * kvHeads * headDim, in: -2...2)
         let scale = 1 / Float(headDim).squareRoot()
-        let ctx = ComputeContext(threads: 2)
+        let ctx = ComputeContext(threads: 2, activations: .f32)   // the f32 attention (LlamaCppArithmeticTests covers the f16 one)
         ctx.minParallelWork = 0   // small test matrices still go through the pool
         for window in [nil, 1, 4] as [Int?] {
             for pos in [0, 3, 11] {
@@ -74,7 +74,7 @@ final class KernelAttentionTests: XCTestCase {
         let p0 = 3, n = 5, span = p0 + n
         let keys = rng.floats(span * kvHeads * headDim), values = rng.floats(span * kvHeads * headDim)
         let q = rng.floats(n * heads * headDim)
-        let ctx = ComputeContext(threads: 2)
+        let ctx = ComputeContext(threads: 2, activations: .f32)   // the f32 attention (LlamaCppArithmeticTests covers the f16 one)
         ctx.minParallelWork = 0   // small test matrices still go through the pool
         for window in [nil, 2] as [Int?] {
             var out = [Float](repeating: .nan, count: n * heads * headDim)

@@ -54,11 +54,12 @@ final class KernelMathTests: XCTestCase {
             let v = Double(g[i])
             XCTAssertEqual(Double(s[i]), v / (1 + exp(-v)) * Double(u[i]), accuracy: 1e-5)
             let gelu = 0.5 * v * (1 + tanh((2 / Double.pi).squareRoot() * (v + 0.044715 * v * v * v)))
-            XCTAssertEqual(Double(e[i]), gelu * Double(u[i]), accuracy: 1e-5)
+            // GELU is read from ggml's fp16 table (as llama.cpp): fp16 rounding, twice.
+            XCTAssertEqual(Double(e[i]), gelu * Double(u[i]), accuracy: 2e-3 * max(1, abs(gelu * Double(u[i]))))
         }
         var one: [Float] = [1]
         geluTanhGate(&one, up: [1], count: 1)
-        XCTAssertEqual(one[0], 0.841192, accuracy: 1e-5)   // tanh-GELU(1)
+        XCTAssertEqual(one[0], 0.841192, accuracy: 5e-4)   // tanh-GELU(1), to fp16 precision
         var two: [Float] = [2]
         siluGate(&two, up: [3], count: 1)
         XCTAssertEqual(two[0], 3 * 2 / (1 + exp(-2)), accuracy: 1e-5)   // 5.2847…

@@ -20,9 +20,15 @@ extension ComputeContext {
                 activationFormat.quantizeActivationRow(src: x + t * cols, dst: a + t * aRowBytes, count: cols)
             }
             if mode == .reference {
+                let fourRowTokens = n - n % 4
                 for r in 0..<rows {
                     for t in 0..<n {
-                        y[t * rows + r] = format.dotReference(w.data + r * rowBytes, a + t * aRowBytes, count: cols)
+                        let wr = w.data + r * rowBytes, at = a + t * aRowBytes
+                        // Q4_K: llama.cpp's repacked kernel sums in another order for
+                        // groups of four tokens than for the rest (Q4_KFormat).
+                        y[t * rows + r] = w.type == .q4_K
+                            ? Q4_KFormat.dotReference(wr, at, count: cols, perSixtyFour: t < fourRowTokens)
+                            : format.dotReference(wr, at, count: cols)
                     }
                 }
                 return
@@ -84,9 +90,23 @@ final class MatmulTask: PoolTask {
             case .q4_0: runTiled(Q4_0Format.self, first: first, end: end, y: y); return
             case .q4_1: runTiled(Q4_1Format.self, first: first, end: end, y: y); return
             case .q8_0: runTiled(Q8_0Format.self, first: first, end: end, y: y); return
+            case .q5_0: runTiled(Q5_0Format.self, first: first, end: end, y: y); return
+            case .q5_1: runTiled(Q5_1Format.self, first: first, end: end, y: y); return
             default: break
             }
             let a = activations!
+            if w.type == .q4_K {
+                let fourRowTokens = n - n % 4
+                for r in first..<end {
+                    let wr = w.data + r * rowBytes
+                    for t in 0..<n {
+                        let at = a + t * activationRowBytes
+                        y[t * rows + r] = t < fourRowTokens ? Q4_KFormat.dotFourRowOrder(wr, at, count: cols)
+                                                            : Q4_KFormat.dot(wr, at, count: cols)
+                    }
+                }
+                return
+            }
             for r in first..<end {
                 let wr = w.data + r * rowBytes
                 for t in 0..<n { y[t * rows + r] = format.dot(wr, a + t * activationRowBytes, count: cols) }
@@ -98,7 +118,8 @@ final class MatmulTask: PoolTask {
     /// row and token. Prefill: each weight row against four activation rows at once, so
     /// each weight block is unpacked once per four tokens and the four block sums are
     /// reduced together.
-    /// Lanes compute exactly what `F.dot` computes (see QuantDot.swift).
+    /// Every output is computed exactly as `F.dot` / `F.dotReference` (llama.cpp's order,
+    /// see QuantDot.swift), so tiling changes speed, not results.
     private func runTiled<F: IntBlockDot & BlockFormat>(_ format: F.Type, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
         let a = activations!, ab = activationRowBytes
         let rows = w.rows, cols = w.cols, rb = w.rowBytes, data = w.data
@@ -121,7 +142,7 @@ final class MatmulTask: PoolTask {
                     y[(t + 2) * rows + r] = s[2]; y[(t + 3) * rows + r] = s[3]
                     t += 4
                 }
-                while t < n { y[t * rows + r] = F.dot(wr, a + t * ab, count: cols); t += 1 }
+                while t < n { y[t * rows + r] = F.dotRowLanes(wr, a + t * ab, count: cols); t += 1 }
             }
         }
     }

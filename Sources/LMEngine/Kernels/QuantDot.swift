@@ -1,11 +1,16 @@
 /// Fast integer dot products for the 32-element block formats, shared by the formats'
 /// `dot` and by the tiled matmul (MatMul.swift).
 ///
-/// Exactness: every block's integer sum Σ q_w·q_a is computed exactly (the lanes may
-/// add the products in any order), and the float step per block is the same
-/// expression, in the same order, as the format's `dotReference`. So the results are
-/// bit-identical to the reference, whether one row is done at a time (`dot`) or four
-/// dot products run side by side in the lanes of a SIMD4<Float> (`dotTokens4`).
+/// Float order: llama.cpp's (x86, AVX2/AVX-512 build), so that lmlab's logits are
+/// llama.cpp's to the bit. Its `ggml_vec_dot_q*_q8_*` and, for prefill, tinyBLAS both
+/// do the same thing per output: the 32 integer products of a block are summed in 8
+/// groups of 4 consecutive elements (exact), and each group's sum goes to its own float
+/// lane: lane = fma(d_w·d_a, group, lane). At the end the 8 lanes are added pairwise
+/// (`hsum8`), then Σ m_w·s_a (formats with a minimum, accumulated with fused
+/// multiply-adds) is added. `ggmlBlockDotReference` writes that down as a plain loop;
+/// the SIMD versions here compute the same expression, so they are bit-identical to
+/// it, whether one row is done at a time (`dotRowLanes`) or four tokens share each
+/// unpacked weight block (`dotTokens4`).
 ///
 /// How the integer sum is shaped (checked in the assembly with -target-cpu haswell):
 /// Swift's 16- and 32-lane integer conversions do not inline (they become calls and
@@ -24,10 +29,11 @@ protocol IntBlockDot {
     static func unpack(_ x: UnsafeRawPointer) -> Unpacked
     /// 8 Int32 lanes whose sum is the block's exact Σ q_w·q_a.
     static func products(_ w: Unpacked, _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32>
-    /// The reference's float step for one block, lane by lane: the term added to sumf.
-    static func term(isum: SIMD4<Int32>, x: BlockPointers4, y: BlockPointers4) -> SIMD4<Float>
-    /// One block's float step as (scale of Σ q_w·q_a, constant added): term = scale·sumi + offset.
-    static func scaleAndOffset(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, _ halves: UnsafePointer<Float>) -> (Float, Float)
+    /// Whether the weight has a minimum m (Q4_1, Q5_1): then Σ m·s is added.
+    static var hasMinimum: Bool { get }
+    /// Offsets of the fp16 weight minimum m and of the activation's s = d_a·Σ q_a.
+    static var minimumOffset: Int { get }
+    static var activationSumOffset: Int { get }
 }
 
 /// Every fp16 value as fp32, indexed by its bits (256 KiB, stays in L2): four
@@ -122,58 +128,87 @@ func reduce4(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>, _ c: SIMD8<Int32>, _ d: SIMD8
     return u.evenHalf &+ u.oddHalf
 }
 
-extension IntBlockDot {
-    /// One row against one activation row: the formats' `dot`.
-    @inline(__always)
-    static func dotRow(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int,
-                       term: (Int32, UnsafeRawPointer, UnsafeRawPointer) -> Float) -> Float {
-        var sumf: Float = 0
-        var x = w, y = a
-        for _ in 0..<count / 32 {
-            let (ye, yo) = loadCodes32(y + activationCodesOffset)
-            sumf += term(products(unpack(x), ye, yo).wrappedSum(), x, y)
-            x += weightBlockBytes; y += activationBlockBytes
-        }
-        return sumf
-    }
+/// ggml's `hsum_float_8`: lanes i and i+4 first, then (0+2)+(1+3) of those.
+@inline(__always)
+func hsum8(_ v: SIMD8<Float>) -> Float {
+    let four = v.lowHalf + v.highHalf
+    let two = four.lowHalf + four.highHalf
+    return two[0] + two[1]
+}
 
-    /// Decode's dot, in ggml's order rather than the reference's: each block's 8
-    /// Int32 partial sums go to float and are scaled into 8 running float lanes,
-    /// which are added up once at the end. No horizontal sum per block and no
-    /// chain of scalar additions: about twice as fast, and equal to `dotReference`
-    /// up to float rounding (the integer sums are still exact).
+/// The plain loop of llama.cpp's x86 float order for 32-element block formats (see the
+/// top of this file). `product(b, j)` is the exact integer product of element j of block
+/// b; `scale(b)` is d_w·d_a of block b; `minimum(b)`, for formats with a minimum, the
+/// pair (m_w, s_a) whose product is added.
+func ggmlBlockDotReference(blocks: Int, product: (Int, Int) -> Int32, scale: (Int) -> Float,
+                           minimum: ((Int) -> (Float, Float))? = nil) -> Float {
+    var lanes = SIMD8<Float>()
+    var summs: Float = 0
+    for b in 0..<blocks {
+        let d = scale(b)
+        for lane in 0..<8 {
+            var group: Int32 = 0
+            for j in (4 * lane)..<(4 * lane + 4) { group += product(b, j) }
+            lanes[lane] = lanes[lane].addingProduct(d, Float(group))   // fused, as _mm256_fmadd_ps
+        }
+        if let minimum {
+            let (m, s) = minimum(b)
+            summs = summs.addingProduct(m, s)   // GCC contracts `summs += m*s` to an fma
+        }
+    }
+    let sum = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
+    return minimum == nil ? sum : sum + summs
+}
+
+extension IntBlockDot {
+    /// One row against one activation row, in llama.cpp's order: each block's 8 Int32
+    /// group sums go to float and are scaled into 8 running float lanes with an fma;
+    /// the lanes are added once at the end.
     @inline(__always)
     static func dotRowLanes(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var acc = SIMD8<Float>()
-        var offsets: Float = 0
+        var summs: Float = 0
         var x = w, y = a
         let halves = HalfTable.floats
         for _ in 0..<count / 32 {
             let (ye, yo) = loadCodes32(y + activationCodesOffset)
-            let (scale, offset) = scaleAndOffset(x, y, halves)
+            let scale = HalfTable.at(x, 0, halves) * HalfTable.at(y, 0, halves)
             acc = acc.addingProduct(SIMD8<Float>(products(unpack(x), ye, yo)), SIMD8<Float>(repeating: scale))
-            offsets += offset
+            if hasMinimum {
+                summs = summs.addingProduct(HalfTable.at(x, minimumOffset, halves), HalfTable.at(y, activationSumOffset, halves))
+            }
             x += weightBlockBytes; y += activationBlockBytes
         }
-        return acc.sum() + offsets
+        return hasMinimum ? hsum8(acc) + summs : hsum8(acc)
     }
 
-    /// One weight row against four activation rows: lane i = dot(w, a_i); each weight
-    /// block is unpacked once.
+    /// One weight row against four activation rows: lane i = dotRowLanes(w, a_i), with
+    /// each weight block unpacked once for the four.
     @inline(__always)
     static func dotTokens4(_ w: UnsafeRawPointer, _ a: BlockPointers4, count: Int) -> SIMD4<Float> {
-        var sumf = SIMD4<Float>()
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
+        var summs = SIMD4<Float>()
         var x = w, y = a
         let o = activationCodesOffset
+        let halves = HalfTable.floats
         for _ in 0..<count / 32 {
             let u = unpack(x)
+            let dw = HalfTable.at(x, 0, halves)
+            let scales = SIMD4<Float>(repeating: dw) * y.halves(0)
             let (e0, o0) = loadCodes32(y.p0 + o), (e1, o1) = loadCodes32(y.p1 + o)
             let (e2, o2) = loadCodes32(y.p2 + o), (e3, o3) = loadCodes32(y.p3 + o)
-            let isum = reduce4(products(u, e0, o0), products(u, e1, o1), products(u, e2, o2), products(u, e3, o3))
-            sumf += term(isum: isum, x: BlockPointers4(x, x, x, x), y: y)
+            acc0 = acc0.addingProduct(SIMD8<Float>(products(u, e0, o0)), SIMD8<Float>(repeating: scales[0]))
+            acc1 = acc1.addingProduct(SIMD8<Float>(products(u, e1, o1)), SIMD8<Float>(repeating: scales[1]))
+            acc2 = acc2.addingProduct(SIMD8<Float>(products(u, e2, o2)), SIMD8<Float>(repeating: scales[2]))
+            acc3 = acc3.addingProduct(SIMD8<Float>(products(u, e3, o3)), SIMD8<Float>(repeating: scales[3]))
+            if hasMinimum {
+                summs = summs.addingProduct(SIMD4<Float>(repeating: HalfTable.at(x, minimumOffset, halves)),
+                                            y.halves(activationSumOffset))
+            }
             x += weightBlockBytes; y = y.advanced(by: activationBlockBytes)
         }
-        return sumf
+        let sums = SIMD4<Float>(hsum8(acc0), hsum8(acc1), hsum8(acc2), hsum8(acc3))
+        return hasMinimum ? sums + summs : sums
     }
 }
 
@@ -183,17 +218,13 @@ extension Q8_0Format: IntBlockDot {
     static var weightBlockBytes: Int { 34 }
     static var activationBlockBytes: Int { 34 }
     static var activationCodesOffset: Int { 2 }
+    static var hasMinimum: Bool { false }
+    static var minimumOffset: Int { 0 }
+    static var activationSumOffset: Int { 0 }
     @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) { loadCodes32(x + 2) }
     /// Single int8·int8 products fit Int16 (|−128·−128| = 16384), their pairs may not: widen each.
     @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
         widenPairs(w.0 &* ye) &+ widenPairs(w.1 &* yo)
-    }
-    /// Reference: Float(sumi) * (dx * dy).
-    @inline(__always) static func term(isum: SIMD4<Int32>, x: BlockPointers4, y: BlockPointers4) -> SIMD4<Float> {
-        SIMD4<Float>(isum) * (x.halves(0) * y.halves(0))
-    }
-    @inline(__always) static func scaleAndOffset(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, _ t: UnsafePointer<Float>) -> (Float, Float) {
-        (HalfTable.at(x, 0, t) * HalfTable.at(y, 0, t), 0)
     }
 }
 
@@ -201,6 +232,9 @@ extension Q4_0Format: IntBlockDot {
     static var weightBlockBytes: Int { 18 }
     static var activationBlockBytes: Int { 34 }
     static var activationCodesOffset: Int { 2 }
+    static var hasMinimum: Bool { false }
+    static var minimumOffset: Int { 0 }
+    static var activationSumOffset: Int { 0 }
     @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
         let (e, o) = loadNibbles32(x + 2)
         return (e &- 8, o &- 8)
@@ -209,29 +243,65 @@ extension Q4_0Format: IntBlockDot {
     @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
         widenPairs(w.0 &* ye &+ w.1 &* yo)
     }
-    /// Reference: Float(sumi) * dx * dy.
-    @inline(__always) static func term(isum: SIMD4<Int32>, x: BlockPointers4, y: BlockPointers4) -> SIMD4<Float> {
-        SIMD4<Float>(isum) * x.halves(0) * y.halves(0)
-    }
-    @inline(__always) static func scaleAndOffset(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, _ t: UnsafePointer<Float>) -> (Float, Float) {
-        (HalfTable.at(x, 0, t) * HalfTable.at(y, 0, t), 0)
-    }
 }
 
 extension Q4_1Format: IntBlockDot {
     static var weightBlockBytes: Int { 20 }
     static var activationBlockBytes: Int { 36 }
     static var activationCodesOffset: Int { 4 }
+    static var hasMinimum: Bool { true }
+    static var minimumOffset: Int { 2 }
+    static var activationSumOffset: Int { 2 }
     @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) { loadNibbles32(x + 4) }
     /// code·a: |15·128| per product, two per lane: fits Int16.
     @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
         widenPairs(w.0 &* ye &+ w.1 &* yo)
     }
-    /// Reference: (dx * dy) * Float(sumi) + mx * sy.
-    @inline(__always) static func term(isum: SIMD4<Int32>, x: BlockPointers4, y: BlockPointers4) -> SIMD4<Float> {
-        (x.halves(0) * y.halves(0)) * SIMD4<Float>(isum) + x.halves(2) * y.halves(2)
+}
+
+/// The 5-bit codes of a Q5 block as (even elements, odd elements), lane k = element 2k / 2k+1:
+/// the nibbles at `qs` plus 16 where bit e of `qh` is set (bit e belongs to element e).
+@inline(__always)
+func loadFiveBitCodes32(_ qs: UnsafeRawPointer, _ qh: UInt32) -> (SIMD16<Int16>, SIMD16<Int16>) {
+    let (e, o) = loadNibbles32(qs)
+    // Lanes 0..<8 read the low 16 bits of qh (elements 0..<16), lanes 8..<16 the high 16.
+    let halves = SIMD16<UInt16>(lowHalf: SIMD8(repeating: UInt16(truncatingIfNeeded: qh)),
+                                highHalf: SIMD8(repeating: UInt16(truncatingIfNeeded: qh >> 16)))
+    let evenShifts: SIMD16<UInt16> = [0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14]
+    let he = ((halves &>> evenShifts) & 1) &<< 4
+    let ho = ((halves &>> (evenShifts &+ 1)) & 1) &<< 4
+    return (e | unsafeBitCast(he, to: SIMD16<Int16>.self), o | unsafeBitCast(ho, to: SIMD16<Int16>.self))
+}
+
+extension Q5_0Format: IntBlockDot {
+    static var weightBlockBytes: Int { 22 }
+    static var activationBlockBytes: Int { 34 }
+    static var activationCodesOffset: Int { 2 }
+    static var hasMinimum: Bool { false }
+    static var minimumOffset: Int { 0 }
+    static var activationSumOffset: Int { 0 }
+    @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
+        let (e, o) = loadFiveBitCodes32(x + 6, x.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+        return (e &- 16, o &- 16)
     }
-    @inline(__always) static func scaleAndOffset(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, _ t: UnsafePointer<Float>) -> (Float, Float) {
-        (HalfTable.at(x, 0, t) * HalfTable.at(y, 0, t), HalfTable.at(x, 2, t) * HalfTable.at(y, 2, t))
+    /// (code − 16)·a: |16·128| per product, two per lane: fits Int16.
+    @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
+        widenPairs(w.0 &* ye &+ w.1 &* yo)
+    }
+}
+
+extension Q5_1Format: IntBlockDot {
+    static var weightBlockBytes: Int { 24 }
+    static var activationBlockBytes: Int { 36 }
+    static var activationCodesOffset: Int { 4 }
+    static var hasMinimum: Bool { true }
+    static var minimumOffset: Int { 2 }
+    static var activationSumOffset: Int { 2 }
+    @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
+        loadFiveBitCodes32(x + 8, x.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+    }
+    /// code·a: |31·128| per product, two per lane (7936): fits Int16.
+    @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
+        widenPairs(w.0 &* ye &+ w.1 &* yo)
     }
 }

@@ -1,7 +1,9 @@
 /// out[i] = x[i] / sqrt(mean(x²) + eps) · weight[i].   x, weight, out: [count]; out may be x.
 ///
-/// Mirrors ggml: the sum of squares is accumulated in double, the scale is computed
-/// in float as 1/sqrtf(mean + eps), then x·scale is multiplied by the weight.
+/// Mirrors ggml: the float squares are accumulated in double, one after the other in
+/// index order (as ggml's loop; lanes of partial sums would round differently), the
+/// scale is computed in float as 1/sqrtf(mean + eps), then x·scale is multiplied by
+/// the weight. The fast version only vectorizes the squaring and the scaling.
 public func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int, eps: Float,
                     mode: KernelMode = .fast) {
     if mode == .reference {
@@ -9,14 +11,14 @@ public func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, out
         return
     }
     let rx = UnsafeRawPointer(x)
-    var acc = SIMD8<Double>()
+    var sum = 0.0
     var i = 0
     while i + 8 <= count {
-        let v = SIMD8<Double>(rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
-        acc += v * v
+        let v = rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+        let squares = SIMD8<Double>(v * v)
+        for l in 0..<8 { sum += squares[l] }
         i += 8
     }
-    var sum = acc.sum()
     while i < count { sum += Double(x[i] * x[i]); i += 1 }
     let scale = 1 / (Float(sum / Double(count)) + eps).squareRoot()
     let rw = UnsafeRawPointer(weight), ro = UnsafeMutableRawPointer(out)

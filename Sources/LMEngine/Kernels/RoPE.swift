@@ -12,8 +12,8 @@ public enum RoPEStyle: Sendable {
 /// theta_i = pos · base^(-2i/headDim) for pair i in 0..<headDim/2.   v: [heads × headDim].
 ///
 /// The fast version computes the angles as ggml does (theta starts at pos and is
-/// multiplied by base^(-2/d) for each pair, all in float), once for all heads,
-/// so llama.cpp's rounding is reproduced.
+/// multiplied by base^(-2/d) for each pair, all in float), once for all heads, and
+/// rotates with ggml's fused multiply-adds, so llama.cpp's rounding is reproduced.
 public func applyRoPE(_ v: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, pos: Int, base: Float, style: RoPEStyle,
                       mode: KernelMode = .fast) {
     if mode == .reference {
@@ -36,8 +36,10 @@ public func applyRoPE(_ v: UnsafeMutablePointer<Float>, heads: Int, headDim: Int
                 let (a, b) = style == .adjacentPairs ? (2 * i, 2 * i + 1) : (i, i + pairs)
                 let c = table[2 * i], s = table[2 * i + 1]
                 let x0 = x[a], x1 = x[b]
-                x[a] = x0 * c - x1 * s
-                x[b] = x0 * s + x1 * c
+                // GCC contracts ggml's x0·c − x1·s and x0·s + x1·c into one fma each,
+                // the products x1·s and x0·s rounded first.
+                x[a] = (-(x1 * s)).addingProduct(x0, c)
+                x[b] = (x1 * c).addingProduct(x0, s)
             }
         }
     }

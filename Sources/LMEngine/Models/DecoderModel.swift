@@ -189,6 +189,20 @@ open class DecoderModel {
         }
     }
 
+    /// Copies this batch's keys and values (k, v: [n × kvWidth]) into the layer's cache at
+    /// positions pos0..<pos0+n. With llama.cpp's arithmetic (`.q8`) they are rounded to
+    /// f16 on the way, as llama.cpp's default f16 KV cache stores them.
+    func storeKeysAndValues(layer: Int, n: Int, pos0: Int) {
+        let width = config.kvWidth, count = n * width
+        let keys = cache.keys(layer) + pos0 * width, values = cache.values(layer) + pos0 * width
+        if compute.activations == .q8 {
+            for i in 0..<count { keys[i] = roundedToHalf(k[i]); values[i] = roundedToHalf(v[i]) }
+        } else {
+            keys.update(from: k, count: count)
+            values.update(from: v, count: count)
+        }
+    }
+
     /// x[i] += y[i] for i in 0..<count (a residual connection).
     @inline(__always)
     func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {

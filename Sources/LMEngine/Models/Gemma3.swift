@@ -94,10 +94,12 @@ public final class Gemma3Model: DecoderModel {
             applyRoPE(k + t * c.kvWidth, heads: c.kvHeads, headDim: hd, pos: pos0 + t,
                       base: w.ropeBase, style: .halfSplit, mode: mode)
         }
-        let keys = cache.keys(layer), values = cache.values(layer)
-        (keys + pos0 * c.kvWidth).update(from: k, count: n * c.kvWidth)
-        (values + pos0 * c.kvWidth).update(from: v, count: n * c.kvWidth)
-        attend(layer: layer, n: n, pos0: pos0, scale: 1 / Float(hd).squareRoot(), window: w.window)
+        storeKeysAndValues(layer: layer, n: n, pos0: pos0)
+        // llama.cpp scales the queries (a separate op, in f32) and attends with scale 1;
+        // the same here, so the f16 rounding of q inside attention sees the same values.
+        let queryScale = 1 / Float(hd).squareRoot()
+        for i in 0..<(n * c.queryWidth) { q[i] *= queryScale }
+        attend(layer: layer, n: n, pos0: pos0, scale: 1, window: w.window)
         compute.matmul(w.wo, attn, xn, n: n)
         for t in 0..<n { rmsNorm(xn + t * d, weight: w.postAttnNorm, out: xn + t * d, count: d, eps: eps, mode: mode) }
         addInPlace(x, xn, count: n * d)
@@ -106,7 +108,7 @@ public final class Gemma3Model: DecoderModel {
         for t in 0..<n { rmsNorm(x + t * d, weight: w.ffnNorm, out: xn + t * d, count: d, eps: eps, mode: mode) }
         compute.matmul(w.gate, xn, gate, n: n)
         compute.matmul(w.up, xn, up, n: n)
-        geluTanhGate(gate, up: up, count: n * c.feedForward)
+        geluTanhGate(gate, up: up, count: n * c.feedForward, mode: mode)
         compute.matmul(w.down, gate, xn, n: n)
         for t in 0..<n { rmsNorm(xn + t * d, weight: w.postFFNNorm, out: xn + t * d, count: d, eps: eps, mode: mode) }
         addInPlace(x, xn, count: n * d)

@@ -45,15 +45,13 @@ public final class LlamaModel: DecoderModel {
         compute.matmul(w.wq, xn, q, n: n)
         compute.matmul(w.wk, xn, k, n: n)
         compute.matmul(w.wv, xn, v, n: n)
-        let keys = cache.keys(layer), values = cache.values(layer)
         for t in 0..<n {
             applyRoPE(q + t * c.queryWidth, heads: c.heads, headDim: c.headDim, pos: pos0 + t,
                       base: c.ropeBase, style: .adjacentPairs, mode: mode)
             applyRoPE(k + t * c.kvWidth, heads: c.kvHeads, headDim: c.headDim, pos: pos0 + t,
                       base: c.ropeBase, style: .adjacentPairs, mode: mode)
         }
-        (keys + pos0 * c.kvWidth).update(from: k, count: n * c.kvWidth)
-        (values + pos0 * c.kvWidth).update(from: v, count: n * c.kvWidth)
+        storeKeysAndValues(layer: layer, n: n, pos0: pos0)
         attend(layer: layer, n: n, pos0: pos0, scale: 1 / Float(c.headDim).squareRoot(), window: nil)
         compute.matmul(w.wo, attn, xn, n: n)
         addInPlace(x, xn, count: n * d)
@@ -62,7 +60,7 @@ public final class LlamaModel: DecoderModel {
         for t in 0..<n { rmsNorm(x + t * d, weight: w.ffnNorm, out: xn + t * d, count: d, eps: eps, mode: mode) }
         compute.matmul(w.gate, xn, gate, n: n)
         compute.matmul(w.up, xn, up, n: n)
-        siluGate(gate, up: up, count: n * c.feedForward)
+        siluGate(gate, up: up, count: n * c.feedForward, mode: mode)
         compute.matmul(w.down, gate, xn, n: n)
         addInPlace(x, xn, count: n * d)
     }

@@ -41,28 +41,17 @@ public enum Q4_0Format: BlockFormat {
         }
     }
 
-    /// ggml_vec_dot_q4_0_q8_0 (generic): a: Q8_0 row.
+    /// llama.cpp's order (QuantDot.swift) over (code − 8)·a products; a: Q8_0 row.
     public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sumf: Float = 0
-        for b in 0..<count / 32 {
-            let x = w + b * blockBytes, y = a + b * Q8_0Format.blockBytes
-            var sumi0: Int32 = 0, sumi1: Int32 = 0
-            for j in 0..<16 {
-                let byte = x.load(fromByteOffset: 2 + j, as: UInt8.self)
-                sumi0 += (Int32(byte & 0x0F) - 8) * Int32(y.load(fromByteOffset: 2 + j, as: Int8.self))
-                sumi1 += (Int32(byte >> 4) - 8) * Int32(y.load(fromByteOffset: 2 + j + 16, as: Int8.self))
-            }
-            sumf += Float(sumi0 + sumi1) * x.loadHalf(0) * y.loadHalf(0)
-        }
-        return sumf
+        ggmlBlockDotReference(blocks: count / 32, product: { b, j in
+            let byte = w.load(fromByteOffset: b * blockBytes + 2 + j % 16, as: UInt8.self)
+            let code = j < 16 ? byte & 0x0F : byte >> 4
+            return (Int32(code) - 8) * Int32(a.load(fromByteOffset: b * Q8_0Format.blockBytes + 2 + j, as: Int8.self))
+        }, scale: { b in (w + b * blockBytes).loadHalf(0) * (a + b * Q8_0Format.blockBytes).loadHalf(0) })
     }
 
-    /// Nibbles and activations widened to Int16 lanes, exact integer sum per block
-    /// (QuantDot.swift), then the reference's float step.
+    /// The SIMD version of `dotReference` (QuantDot.swift), bit-identical to it.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        dotRow(w, a, count: count) { sumi, x, y in
-            let h = halves4(x, y, 0, 0, 0, 0)
-            return Float(sumi) * h[0] * h[1]
-        }
+        dotRowLanes(w, a, count: count)
     }
 }

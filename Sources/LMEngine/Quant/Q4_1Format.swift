@@ -45,28 +45,18 @@ public enum Q4_1Format: BlockFormat {
         }
     }
 
-    /// ggml_vec_dot_q4_1_q8_1 (generic): Σ_blocks d_w·d_a·Σ q·qa + m·s.
+    /// llama.cpp's order (QuantDot.swift) over code·a products, plus Σ m·s; a: Q8_1 row.
     public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sumf: Float = 0
-        for b in 0..<count / 32 {
-            let x = w + b * blockBytes, y = a + b * Q8_1Format.blockBytes
-            var sumi0: Int32 = 0, sumi1: Int32 = 0
-            for j in 0..<16 {
-                let byte = x.load(fromByteOffset: 4 + j, as: UInt8.self)
-                sumi0 += Int32(byte & 0x0F) * Int32(y.load(fromByteOffset: 4 + j, as: Int8.self))
-                sumi1 += Int32(byte >> 4) * Int32(y.load(fromByteOffset: 4 + j + 16, as: Int8.self))
-            }
-            sumf += (x.loadHalf(0) * y.loadHalf(0)) * Float(sumi0 + sumi1) + x.loadHalf(2) * y.loadHalf(2)
-        }
-        return sumf
+        ggmlBlockDotReference(blocks: count / 32, product: { b, j in
+            let byte = w.load(fromByteOffset: b * blockBytes + 4 + j % 16, as: UInt8.self)
+            let code = j < 16 ? byte & 0x0F : byte >> 4
+            return Int32(code) * Int32(a.load(fromByteOffset: b * Q8_1Format.blockBytes + 4 + j, as: Int8.self))
+        }, scale: { b in (w + b * blockBytes).loadHalf(0) * (a + b * Q8_1Format.blockBytes).loadHalf(0) },
+           minimum: { b in ((w + b * blockBytes).loadHalf(2), (a + b * Q8_1Format.blockBytes).loadHalf(2)) })
     }
 
-    /// Nibbles and activations widened to Int16 lanes, exact integer sum per block
-    /// (QuantDot.swift), then the reference's float step.
+    /// The SIMD version of `dotReference` (QuantDot.swift), bit-identical to it.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        dotRow(w, a, count: count) { sumi, x, y in
-            let h = halves4(x, y, 0, 0, 2, 2)
-            return (h[0] * h[1]) * Float(sumi) + h[2] * h[3]
-        }
+        dotRowLanes(w, a, count: count)
     }
 }

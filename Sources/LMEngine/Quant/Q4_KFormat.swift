@@ -54,46 +54,51 @@ public enum Q4_KFormat: BlockFormat {
         }
     }
 
-    /// ggml_vec_dot_q4_K_q8_K (generic): a: Q8_K row. Per super-block, 8 Int32
-    /// partial sums (lane l takes the elements ≡ l mod 8) of scale·code·activation,
-    /// scaled into 8 float lanes; the mins come in through the activations' group
-    /// sums (min[s] · (bsums[2s] + bsums[2s+1])). The lanes are summed at the end.
+    /// llama.cpp's order on this machine, as a plain loop. Its CPU_REPACK layout
+    /// (q4_K_8x8, for Q4_K tensors whose row count is a multiple of 8, x86 AVX2) computes
+    /// per super-block the exact integer Σ scale·code·a and Σ min·(activation group sums),
+    /// and keeps two float accumulators per output: acc = fma(Σ, d_w·d_a, acc) and
+    /// accMin = fma(Σmin, dmin_w·d_a, accMin); the result is acc − accMin. That is its
+    /// matrix×vector kernel (gemv); its kernel for groups of four activation rows (gemm,
+    /// used in prefill for all but the last n % 4 rows) does the two fmas once per 64
+    /// elements instead (`perSixtyFour`).
     public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sums = [Float](repeating: 0, count: 8)
-        var sumf: Float = 0
-        for b in 0..<count / 256 {
-            let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
-            var aux32 = [Int32](repeating: 0, count: 8)
-            var summs: Int32 = 0
-            for g in 0..<16 { summs += y.q8KBlockSum(g) * scaleMinK4(g / 2, x + 4).min }
-            for e in 0..<256 {
-                let c = e / 64, half = (e % 64) / 32, l = e % 32
-                let byte = x.load(fromByteOffset: 16 + 32 * c + l, as: UInt8.self)
-                let code = Int32(half == 0 ? byte & 0x0F : byte >> 4)
-                let q8 = Int32(y.load(fromByteOffset: 4 + e, as: Int8.self))
-                aux32[e % 8] += scaleMinK4(e / 32, x + 4).scale * (q8 * code)
-            }
-            let d = x.loadHalf(0) * y.q8KScale()
-            for l in 0..<8 { sums[l] += d * Float(aux32[l]) }
-            let dmin = x.loadHalf(2) * y.q8KScale()
-            sumf -= dmin * Float(summs)
-        }
-        for l in 0..<8 { sumf += sums[l] }
-        return sumf
+        dotReference(w, a, count: count, perSixtyFour: false)
     }
 
-    /// The same sums with 8 lanes of Int32: each 8-byte group of codes gives the low
-    /// nibbles for 8 weights of sub-block 2c and the high nibbles for 8 of 2c + 1.
-    /// Integer lane sums are exact and the float steps match the reference, so the
-    /// result is bit-identical.
-    public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sums = SIMD8<Float>()
-        var sumf: Float = 0
+    public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, perSixtyFour: Bool) -> Float {
+        var acc: Float = 0, accMin: Float = 0
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
+            let d = x.loadHalf(0) * y.q8KScale(), dmin = x.loadHalf(2) * y.q8KScale()
+            var sumi: Int32 = 0, summs: Int32 = 0
+            for c in 0..<4 {   // 64 elements: sub-blocks 2c and 2c+1
+                for g in (4 * c)..<(4 * c + 4) { summs += y.q8KBlockSum(g) * scaleMinK4(g / 2, x + 4).min }
+                for e in (64 * c)..<(64 * c + 64) {
+                    let half = (e % 64) / 32, l = e % 32
+                    let byte = x.load(fromByteOffset: 16 + 32 * c + l, as: UInt8.self)
+                    let code = Int32(half == 0 ? byte & 0x0F : byte >> 4)
+                    let q8 = Int32(y.load(fromByteOffset: 4 + e, as: Int8.self))
+                    sumi += scaleMinK4(e / 32, x + 4).scale * (q8 * code)
+                }
+                if perSixtyFour || c == 3 {
+                    acc = acc.addingProduct(Float(sumi), d)
+                    accMin = accMin.addingProduct(Float(summs), dmin)
+                    sumi = 0; summs = 0
+                }
+            }
+        }
+        return acc - accMin
+    }
+
+    /// `dot` in the order of llama.cpp's four-row kernel (see `dotReference`), bit-identical
+    /// to `dotReference(perSixtyFour: true)`.
+    public static func dotFourRowOrder(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var acc: Float = 0, accMin: Float = 0
+        for b in 0..<count / 256 {
+            let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
+            let d = x.loadHalf(0) * y.q8KScale(), dmin = x.loadHalf(2) * y.q8KScale()
             let (scales, mins) = scalesMinsK4(x + 4)
-            let summs = minSums(y, mins)
-            var acc = SIMD8<Int32>()
             for c in 0..<4 {
                 var lo = SIMD8<Int32>(), hi = SIMD8<Int32>()
                 for k in 0..<4 {
@@ -101,13 +106,39 @@ public enum Q4_KFormat: BlockFormat {
                     lo &+= widen(q & bytesOf(0x0F)) &* loadInt8x8(y, 4 + 64 * c + 8 * k)
                     hi &+= widen((q >> 4) & bytesOf(0x0F)) &* loadInt8x8(y, 4 + 64 * c + 32 + 8 * k)
                 }
-                acc &+= byte(scales, 2 * c) &* lo &+ byte(scales, 2 * c + 1) &* hi
+                let sumi = (byte(scales, 2 * c) &* lo &+ byte(scales, 2 * c + 1) &* hi).wrappedSum()
+                let summs = (y.q8KBlockSum(4 * c) &+ y.q8KBlockSum(4 * c + 1)) &* byte(mins, 2 * c)
+                    &+ (y.q8KBlockSum(4 * c + 2) &+ y.q8KBlockSum(4 * c + 3)) &* byte(mins, 2 * c + 1)
+                acc = acc.addingProduct(Float(sumi), d)
+                accMin = accMin.addingProduct(Float(summs), dmin)
             }
-            let d = x.loadHalf(0) * y.q8KScale()
-            sums += d * SIMD8<Float>(acc)
-            let dmin = x.loadHalf(2) * y.q8KScale()
-            sumf -= dmin * Float(summs)
         }
-        return addLanes(sumf, sums)
+        return acc - accMin
+    }
+
+    /// The same sums with 8 lanes of Int32: each 8-byte group of codes gives the low
+    /// nibbles for 8 weights of sub-block 2c and the high nibbles for 8 of 2c + 1.
+    /// Integer sums are exact and the float steps are the reference's, so the result
+    /// is bit-identical.
+    public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var acc: Float = 0, accMin: Float = 0
+        for b in 0..<count / 256 {
+            let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
+            let (scales, mins) = scalesMinsK4(x + 4)
+            let summs = minSums(y, mins)
+            var lanes = SIMD8<Int32>()
+            for c in 0..<4 {
+                var lo = SIMD8<Int32>(), hi = SIMD8<Int32>()
+                for k in 0..<4 {
+                    let q = load8(x, 16 + 32 * c + 8 * k)
+                    lo &+= widen(q & bytesOf(0x0F)) &* loadInt8x8(y, 4 + 64 * c + 8 * k)
+                    hi &+= widen((q >> 4) & bytesOf(0x0F)) &* loadInt8x8(y, 4 + 64 * c + 32 + 8 * k)
+                }
+                lanes &+= byte(scales, 2 * c) &* lo &+ byte(scales, 2 * c + 1) &* hi
+            }
+            acc = acc.addingProduct(Float(lanes.wrappedSum()), x.loadHalf(0) * y.q8KScale())
+            accMin = accMin.addingProduct(Float(summs), x.loadHalf(2) * y.q8KScale())
+        }
+        return acc - accMin
     }
 }

@@ -55,40 +55,17 @@ public enum Q5_0Format: BlockFormat {
         }
     }
 
-    /// ggml_vec_dot_q5_0_q8_0 (generic).
+    /// llama.cpp's order (QuantDot.swift) over (code − 16)·a products; a: Q8_0 row.
     public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sumf: Float = 0
-        for b in 0..<count / 32 {
-            let x = w + b * blockBytes, y = a + b * Q8_0Format.blockBytes
-            let qh = x.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-            var sumi0: Int32 = 0, sumi1: Int32 = 0
-            for j in 0..<16 {
-                let (c0, c1) = codes(x, qh, j)
-                sumi0 += (c0 - 16) * Int32(y.load(fromByteOffset: 2 + j, as: Int8.self))
-                sumi1 += (c1 - 16) * Int32(y.load(fromByteOffset: 2 + j + 16, as: Int8.self))
-            }
-            sumf += (x.loadHalf(0) * y.loadHalf(0)) * Float(sumi0 + sumi1)
-        }
-        return sumf
+        ggmlBlockDotReference(blocks: count / 32, product: { b, j in
+            let x = w + b * blockBytes
+            let (c0, c1) = codes(x, x.loadUnaligned(fromByteOffset: 2, as: UInt32.self), j % 16)
+            return ((j < 16 ? c0 : c1) - 16) * Int32(a.load(fromByteOffset: b * Q8_0Format.blockBytes + 2 + j, as: Int8.self))
+        }, scale: { b in (w + b * blockBytes).loadHalf(0) * (a + b * Q8_0Format.blockBytes).loadHalf(0) })
     }
 
-    /// The 5th bits are spread to lanes by testing lane j against bit j of qh.
+    /// The SIMD version of `dotReference` (QuantDot.swift), bit-identical to it.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sumf: Float = 0
-        for b in 0..<count / 32 {
-            let x = w + b * blockBytes, y = a + b * Q8_0Format.blockBytes
-            let qh = x.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-            let bits = SIMD8<Int32>(repeating: Int32(bitPattern: qh))
-            var acc = SIMD8<Int32>()
-            for k in 0..<2 {
-                let qs = loadUInt8x8(x, 6 + 8 * k)
-                let h0 = fifthBits(bits, laneBits8 &<< Int32(8 * k))
-                let h1 = fifthBits(bits, laneBits8 &<< Int32(16 + 8 * k))
-                acc &+= (((qs & 0x0F) | h0) &- 16) &* loadInt8x8(y, 2 + 8 * k)
-                    &+ (((qs &>> 4) | h1) &- 16) &* loadInt8x8(y, 18 + 8 * k)
-            }
-            sumf += (x.loadHalf(0) * y.loadHalf(0)) * Float(acc.wrappedSum())
-        }
-        return sumf
+        dotRowLanes(w, a, count: count)
     }
 }

@@ -59,39 +59,18 @@ public enum Q5_1Format: BlockFormat {
         }
     }
 
-    /// ggml_vec_dot_q5_1_q8_1 (generic).
+    /// llama.cpp's order (QuantDot.swift) over code·a products, plus Σ m·s; a: Q8_1 row.
     public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sumf: Float = 0
-        for b in 0..<count / 32 {
-            let x = w + b * blockBytes, y = a + b * Q8_1Format.blockBytes
-            let qh = x.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-            var sumi0: Int32 = 0, sumi1: Int32 = 0
-            for j in 0..<16 {
-                let (c0, c1) = codes(x, qh, j)
-                sumi0 += c0 * Int32(y.load(fromByteOffset: 4 + j, as: Int8.self))
-                sumi1 += c1 * Int32(y.load(fromByteOffset: 4 + j + 16, as: Int8.self))
-            }
-            sumf += (x.loadHalf(0) * y.loadHalf(0)) * Float(sumi0 + sumi1) + x.loadHalf(2) * y.loadHalf(2)
-        }
-        return sumf
+        ggmlBlockDotReference(blocks: count / 32, product: { b, j in
+            let x = w + b * blockBytes
+            let (c0, c1) = codes(x, x.loadUnaligned(fromByteOffset: 4, as: UInt32.self), j % 16)
+            return (j < 16 ? c0 : c1) * Int32(a.load(fromByteOffset: b * Q8_1Format.blockBytes + 4 + j, as: Int8.self))
+        }, scale: { b in (w + b * blockBytes).loadHalf(0) * (a + b * Q8_1Format.blockBytes).loadHalf(0) },
+           minimum: { b in ((w + b * blockBytes).loadHalf(2), (a + b * Q8_1Format.blockBytes).loadHalf(2)) })
     }
 
-    /// As Q5_0's fast dot, without the -16.
+    /// The SIMD version of `dotReference` (QuantDot.swift), bit-identical to it.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sumf: Float = 0
-        for b in 0..<count / 32 {
-            let x = w + b * blockBytes, y = a + b * Q8_1Format.blockBytes
-            let qh = x.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-            let bits = SIMD8<Int32>(repeating: Int32(bitPattern: qh))
-            var acc = SIMD8<Int32>()
-            for k in 0..<2 {
-                let qs = loadUInt8x8(x, 8 + 8 * k)
-                let h0 = fifthBits(bits, laneBits8 &<< Int32(8 * k))
-                let h1 = fifthBits(bits, laneBits8 &<< Int32(16 + 8 * k))
-                acc &+= ((qs & 0x0F) | h0) &* loadInt8x8(y, 4 + 8 * k) &+ ((qs &>> 4) | h1) &* loadInt8x8(y, 20 + 8 * k)
-            }
-            sumf += (x.loadHalf(0) * y.loadHalf(0)) * Float(acc.wrappedSum()) + x.loadHalf(2) * y.loadHalf(2)
-        }
-        return sumf
+        dotRowLanes(w, a, count: count)
     }
 }

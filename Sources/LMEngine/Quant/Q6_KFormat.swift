@@ -93,54 +93,70 @@ public enum Q6_KFormat: BlockFormat {
         }
     }
 
-    /// ggml_vec_dot_q6_K_q8_K (generic): per super-block 8 Int32 lanes (lane l takes
-    /// the elements ≡ l mod 8) of scale·code·activation, scaled into 8 float lanes,
-    /// summed at the end.
+    /// llama.cpp's x86 `ggml_vec_dot_q6_K_q8_K` (AVX2 path), as a plain loop. Per
+    /// super-block, 8 Int32 lanes: lane m takes elements 4m…4m+3 of every group of 32,
+    /// as scale·code·a with the code unsigned (0…63), and then loses
+    /// 32·(scale·bsum) of sub-blocks 2m and 2m+1 (the −32 of the codes, applied through
+    /// the activation group sums, so it lands in different lanes than the products).
+    /// Each lane goes to float and is accumulated as fma(d_w·d_a, lane, acc); the 8
+    /// float lanes are added pairwise at the end (`hsum8`).
     public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sums = [Float](repeating: 0, count: 8)
+        var acc = SIMD8<Float>()
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
-            var aux32 = [Int32](repeating: 0, count: 8)
+            var lanes = SIMD8<Int32>()
             for e in 0..<256 {
                 let q8 = Int32(y.load(fromByteOffset: 4 + e, as: Int8.self))
-                aux32[e % 8] += scale(x, e / 16) * (q8 * code(x, e))
+                lanes[(e % 32) / 4] += scale(x, e / 16) * ((code(x, e) + 32) * q8)
             }
-            let d = x.loadHalf(208) * y.q8KScale()
-            for l in 0..<8 { sums[l] += d * Float(aux32[l]) }
+            for m in 0..<8 {
+                let bsum0 = Int32(y.loadUnaligned(fromByteOffset: 260 + 4 * m, as: Int16.self))
+                let bsum1 = Int32(y.loadUnaligned(fromByteOffset: 262 + 4 * m, as: Int16.self))
+                lanes[m] -= 32 * (scale(x, 2 * m) * bsum0 + scale(x, 2 * m + 1) * bsum1)
+            }
+            let d = y.q8KScale() * x.loadHalf(208)
+            for m in 0..<8 { acc[m] = acc[m].addingProduct(d, Float(lanes[m])) }
         }
-        var sumf: Float = 0
-        for l in 0..<8 { sumf += sums[l] }
-        return sumf
+        return hsum8(acc)
     }
 
-    /// 8 weights at a time, 16 (one sub-block: two 8-lane groups) per scale multiply.
-    /// Weight 128h + 32m + 16i + 8k' + l (sub-block 8h + 2m + i) takes its low
-    /// nibble from byte 8(2i + k') + l of ql[64h + 32(m&1) …] (low nibble for m < 2)
-    /// and its high bits from bits 2m of qh[32h + 8(2i + k') + l]. Bit-identical to
-    /// the reference.
+    /// 8 weights at a time: weight 128h + 32m + 8k + l (sub-block 8h + 2m + k/2) takes its
+    /// low nibble from ql[64h + 32(m&1) + 8k + l] (low nibble for m < 2) and its high bits
+    /// from bits 2m of qh[32h + 8k + l]. The four 8-lane products of a group of 32 are
+    /// folded into lanes of four consecutive elements, as in the reference. Bit-identical to it.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sums = SIMD8<Float>()
+        var acc = SIMD8<Float>()
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
-            var acc = SIMD8<Int32>()
+            var lanes = SIMD8<Int32>()
             for h in 0..<2 {
                 for m in 0..<4 {
                     let nibbleShift = UInt64(m < 2 ? 0 : 4), highShift = UInt64(2 * m)
-                    for i in 0..<2 {
-                        var sub = SIMD8<Int32>()
-                        for kk in 0..<2 {
-                            let k = 2 * i + kk
-                            let ql = load8(x, 64 * h + 32 * (m & 1) + 8 * k), qh = load8(x, 128 + 32 * h + 8 * k)
-                            let q = widen((ql >> nibbleShift) & bytesOf(0x0F) | ((qh >> highShift) & bytesOf(3)) << 4) &- 32
-                            sub &+= q &* loadInt8x8(y, 4 + 128 * h + 32 * m + 8 * k)
-                        }
-                        acc &+= scale(x, 8 * h + 2 * m + i) &* sub
+                    @inline(__always) func part(_ k: Int) -> SIMD8<Int32> {
+                        let ql = load8(x, 64 * h + 32 * (m & 1) + 8 * k), qh = load8(x, 128 + 32 * h + 8 * k)
+                        let q = widen((ql >> nibbleShift) & bytesOf(0x0F) | ((qh >> highShift) & bytesOf(3)) << 4)
+                        return scale(x, 8 * h + 2 * m + k / 2) &* (q &* loadInt8x8(y, 4 + 128 * h + 32 * m + 8 * k))
                     }
+                    lanes &+= foldFours(part(0), part(1), part(2), part(3))
                 }
             }
-            let d = x.loadHalf(208) * y.q8KScale()
-            sums += d * SIMD8<Float>(acc)
+            for m in 0..<8 {
+                let bsum0 = Int32(y.loadUnaligned(fromByteOffset: 260 + 4 * m, as: Int16.self))
+                let bsum1 = Int32(y.loadUnaligned(fromByteOffset: 262 + 4 * m, as: Int16.self))
+                lanes[m] &-= 32 &* (scale(x, 2 * m) &* bsum0 &+ scale(x, 2 * m + 1) &* bsum1)
+            }
+            let d = y.q8KScale() * x.loadHalf(208)
+            acc = acc.addingProduct(SIMD8<Float>(repeating: d), SIMD8<Float>(lanes))
         }
-        return addLanes(0, sums)
+        return hsum8(acc)
     }
+}
+
+/// Four 8-lane vectors (elements 0…7, 8…15, 16…23, 24…31 of a group of 32) folded
+/// into 8 lanes: lane m = Σ of elements 4m…4m+3 (exact).
+@inline(__always)
+func foldFours(_ v0: SIMD8<Int32>, _ v1: SIMD8<Int32>, _ v2: SIMD8<Int32>, _ v3: SIMD8<Int32>) -> SIMD8<Int32> {
+    let pairs01 = SIMD8<Int32>(lowHalf: v0.evenHalf &+ v0.oddHalf, highHalf: v1.evenHalf &+ v1.oddHalf)
+    let pairs23 = SIMD8<Int32>(lowHalf: v2.evenHalf &+ v2.oddHalf, highHalf: v3.evenHalf &+ v3.oddHalf)
+    return SIMD8<Int32>(lowHalf: pairs01.evenHalf &+ pairs01.oddHalf, highHalf: pairs23.evenHalf &+ pairs23.oddHalf)
 }

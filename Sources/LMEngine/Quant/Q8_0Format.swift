@@ -36,32 +36,18 @@ public enum Q8_0Format: BlockFormat {
         }
     }
 
-    /// ggml_vec_dot_q8_0_q8_0 (generic): exact integer sum per block, then scaled.
+    /// llama.cpp's order (QuantDot.swift): per block, groups of 4 exact products into 8
+    /// float lanes with fma(d_w·d_a, group, lane), the lanes added pairwise at the end.
     public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sumf: Float = 0
-        for b in 0..<count / 32 {
-            let x = w + b * blockBytes, y = a + b * blockBytes
-            var sumi: Int32 = 0
-            for j in 0..<32 {
-                sumi += Int32(x.load(fromByteOffset: 2 + j, as: Int8.self)) * Int32(y.load(fromByteOffset: 2 + j, as: Int8.self))
-            }
-            sumf += Float(sumi) * (x.loadHalf(0) * y.loadHalf(0))
-        }
-        return sumf
+        ggmlBlockDotReference(blocks: count / 32, product: { b, j in
+            Int32(w.load(fromByteOffset: b * blockBytes + 2 + j, as: Int8.self))
+                * Int32(a.load(fromByteOffset: b * blockBytes + 2 + j, as: Int8.self))
+        }, scale: { b in (w + b * blockBytes).loadHalf(0) * (a + b * blockBytes).loadHalf(0) })
     }
 
-    /// The 32 products of a block in 8 Int32 lanes, four bytes-groups at a time.
-    /// (Kept for decode: the Int16 block kernel in QuantDot.swift, which the prefill
-    /// tiles use, measured slower here on the 30 MB output head: 2.3 → 2.8 ms.)
+    /// The SIMD version of `dotReference` (QuantDot.swift), bit-identical to it.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sumf: Float = 0
-        for b in 0..<count / 32 {
-            let x = w + b * blockBytes, y = a + b * blockBytes
-            var acc = SIMD8<Int32>()
-            for k in 0..<4 { acc &+= loadInt8x8(x, 2 + 8 * k) &* loadInt8x8(y, 2 + 8 * k) }
-            sumf += Float(acc.wrappedSum()) * (x.loadHalf(0) * y.loadHalf(0))
-        }
-        return sumf
+        dotRowLanes(w, a, count: count)
     }
 }
 

@@ -1,0 +1,115 @@
+import Foundation
+import XCTest
+import LMEngine
+
+/// The pieces of llama.cpp's CPU arithmetic lmlab reproduces (see the engine issue):
+/// each fast kernel equals its plain reference loop bit for bit, and both stay close
+/// to the textbook formula they approximate.
+final class LlamaCppArithmeticTests: XCTestCase {
+    /// ggml's vector exp is within 2 ulp of expf over the range silu uses, exact at 0,
+    /// and flushes like ggml outside it.
+    func testGgmlExpIsCloseToExpf() {
+        var rng = SplitMix(1)
+        for _ in 0..<20_000 {
+            let x = rng.float(in: -87...88)
+            let e = ggmlExp(x), want = expf(x)
+            XCTAssertLessThanOrEqual(abs(e - want), 2 * want.ulp, "x=\(x)")
+        }
+        XCTAssertEqual(ggmlExp(0), 1)
+        XCTAssertEqual(ggmlExp(-200), 0)
+        XCTAssertEqual(ggmlExp(200), .infinity)
+    }
+
+    /// SiLU·gate: the 16-lane version equals the reference loop bit for bit (the last
+    /// count % 16 elements use expf in both), and both are close to v/(1+e^-v)·u.
+    func testSiLUGateFastEqualsReference() {
+        var rng = SplitMix(2)
+        let count = 16 * 40 + 7
+        let g = rng.floats(count, in: -30...30), u = rng.floats(count, in: -2...2)
+        var fast = g, ref = g
+        siluGate(&fast, up: u, count: count, mode: .fast)
+        siluGate(&ref, up: u, count: count, mode: .reference)
+        XCTAssertEqual(fast.map(\.bitPattern), ref.map(\.bitPattern))
+        for i in 0..<count {
+            let v = Double(g[i])
+            XCTAssertEqual(Double(fast[i]), v / (1 + exp(-v)) * Double(u[i]), accuracy: 1e-5 * max(1, abs(v)))
+        }
+    }
+
+    /// GELU·gate from the fp16 table: fast (table) = reference (computed entry), within
+    /// fp16 rounding of the tanh formula, and exactly 0 / v·u beyond ∓10.
+    func testGELUGateFastEqualsReference() {
+        var rng = SplitMix(3)
+        var g = rng.floats(1000, in: -12...12)
+        g += [-10, 10, 9.999, -9.999, 0, 1]
+        let u = rng.floats(g.count, in: -2...2)
+        var fast = g, ref = g
+        geluTanhGate(&fast, up: u, count: g.count, mode: .fast)
+        geluTanhGate(&ref, up: u, count: g.count, mode: .reference)
+        XCTAssertEqual(fast.map(\.bitPattern), ref.map(\.bitPattern))
+        for i in g.indices {
+            let v = Double(g[i])
+            let gelu = v <= -10 ? 0 : v >= 10 ? v : 0.5 * v * (1 + tanh((2 / Double.pi).squareRoot() * (v + 0.044715 * v * v * v)))
+            XCTAssertEqual(Double(fast[i]), gelu * Double(u[i]), accuracy: 2e-3 * max(1, abs(gelu * Double(u[i]))), "v=\(v)")
+        }
+    }
+
+    func testRoundedToHalf() {
+        XCTAssertEqual(roundedToHalf(1), 1)
+        XCTAssertEqual(roundedToHalf(1.0 / 3), 0.333251953125)           // 0x3555
+        XCTAssertEqual(roundedToHalf(1 + 1.0 / 2048), 1)                // a tie goes to even
+        XCTAssertEqual(roundedToHalf(1 + 3.0 / 2048), 1 + 2.0 / 1024)   // and this one up
+        XCTAssertEqual(roundedToHalf(65519), 65504)
+        XCTAssertEqual(roundedToHalf(65520), .infinity)
+        XCTAssertEqual(roundedToHalf(1e-8), 0)
+        XCTAssertEqual(roundedToHalf(3e-7), 2.980232238769531e-7)       // subnormal 5 · 2^-24
+    }
+
+    /// Attention with llama.cpp's arithmetic (f16 query, keys and values, f16 running
+    /// output): the SIMD path equals the plain loop bit for bit, threaded or not, and
+    /// stays within f16 rounding of the f32 attention.
+    func testHalfPrecisionAttentionFastEqualsReference() {
+        var rng = SplitMix(4)
+        let heads = 4, kvHeads = 2, headDim = 64, p0 = 5, n = 6, span = p0 + n
+        let keys = rng.floats(span * kvHeads * headDim, in: -2...2).map(roundedToHalf)
+        let values = rng.floats(span * kvHeads * headDim, in: -2...2).map(roundedToHalf)
+        let q = rng.floats(n * heads * headDim, in: -2...2)
+        func run(_ mode: KernelMode, _ activations: ActivationPrecision, window: Int?) -> [Float] {
+            let ctx = ComputeContext(threads: 2, mode: mode, activations: activations)
+            ctx.minParallelWork = 0
+            var out = [Float](repeating: .nan, count: n * heads * headDim)
+            ctx.attentionBatch(q: q, keys: keys, values: values, out: &out, n: n, p0: p0, heads: heads, kvHeads: kvHeads,
+                               headDim: headDim, scale: 0.125, window: window)
+            return out
+        }
+        for window in [nil, 3] as [Int?] {
+            let fast = run(.fast, .q8, window: window), ref = run(.reference, .q8, window: window)
+            XCTAssertEqual(fast.map(\.bitPattern), ref.map(\.bitPattern))
+            let plain = run(.fast, .f32, window: window)
+            for i in plain.indices { XCTAssertEqual(fast[i], plain[i], accuracy: 5e-3) }
+            XCTAssertNotEqual(fast, plain, "the f16 path really rounds")
+        }
+    }
+
+    /// Q4_K in the order of llama.cpp's four-row kernel: SIMD = plain loop, and the two
+    /// orders differ only by float rounding.
+    func testQ4KFourRowOrderEqualsReference() {
+        var rng = SplitMix(5)
+        let n = 1024
+        let w = rng.floats(n, in: -1...1), a = rng.floats(n, in: -3...3)
+        var wq = [UInt8](repeating: 0, count: GGMLType.q4_K.rowBytes(n)!)
+        var aq = [UInt8](repeating: 0, count: GGMLType.q8_K.rowBytes(n)!)
+        w.withUnsafeBufferPointer { p in wq.withUnsafeMutableBytes { Q4_KFormat.quantizeRow(src: p.baseAddress!, dst: $0.baseAddress!, count: n) } }
+        a.withUnsafeBufferPointer { p in aq.withUnsafeMutableBytes { Q8_KFormat.quantizeActivationRow(src: p.baseAddress!, dst: $0.baseAddress!, count: n) } }
+        wq.withUnsafeBytes { wp in
+            aq.withUnsafeBytes { ap in
+                let x = wp.baseAddress!, y = ap.baseAddress!
+                let four = Q4_KFormat.dotFourRowOrder(x, y, count: n)
+                XCTAssertEqual(four.bitPattern, Q4_KFormat.dotReference(x, y, count: n, perSixtyFour: true).bitPattern)
+                let one = Q4_KFormat.dot(x, y, count: n)
+                XCTAssertEqual(one.bitPattern, Q4_KFormat.dotReference(x, y, count: n).bitPattern)
+                XCTAssertEqual(four, one, accuracy: 1e-4 * max(1, abs(one)))
+            }
+        }
+    }
+}
