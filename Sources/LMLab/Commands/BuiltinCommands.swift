@@ -3,6 +3,7 @@ public enum BuiltinCommands {
     public static var all: [Command] {
         [HelpCommand(), SetCommand(), ShowCommand(), QuitCommand(),
          ModelsCommand(), PullCommand(), LoadCommand(), UnloadCommand(),
+         TrainCommand(), TrainTokenizerCommand(), DistillCommand(), EvalCommand(),
          GenCommand(), ChatCommand(),
          TokensCommand(), InfoCommand(), LayersCommand(), TensorCommand(), NextCommand(), AttentionCommand(), LensCommand(),
          QuantCommand(),
