@@ -2,8 +2,8 @@
 public enum BuiltinCommands {
     public static var all: [Command] {
         [HelpCommand(), SetCommand(), ShowCommand(), QuitCommand(),
-         ModelsCommand(), PullCommand(), LoadCommand(), UnloadCommand(),
          TrainCommand(), TrainTokenizerCommand(), DistillCommand(), EvalCommand(),
+         ModelsCommand(), PullCommand(), LoadCommand(), UnloadCommand(),
          GenCommand(), ChatCommand(),
          TokensCommand(), InfoCommand(), LayersCommand(), TensorCommand(), NextCommand(), AttentionCommand(), LensCommand(),
          QuantCommand(),

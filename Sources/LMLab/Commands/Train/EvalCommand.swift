@@ -76,7 +76,7 @@ struct EvalCommand: Command {
         let wrong = result.items.filter { !$0.correct }.prefix(show)
         if !wrong.isEmpty {
             var t = Table(["prompt", "expected", "reply"])
-            for w in wrong { t.add([w.prompt, w.answer, TextUtil.sanitize(w.reply)]) }
+            for w in wrong { t.add([w.prompt, w.answer, TextUtil.sanitize(w.reply.split(separator: "\n").first.map(String.init) ?? "")]) }
             console.line("wrong answers, first \(wrong.count):")
             console.line(t.render(console: console))
         }
