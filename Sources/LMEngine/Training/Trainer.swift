@@ -51,7 +51,8 @@ public final class Trainer {
                                 validationFraction: recipe.data.validationFraction ?? 0.05)
         } else {
             data = try ArithmeticData(task: ArithmeticTask(maxOperand: recipe.data.maxOperand ?? 1000), vocabulary: vocabulary,
-                                      balancedShare: recipe.data.balancedDigits ?? 0)
+                                      balancedShare: recipe.data.balancedDigits ?? 0,
+                                      balancedFrom: recipe.data.balancedFromStep ?? 0)
         }
         let m = recipe.model
         let shape = ModelShape(vocabulary: vocabulary.count, embedding: m.embedding, layers: m.layers, heads: m.heads,

@@ -61,12 +61,16 @@ public final class ArithmeticData: TrainingData {
     let tokenizer: BPETokenizer
     let endOfText: Int32
     let heldOut: Set<ArithmeticTask.Problem>
-    /// The share of training problems drawn with balanced digit counts.
+    /// The share of training problems drawn with balanced digit counts, from step `balancedFrom` on:
+    /// short operands are rare in uniform data (10%), and a model that has not yet learned
+    /// where the digits are learns it faster from uniform three-digit problems.
     let balancedShare: Double
+    let balancedFrom: Int
 
-    public init(task: ArithmeticTask, vocabulary: TrainingVocabulary, balancedShare: Double = 0) throws {
+    public init(task: ArithmeticTask, vocabulary: TrainingVocabulary, balancedShare: Double = 0, balancedFrom: Int = 0) throws {
         self.task = task
         self.balancedShare = balancedShare
+        self.balancedFrom = balancedFrom
         tokenizer = try vocabulary.makeTokenizer()
         endOfText = vocabulary.endOfText
         heldOut = Set(task.heldOut())
@@ -79,7 +83,8 @@ public final class ArithmeticData: TrainingData {
 
     public var summary: String {
         "arithmetic: a+b and a−b with a, b < \(task.maxOperand), generated per step"
-            + (balancedShare > 0 ? String(format: " (%.0f%% with balanced digit counts)", balancedShare * 100) : "")
+            + (balancedShare > 0 ? String(format: " (%.0f%% with balanced digit counts", balancedShare * 100)
+               + (balancedFrom > 0 ? " from step \(balancedFrom))" : ")") : "")
             + "; \(heldOut.count) problems held out"
     }
 
@@ -99,8 +104,9 @@ public final class ArithmeticData: TrainingData {
         var rng = SeededRandom.forStep(seed: seed, stream: 1, step: step)
         var tokens: [Int32] = [], targets: [Int32] = []
         var made = 0
+        let share = step >= balancedFrom ? balancedShare : 0
         while made < size {
-            let p = rng.unit() < balancedShare ? task.randomBalanced(&rng) : task.random(&rng)
+            let p = rng.unit() < share ? task.randomBalanced(&rng) : task.random(&rng)
             if heldOut.contains(p) { continue }
             encode(p, length: length, tokens: &tokens, targets: &targets)
             made += 1

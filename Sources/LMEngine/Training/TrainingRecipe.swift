@@ -18,6 +18,8 @@ public struct TrainingRecipe: Codable, Sendable {
         public var maxOperand: Int?
         /// arithmetic: the share of problems whose operands' digit counts are drawn uniformly.
         public var balancedDigits: Double?
+        /// arithmetic: the step from which `balancedDigits` applies (a curriculum; default 0).
+        public var balancedFromStep: Int?
         /// text: the corpus; documents separated by `<|endoftext|>`.
         public var file: String?
         /// text: the share of the corpus (its end) kept for validation.

@@ -73,8 +73,9 @@ struct DistillCommand: Command {
         if index > 0 { console.line("continuing \(out.path): \(index) documents, \(TextUtil.grouped(tokens)) tokens so far") }
         console.line("teacher \(name), \(prompts.count) prompts, temperature \(temperature), repeat penalty \(repeatPenalty), seed \(seed)"
                      + (template == nil ? " (no chat template: prompts are continued as text)" : ""))
-        let bar = ProgressBar(label: "distill", total: Double(target), unit: "tokens", console: console)
-        bar.update(Double(tokens))
+        // The bar counts this run's tokens, so its rate and ETA are this run's too.
+        let already = tokens
+        let bar = ProgressBar(label: "distill", total: Double(max(0, target - already)), unit: "tokens", console: console)
         let generator = Generator(model: model)
         while tokens < target {
             if session.interrupt.isSet { break }
@@ -91,14 +92,14 @@ struct DistillCommand: Command {
             guard !document.isEmpty else { continue }
             try handle.write(contentsOf: Data((document + DistillCommand.separator).utf8))
             tokens += tokenizer.encode(document, addBOS: false, parseSpecial: false).count
-            bar.update(Double(tokens))
+            bar.update(Double(tokens - already))
         }
         if session.interrupt.isSet {
             console.line("")
             console.line("stopped after \(index) documents (\(TextUtil.grouped(tokens)) tokens); run the same command to continue")
             throw CommandError.interrupted
         }
-        bar.finish(Double(tokens))
+        bar.finish(Double(tokens - already))
         console.line("wrote \(out.path): \(index) documents, \(TextUtil.grouped(tokens)) tokens")
     }
 

@@ -118,7 +118,8 @@ struct TrainCommand: Command {
     func printSamples(_ t: Trainer, _ prompts: [String], console: Console) throws {
         for p in prompts {
             let text = try t.sample(p, maxTokens: min(t.shape.context - 1, 120))
-            console.line("  " + console.styled(TextUtil.sanitize(p), .dim) + TextUtil.sanitize(text))
+            let shown = TextUtil.sanitize(text, keepNewlines: true).replacingOccurrences(of: "\n", with: "\n    ")
+            console.line("  " + console.styled(TextUtil.sanitize(p), .dim) + shown)
         }
     }
 
