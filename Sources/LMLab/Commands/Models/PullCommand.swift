@@ -19,6 +19,14 @@ struct PullCommand: Command {
             let hint = Suggest.closest(to: word, in: catalog.allNames).map { " — did you mean '\($0)'?" } ?? ""
             throw CommandError.usage("no model '\(TextUtil.sanitize(word))' in the catalogue\(hint); `models` lists them")
         }
+        if entry.isShipped {
+            if let found = try? ModelLocator.resolve(entry.name, home: session.home) {
+                session.console.line("\(entry.name) ships with lmlab: \(found.url.path) — nothing to download")
+                return
+            }
+            throw CommandError.state("\(entry.name) ships with lmlab in models/\(entry.file) and has nothing to download — "
+                                     + "check out models/ again, or rebuild it with: train models/recipes/\(entry.name).json")
+        }
         let folder = ModelLocator.downloadFolder(home: session.home)
         let console = session.console
         let start = Date()
@@ -53,7 +61,9 @@ struct ModelsCommand: Command {
         for e in catalog.models {
             let here = (try? ModelLocator.resolve(e.name, home: session.home)) != nil
             t.add([e.name, e.aliases.joined(separator: ", "), e.architecture, TextUtil.count(e.parameters),
-                   TextUtil.bytes(e.bytes), e.license, here ? "yes" : "no — pull \(e.aliases.first ?? e.name)"])
+                   TextUtil.bytes(e.bytes), e.license,
+                   here ? (e.isShipped ? "yes (ships with lmlab)" : "yes")
+                        : (e.isShipped ? "no — train models/recipes/\(e.name).json" : "no — pull \(e.aliases.first ?? e.name)")])
         }
         session.console.line(t.render(console: session.console))
     }
