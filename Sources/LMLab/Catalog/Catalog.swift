@@ -20,12 +20,17 @@ public struct Catalog: Codable, Sendable {
         public var license: String
         public var about: String
         public var parts: [Part]
+        /// "shipped" for lmlab's own models, committed in models/ with no parts to download;
+        /// absent for models fetched from PyPI.
+        public var status: String?
         public init(name: String, aliases: [String], architecture: String, parameters: Int, file: String, bytes: Int,
-                    sha256: String, license: String, about: String, parts: [Part]) {
+                    sha256: String, license: String, about: String, parts: [Part], status: String? = nil) {
             self.name = name; self.aliases = aliases; self.architecture = architecture; self.parameters = parameters
             self.file = file; self.bytes = bytes; self.sha256 = sha256; self.license = license; self.about = about
-            self.parts = parts
+            self.parts = parts; self.status = status
         }
+        /// Committed with the repository rather than downloaded.
+        public var isShipped: Bool { status == "shipped" || parts.isEmpty }
     }
     public var models: [Entry]
 

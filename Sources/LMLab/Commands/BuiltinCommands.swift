@@ -2,6 +2,7 @@
 public enum BuiltinCommands {
     public static var all: [Command] {
         [HelpCommand(), SetCommand(), ShowCommand(), QuitCommand(),
+         TrainCommand(), TrainTokenizerCommand(), DistillCommand(), EvalCommand(),
          ModelsCommand(), PullCommand(), LoadCommand(), UnloadCommand(),
          UseCommand(), RmCommand(), CompareCommand(),
          CascadeCommand(),

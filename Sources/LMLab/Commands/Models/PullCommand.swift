@@ -21,9 +21,13 @@ struct PullCommand: Command {
             let hint = Suggest.closest(to: word, in: catalog.allNames).map { " — did you mean '\($0)'?" } ?? ""
             throw CommandError.usage("no model '\(TextUtil.sanitize(word))' in the catalogue\(hint); `models` lists them")
         }
-        guard !entry.parts.isEmpty else {
-            session.console.line("\(entry.name) ships with lmlab: nothing to pull — 'load \(entry.aliases.first ?? entry.name)'")
-            return
+        if entry.isShipped {
+            if let found = try? ModelLocator.resolve(entry.name, home: session.home) {
+                session.console.line("\(entry.name) ships with lmlab: \(found.url.path) — nothing to download")
+                return
+            }
+            throw CommandError.state("\(entry.name) ships with lmlab in models/\(entry.file) and has nothing to download — "
+                                     + "check out models/ again, or rebuild it with: train models/recipes/\(entry.name).json")
         }
         let folder = ModelLocator.downloadFolder(home: session.home)
         let console = session.console
@@ -80,7 +84,7 @@ struct ModelsCommand: Command {
         var t = Table(["name", "aliases", "architecture", "parameters", "size", "licence", "status"])
         for e in catalog.models {
             let here = (try? ModelLocator.resolve(e.name, home: session.home)) != nil
-            let status = e.parts.isEmpty ? (here ? "shipped" : "shipped, but missing")
+            let status = e.isShipped ? (here ? "shipped" : "shipped, but missing — train models/recipes/\(e.name).json")
                 : here ? "pulled" : "not pulled — pull \(e.aliases.first ?? e.name)"
             t.add([e.name, e.aliases.joined(separator: ", "), e.architecture, TextUtil.count(e.parameters),
                    TextUtil.bytes(e.bytes), e.license, status])

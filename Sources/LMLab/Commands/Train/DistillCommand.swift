@@ -1,0 +1,113 @@
+import Foundation
+import LMEngine
+
+/// `distill TEACHER --prompts FILE --tokens N --out FILE`: has a teacher model
+/// write a training corpus. Each prompt line (cycled, as a chat message when the
+/// teacher has a chat template) yields one document, sampled with seed + document
+/// index, so the corpus is reproducible. Documents are appended whole, separated
+/// by `<|endoftext|>` lines; running the same command again continues the file.
+struct DistillCommand: Command {
+    let name = "distill"
+    let topic = Topic.train
+    let summary = "generate a training corpus with a teacher model (seeded, resumable)"
+    let usage = "distill TEACHER --prompts FILE --tokens N --out FILE [--seed S] [--temp T] [--repeat-penalty P] [--max N]"
+    let examples = ["distill smollm2 --prompts models/data/story-prompts.txt --tokens 20000 --out stories.txt"]
+    let flags = [
+        Arguments.Flag("prompts", value: "FILE", "one prompt per line (blank lines and # comments skipped)"),
+        Arguments.Flag("tokens", value: "N", "stop once the corpus holds N teacher tokens"),
+        Arguments.Flag("out", value: "FILE", "the corpus file (continued if it exists)"),
+        Arguments.Flag("seed", value: "S", "base seed; document i uses S + i (default 1)"),
+        Arguments.Flag("temp", value: "T", "sampling temperature (default 0.8)"),
+        Arguments.Flag("repeat-penalty", value: "P", "penalty on recently used tokens (default 1.1: small teachers loop)"),
+        Arguments.Flag("max", value: "N", "tokens per document at most (default 300)"),
+    ]
+    static let separator = "\n" + TrainingVocabulary.endOfTextText + "\n"
+
+    func complete(_ previous: [String], session: Session) -> [String] {
+        previous.isEmpty ? ModelLocator.candidates(home: session.home) : []
+    }
+
+    func run(_ args: Arguments, session: Session) throws {
+        guard args.positionals.count == 1, let teacherName = args.positional(0) else { throw CommandError.usage("usage: \(usage)") }
+        guard let promptsPath = args.options["prompts"] else { throw CommandError.usage("which prompts? add --prompts FILE") }
+        guard let outPath = args.options["out"] else { throw CommandError.usage("where to? add --out FILE") }
+        guard let target: Int = try args.number("tokens", in: 1...100_000_000) else {
+            throw CommandError.usage("how many tokens? add --tokens N")
+        }
+        let seed: Int = try args.number("seed", in: 0...Int(UInt32.max)) ?? 1
+        let temperature: Double = try args.number("temp", in: 0...5) ?? 0.8
+        let repeatPenalty: Double = try args.number("repeat-penalty", in: 0.5...2) ?? 1.1
+        let maxPerDocument: Int = try args.number("max", in: 8...4096) ?? 300
+        guard let promptText = try? String(contentsOfFile: (promptsPath as NSString).expandingTildeInPath, encoding: .utf8) else {
+            throw CommandError.failed("can't read the prompts '\(TextUtil.sanitize(promptsPath))'")
+        }
+        let prompts = promptText.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        guard !prompts.isEmpty else { throw CommandError.failed("'\(TextUtil.sanitize(promptsPath))' has no prompts") }
+
+        let (name, url) = try ModelLocator.resolve(teacherName, home: session.home)
+        let model: DecoderModel
+        do { model = try ModelLoader.load(url: url, contextLength: 1024, threads: session.settings.int("threads")) } catch let e as CustomStringConvertible where e is Error {
+            throw CommandError.failed("can't load '\(TextUtil.sanitize(url.lastPathComponent))': \(e.description)")
+        }
+        let template = ChatTemplate.detect(from: model.gguf)
+        let tokenizer = model.tokenizer
+
+        // What is already there: whole documents only (a cut-off tail is dropped).
+        let out = URL(fileURLWithPath: (outPath as NSString).expandingTildeInPath)
+        var existing = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+        if !existing.isEmpty, !existing.hasSuffix(DistillCommand.separator) {
+            existing = existing.range(of: DistillCommand.separator, options: .backwards).map { String(existing[..<$0.upperBound]) } ?? ""
+        }
+        let documents = existing.components(separatedBy: DistillCommand.separator).dropLast()
+        var tokens = documents.reduce(0) { $0 + tokenizer.encode($1, addBOS: false, parseSpecial: false).count }
+        if !FileManager.default.createFile(atPath: out.path, contents: Data(existing.utf8)) {
+            throw CommandError.failed("can't write \(out.path)")
+        }
+        let handle = try FileHandle(forWritingTo: out)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+
+        let console = session.console
+        var index = documents.count
+        if index > 0 { console.line("continuing \(out.path): \(index) documents, \(TextUtil.grouped(tokens)) tokens so far") }
+        console.line("teacher \(name), \(prompts.count) prompts, temperature \(temperature), repeat penalty \(repeatPenalty), seed \(seed)"
+                     + (template == nil ? " (no chat template: prompts are continued as text)" : ""))
+        // The bar counts this run's tokens, so its rate and ETA are this run's too.
+        let already = tokens
+        let bar = ProgressBar(label: "distill", total: Double(max(0, target - already)), unit: "tokens", console: console)
+        let generator = Generator(model: model)
+        while tokens < target {
+            if session.interrupt.isSet { break }
+            let prompt = prompts[index % prompts.count]
+            let text = template?.render([.user(prompt)]) ?? prompt
+            let ids = tokenizer.encode(text, addBOS: tokenizer.addsBOS, parseSpecial: template != nil)
+            let sampler = Sampler(SamplerSettings(temperature: Float(temperature), repeatPenalty: Float(repeatPenalty),
+                                                    seed: UInt64(seed + index)))
+            let (generated, stats) = try generator.generate(prompt: ids, maxTokens: maxPerDocument, sampler: sampler,
+                                                            shouldStop: { session.interrupt.isSet }) { _, _ in }
+            if stats.stopReason == .interrupted { break }
+            let document = DistillCommand.tidy(tokenizer.decode(generated), cut: stats.stopReason != .endOfText)
+            index += 1
+            guard !document.isEmpty else { continue }
+            try handle.write(contentsOf: Data((document + DistillCommand.separator).utf8))
+            tokens += tokenizer.encode(document, addBOS: false, parseSpecial: false).count
+            bar.update(Double(tokens - already))
+        }
+        if session.interrupt.isSet {
+            console.line("")
+            console.line("stopped after \(index) documents (\(TextUtil.grouped(tokens)) tokens); run the same command to continue")
+            throw CommandError.interrupted
+        }
+        bar.finish(Double(tokens - already))
+        console.line("wrote \(out.path): \(index) documents, \(TextUtil.grouped(tokens)) tokens")
+    }
+
+    /// Trims a document; one cut off by the length limit ends at its last full sentence.
+    static func tidy(_ text: String, cut: Bool) -> String {
+        var t = text.replacingOccurrences(of: TrainingVocabulary.endOfTextText, with: "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        if cut, let end = t.lastIndex(where: { ".!?\"".contains($0) }) { t = String(t[...end]) }
+        return t
+    }
+}

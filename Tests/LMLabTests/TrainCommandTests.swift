@@ -1,0 +1,136 @@
+import Foundation
+import XCTest
+import LMLab
+import LMEngine
+
+/// train, eval, train-tokenizer and distill through the same entry the REPL uses.
+final class TrainCommandTests: XCTestCase {
+    var folder: URL!
+    let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    func session(_ interrupt: Interrupt = Interrupt()) -> Session {
+        Session(console: .capturing(), interrupt: interrupt, home: folder)
+    }
+
+    func writeMathRecipe(steps: Int) throws -> URL {
+        let url = folder.appendingPathComponent("math.json")
+        try """
+            { "name": "math-test", "data": { "kind": "arithmetic", "maxOperand": 10 },
+              "tokenizer": { "kind": "characters", "characters": "0123456789+-=" },
+              "model": { "embedding": 32, "layers": 2, "heads": 4, "feedForward": 64, "context": 8 },
+              "training": { "steps": \(steps), "batch": 32, "learningRate": 0.01, "warmup": 5, "seed": 2, "evalEvery": 10 },
+              "output": "math.gguf", "samplePrompts": ["3+4="] }
+            """.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    func testTrainPrintsLossesExportsAModelTheLabLoads() throws {
+        let recipe = try writeMathRecipe(steps: 60)
+        let s = session()
+        XCTAssertTrue(s.run("train \(recipe.path)"), s.console.capturedErrors)
+        let out = s.console.captured
+        XCTAssertTrue(out.contains("before training:") && out.contains("after training:"), out)
+        XCTAssertTrue(out.contains("step 10/60") && out.contains("step 60/60"), "plain progress lines off a terminal:\n\(out)")
+        XCTAssertFalse(out.contains("\u{1B}["), "no escape codes off a terminal")
+        // The final line's figures: training loss fell from about ln(14).
+        let summary = try XCTUnwrap(out.split(separator: "\n").first { $0.hasPrefix("trained math-test") })
+        let finalLoss = try XCTUnwrap(Double(summary.components(separatedBy: "final loss ")[1].prefix(6)))
+        XCTAssertLessThan(finalLoss, 1.6, "60 steps of one-digit sums (start ≈ 2.6): \(summary)")
+
+        let model = folder.appendingPathComponent("math.gguf")
+        XCTAssertTrue(s.run("load \(model.path)"), s.console.capturedErrors)
+        XCTAssertTrue(s.run("gen 3+4= --temp 0 --max 3"), s.console.capturedErrors)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(".cache/math-test.ckpt").path))
+    }
+
+    func testCtrlCSavesACheckpointAndResumeContinues() throws {
+        let recipe = try writeMathRecipe(steps: 20)
+        let interrupt = Interrupt()
+        interrupt.set()   // as if Ctrl-C came before the first step
+        let s = session(interrupt)
+        XCTAssertFalse(s.run("train \(recipe.path)"))
+        XCTAssertTrue(s.console.captured.contains("stopped at step 0 of 20; checkpoint saved"), s.console.captured)
+        XCTAssertTrue(s.console.captured.contains("--resume"))
+        interrupt.reset()
+        let again = session()
+        XCTAssertTrue(again.run("train \(recipe.path) --resume"), again.console.capturedErrors)
+        XCTAssertTrue(again.console.captured.contains("resumed math-test at step 0"), again.console.captured)
+        XCTAssertTrue(again.console.captured.contains("trained math-test: 20 steps"))
+    }
+
+    func testBadInputGetsOneLineErrors() throws {
+        let s = session()
+        XCTAssertFalse(s.run("train"))
+        XCTAssertFalse(s.run("train \(folder.appendingPathComponent("nope.json").path)"))
+        XCTAssertTrue(s.console.capturedErrors.contains("bad recipe: can't read"), s.console.capturedErrors)
+        XCTAssertFalse(s.run("train \(try writeMathRecipe(steps: 5).path) --steps 0"))
+        XCTAssertFalse(s.run("eval tiny-math"))
+        XCTAssertTrue(s.console.capturedErrors.contains("--task arithmetic"))
+        XCTAssertFalse(s.run("eval tiny-math --task poetry"))
+        XCTAssertTrue(s.console.capturedErrors.contains("unknown task 'poetry'"))
+        XCTAssertFalse(s.run("train-tokenizer \(folder.path)/absent.txt --vocab 300"))
+        XCTAssertFalse(s.run("distill tiny-math --tokens 10 --out x.txt"))
+        XCTAssertTrue(s.console.capturedErrors.contains("--prompts FILE"))
+        XCTAssertEqual(s.console.capturedErrors.split(separator: "\n").count, 7, "one line per error:\n\(s.console.capturedErrors)")
+    }
+
+    func testTrainTokenizerWritesAVocabularyTheEngineLoads() throws {
+        let text = folder.appendingPathComponent("t.txt")
+        try String(repeating: "the cat and the dog play in the sun.\n", count: 40).write(to: text, atomically: true, encoding: .utf8)
+        let s = session()
+        XCTAssertTrue(s.run("train-tokenizer \(text.path) --vocab 300"), s.console.capturedErrors)
+        // Every word of this text fits in fewer than 43 merges, so the trainer stops early and says so.
+        XCTAssertTrue(s.console.captured.contains("no pair of tokens occurs twice"), s.console.captured)
+        let gguf = try GGUFFile(url: folder.appendingPathComponent("t.tokenizer.gguf"))
+        let tokenizer = try TokenizerFactory.make(from: gguf)
+        XCTAssertTrue(s.console.captured.contains("learned \(tokenizer.vocabularySize) tokens (\(tokenizer.vocabularySize - 257) merges)"),
+                      s.console.captured)
+        let ids = tokenizer.encode("the cat and the dog", addBOS: false, parseSpecial: false)
+        XCTAssertEqual(tokenizer.decode(ids), "the cat and the dog")
+        XCTAssertEqual(ids.count, 5, "each word of the text is one token")
+        XCTAssertEqual(tokenizer.encode("zebra", addBOS: false, parseSpecial: false).count, 5, "unseen: one token per byte")
+    }
+
+    func testDistillWritesWholeDocumentsAndContinues() throws {
+        // A tiny trained model is the teacher here (fast); the real one is SmolLM2.
+        let recipe = try writeMathRecipe(steps: 30)
+        XCTAssertTrue(session().run("train \(recipe.path)"))
+        let prompts = folder.appendingPathComponent("p.txt")
+        try "# sums\n1+2=\n5-3=\n".write(to: prompts, atomically: true, encoding: .utf8)
+        let corpus = folder.appendingPathComponent("c.txt")
+        let teacher = folder.appendingPathComponent("math.gguf").path
+        let s = session()
+        XCTAssertTrue(s.run("distill \(teacher) --prompts \(prompts.path) --tokens 4 --out \(corpus.path) --temp 0"), s.console.capturedErrors)
+        let first = try String(contentsOf: corpus, encoding: .utf8)
+        XCTAssertTrue(first.hasSuffix("\n<|endoftext|>\n"), first)
+        let firstCount = first.components(separatedBy: "<|endoftext|>").count - 1
+        XCTAssertGreaterThan(firstCount, 0)
+        XCTAssertTrue(s.run("distill \(teacher) --prompts \(prompts.path) --tokens 12 --out \(corpus.path) --temp 0"), s.console.capturedErrors)
+        XCTAssertTrue(s.console.captured.contains("continuing"), s.console.captured)
+        let second = try String(contentsOf: corpus, encoding: .utf8)
+        XCTAssertTrue(second.hasPrefix(first), "a continued corpus keeps what was there")
+        XCTAssertGreaterThan(second.components(separatedBy: "<|endoftext|>").count - 1, firstCount)
+    }
+
+    /// The shipped model, loaded by name through the catalogue: ≥ 95% on a held-out slice.
+    func testShippedTinyMathScoresOnHeldOutProblems() throws {
+        guard FileManager.default.fileExists(atPath: packageRoot.appendingPathComponent("models/tiny-math.gguf").path) else {
+            return XCTFail("models/tiny-math.gguf is committed with the repository and should be here")
+        }
+        let s = session()
+        XCTAssertTrue(s.run("eval tiny-math --task arithmetic --count 200 --json"), s.console.capturedErrors)
+        struct Report: Decodable { let count: Int; let correct: Int; let accuracy: Double; let shots: Int }
+        let report = try JSONDecoder().decode(Report.self, from: Data(s.console.captured.utf8))
+        XCTAssertEqual(report.count, 200)
+        XCTAssertEqual(report.shots, 0, "lmlab's own models get the bare prompt")
+        XCTAssertGreaterThanOrEqual(report.accuracy, 0.95, "\(report.correct)/200")
+        XCTAssertTrue(s.run("load tiny-math"), s.console.capturedErrors)
+    }
+}
