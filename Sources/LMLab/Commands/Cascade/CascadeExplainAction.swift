@@ -76,7 +76,7 @@ enum CascadeExplainAction {
         out.append("path at \(a.score.rawValue) threshold \(String(format: "%.3f", threshold)): "
                    + a.tiers[0...path.finalTier].map(\.name).joined(separator: " → ")
                    + " · answer " + (path.correct ? "right" : "wrong")
-                   + String(format: " · $%.7f · %.2f s", path.cost, path.latency))
+                   + " · " + (path.cost == 0 ? "$0" : String(format: "$%.7f", path.cost)) + String(format: " · %.2f s", path.latency))
         let oracle = CascadeSimulator.path(r, router: OracleRouter())
         out.append("the oracle would stop at \(a.tiers[oracle.finalTier].name)"
                    + (oracle.correct ? "" : " (no tier is right, so it stays on the cheapest)"))
