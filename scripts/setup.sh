@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Installs what lmlab needs on a fresh Debian machine, only when missing:
 # libedit-dev (the line editor), pkg-config, and for tests tmux (the
-# pseudo-terminal the REPL tests drive). Uses sudo when not root.
+# pseudo-terminal the REPL tests drive) and Python's nbformat (the .ipynb
+# validator). Uses sudo when not root.
 set -euo pipefail
 need=()
 [ -f /usr/include/editline/readline.h ] || need+=(libedit-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 if [ "${1:-}" = "--test" ]; then
   command -v tmux >/dev/null 2>&1 || need+=(tmux)
+fi
+if [ "${1:-}" = "--test" ]; then
+  # The notebook tests validate saved .ipynb files with Jupyter's own validator.
+  python3 -c "import nbformat" >/dev/null 2>&1 || python3 -m pip install -q nbformat || echo "note: nbformat not installed; the .ipynb test will check the structure itself"
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 sudo=""

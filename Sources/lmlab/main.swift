@@ -13,6 +13,7 @@ struct LMLabCommand: ParsableCommand {
               lmlab                         open the lab
               lmlab -c "help; show settings"
               lmlab run demo.lab            run a script, one command per line
+              lmlab lesson 3 --run          run lesson 3 start to end, checking it
               echo help | lmlab             piped input runs as a script
             """,
         version: LMLabInfo.version
@@ -21,7 +22,10 @@ struct LMLabCommand: ParsableCommand {
     @Option(name: .customShort("c"), help: "Run commands separated by ';' and exit.")
     var commands: String?
 
-    @Argument(help: "`run FILE` runs a script of lab commands.")
+    @Flag(name: .customLong("run"), help: "With `lesson N`: run the whole lesson without pausing, failing on the first failed check.")
+    var runLesson = false
+
+    @Argument(help: "`run FILE` runs a script of lab commands; `lesson N` plays a lesson.")
     var words: [String] = []
 
     func run() throws {
@@ -35,6 +39,16 @@ struct LMLabCommand: ParsableCommand {
             guard words.count == 2 else { throw ValidationError("usage: lmlab run FILE.lab") }
             Interrupt.installHandler()
             code = REPL.runScript(at: words[1], session: session)
+        } else if words.first == "lesson" {
+            guard words.count == 2 else { throw ValidationError("usage: lmlab lesson N [--run]") }
+            if runLesson || isatty(STDIN_FILENO) != 1 {
+                Interrupt.installHandler()
+                code = REPL.runCommands(["lesson \(words[1]) --run"], session: session)
+            } else {
+                code = REPL.runInteractive(session: session, firstCommand: "lesson \(words[1])")
+            }
+        } else if runLesson {
+            throw ValidationError("--run goes with `lesson N`")
         } else if !words.isEmpty {
             throw ValidationError("unknown subcommand '\(words[0])'; try `lmlab --help`")
         } else if isatty(STDIN_FILENO) == 1 {

@@ -58,7 +58,7 @@ final class CompareModelsTests: XCTestCase {
         XCTAssertEqual(s.console.capturedErrors, "error: no model loaded — try 'load smollm2' (or 'load PATH.gguf')\n")
         s.console.reset()
         XCTAssertFalse(s.run("compare modles hi"))
-        XCTAssertEqual(s.console.capturedErrors, "error: compare what? 'modles' is not one of: models — did you mean 'models'?\n")
+        XCTAssertEqual(s.console.capturedErrors, "error: compare what? 'modles' is not one of: models, quant — did you mean 'models'?\n")
         s.console.reset()
         XCTAssertFalse(s.run("compare models"))
         XCTAssertTrue(s.console.capturedErrors.hasPrefix("error: compare models needs a prompt"))

@@ -70,15 +70,20 @@ public struct ModelPuller {
         """
 
     func sha256(of url: URL) throws -> String {
-        try capture(["python3", "-c", ModelPuller.hashScript, url.path]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try ModelPuller.capture(["python3", "-c", ModelPuller.hashScript, url.path]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     private func run(_ arguments: [String], failure: String) throws {
+        try ModelPuller.runProcess(arguments, failure: failure)
+    }
+
+    /// Runs a helper program (pip, python3); its last stderr line goes into the error.
+    static func runProcess(_ arguments: [String], failure: String) throws {
         _ = try capture(arguments, failure: failure)
     }
 
     @discardableResult
-    private func capture(_ arguments: [String], failure: String? = nil) throws -> String {
+    static func capture(_ arguments: [String], failure: String? = nil) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = arguments

@@ -3,12 +3,12 @@ public enum BuiltinCommands {
     public static var all: [Command] {
         [HelpCommand(), SetCommand(), ShowCommand(), QuitCommand(),
          ModelsCommand(), PullCommand(), LoadCommand(), UnloadCommand(),
-         UseCommand(),
-         CompareCommand(),
+         UseCommand(), RmCommand(), CompareCommand(),
          CascadeCommand(),
          GenCommand(), ChatCommand(),
          TokensCommand(), InfoCommand(), LayersCommand(), TensorCommand(), NextCommand(), AttentionCommand(), LensCommand(),
-         QuantCommand(),
-         PplCommand(), KldCommand(), BenchCommand()]
+         QuantCommand(), SampleCommand(),
+         PplCommand(), KldCommand(), BenchCommand(),
+         LessonsCommand(), LessonCommand(), OpenCommand(), SaveCommand()]
     }
 }

@@ -15,6 +15,8 @@ public protocol Command {
     var examples: [String] { get }
     /// Options it accepts; anything else is a usage error before `run`.
     var flags: [Arguments.Flag] { get }
+    /// Whether `save FILE.md` keeps this command (false for commands about the notebook itself).
+    var recordsInTranscript: Bool { get }
     /// Candidates for the word being typed, given the words before it.
     func complete(_ previous: [String], session: Session) -> [String]
     func run(_ args: Arguments, session: Session) throws
@@ -24,6 +26,7 @@ public extension Command {
     var aliases: [String] { [] }
     var examples: [String] { [] }
     var flags: [Arguments.Flag] { [] }
+    var recordsInTranscript: Bool { true }
     func complete(_ previous: [String], session: Session) -> [String] { [] }
 }
 

@@ -45,6 +45,14 @@ public final class CommandRegistry {
         try command.run(args, session: session)
     }
 
+    /// Whether a line is one `save FILE.md` should keep: a known command that isn't about the notebook.
+    func recordsInTranscript(_ line: String) -> Bool {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, !trimmed.hasPrefix("#"),
+              let first = trimmed.split(separator: " ").first, let command = lookup(String(first)) else { return false }
+        return command.recordsInTranscript
+    }
+
     /// Completion candidates for the word at the end of `line`.
     public func completions(line: String, session: Session) -> [String] {
         let endsWithSpace = line.last == " "

@@ -46,7 +46,8 @@ public enum REPL {
     }
 
     /// The interactive prompt, until Ctrl-D or `quit`.
-    public static func runInteractive(session: Session) -> Int32 {
+    /// `firstCommand` runs before the first prompt (`lmlab lesson 3` opens the lab playing lesson 3).
+    public static func runInteractive(session: Session, firstCommand: String? = nil) -> Int32 {
         session.interactive = true
         Interrupt.installHandler()
         let editor = LineEditor(historyFile: session.home.appendingPathComponent("history"))
@@ -60,6 +61,10 @@ public enum REPL {
         let console = session.console
         console.line("lmlab \(LMLabInfo.version) — a lab for small and large language models.")
         console.line("Type 'help' for commands, Tab to complete, Ctrl-C to stop, Ctrl-D or 'quit' to leave.")
+        if let firstCommand {
+            session.run(firstCommand)
+            session.interrupt.reset()
+        }
         var assembler = InputAssembler()
         while !session.wantsToQuit {
             switch editor.read(prompt: assembler.isContinuing ? continuationPrompt : prompt) {

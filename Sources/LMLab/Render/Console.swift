@@ -14,6 +14,10 @@ public final class Console: @unchecked Sendable {
     private(set) public var captured = ""
     private(set) public var capturedErrors = ""
     private let lock = NSLock()
+    /// Open recordings (`startRecording`): everything written, errors included,
+    /// is also appended to each of them, so a session can be saved as a notebook.
+    private var recordings: [Int: String] = [:]
+    private var nextRecording = 0
 
     public enum ColorSetting: String, CaseIterable, Sendable { case auto, on, off }
 
@@ -50,6 +54,7 @@ public final class Console: @unchecked Sendable {
     /// Writes text as is (no newline added), flushing so streamed tokens show at once.
     public func write(_ text: String) {
         lock.lock(); defer { lock.unlock() }
+        record(text)
         switch sink {
         case .capture: captured += text
         case .standard:
@@ -63,6 +68,7 @@ public final class Console: @unchecked Sendable {
     public func error(_ message: String) {
         lock.lock(); defer { lock.unlock() }
         let text = "error: \(message)\n"
+        record(text)
         switch sink {
         case .capture: capturedErrors += text
         case .standard: FileHandle.standardError.write(Data(text.utf8))
@@ -72,6 +78,7 @@ public final class Console: @unchecked Sendable {
     /// A notice on stderr that isn't a failure (hints, warnings).
     public func note(_ message: String) {
         lock.lock(); defer { lock.unlock() }
+        record(message + "\n")
         switch sink {
         case .capture: capturedErrors += message + "\n"
         case .standard: FileHandle.standardError.write(Data((message + "\n").utf8))
@@ -82,6 +89,30 @@ public final class Console: @unchecked Sendable {
     public func reset() {
         lock.lock(); defer { lock.unlock() }
         captured = ""; capturedErrors = ""
+    }
+
+    // MARK: recording — what `save FILE.md` writes
+
+    /// Starts collecting everything written from now on; returns the recording's id.
+    public func startRecording() -> Int {
+        lock.lock(); defer { lock.unlock() }
+        nextRecording += 1
+        recordings[nextRecording] = ""
+        return nextRecording
+    }
+
+    /// Ends a recording and returns what was written during it, as plain text:
+    /// colour codes removed and progress-bar redraws (`\r`) reduced to their last state.
+    public func stopRecording(_ id: Int) -> String {
+        lock.lock(); defer { lock.unlock() }
+        let raw = recordings.removeValue(forKey: id) ?? ""
+        return TextUtil.plain(raw)
+    }
+
+    /// Called with the lock held.
+    private func record(_ text: String) {
+        guard !recordings.isEmpty else { return }
+        for key in recordings.keys { recordings[key]! += text }
     }
 
     // MARK: styling — plain text whenever colour is off

@@ -38,6 +38,17 @@ public enum TextUtil {
         return out
     }
 
+    /// Terminal output as it finally looks, for saving: escape sequences removed,
+    /// and on each line only what was written after its last carriage return
+    /// (a progress bar redrawn in place keeps its final state).
+    public static func plain(_ s: String) -> String {
+        let lines = stripANSI(s).unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+        return lines.map { line -> String in
+            let last = line.split(separator: "\r", omittingEmptySubsequences: false).last { !$0.isEmpty }
+            return last.map { String(String.UnicodeScalarView($0)) } ?? ""
+        }.joined(separator: "\n")
+    }
+
     /// Columns a string takes in a terminal: wide (CJK, emoji) characters count
     /// two, combining marks zero, escape sequences nothing.
     public static func displayWidth(_ s: String) -> Int {

@@ -22,6 +22,10 @@ public final class Session {
     public let cascade = CascadeState()
     /// Reads one more line from the user (interactive only; `chat` uses it).
     public var readLine: ((String) -> String?)?
+    /// The commands run so far with their output, for `save FILE.md`.
+    public let transcript = Transcript()
+    /// What the latest commands measured, for lesson checks.
+    public let figures = Figures()
 
     public init(console: Console = Console(), interrupt: Interrupt = .shared, home: URL? = nil,
                 registry: CommandRegistry? = nil) {
@@ -42,14 +46,20 @@ public final class Session {
     /// Returns whether it succeeded.
     @discardableResult
     public func run(_ line: String) -> Bool {
+        let recording = registry.recordsInTranscript(line) ? console.startRecording() : nil
         do {
             try registry.execute(line, session: self)
+            if let recording {
+                transcript.append(command: line.trimmingCharacters(in: .whitespaces),
+                                  output: console.stopRecording(recording))
+            }
             return true
         } catch let e as CommandError {
             console.error(e.description)
         } catch {
             console.error(TextUtil.sanitize(String(describing: error)))
         }
+        if let recording { _ = console.stopRecording(recording) }   // failed commands are not saved
         return false
     }
 

@@ -5,6 +5,7 @@ struct QuitCommand: Command {
     let topic = Topic.session
     let summary = "leave the lab (Ctrl-D works too)"
     let usage = "quit"
+    let recordsInTranscript = false
 
     func run(_ args: Arguments, session: Session) throws {
         session.wantsToQuit = true

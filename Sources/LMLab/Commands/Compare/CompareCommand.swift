@@ -6,18 +6,21 @@ import Foundation
 struct CompareCommand: Command {
     let name = "compare"
     let topic = Topic.inspect
-    let summary = "side by side: `compare models PROMPT` runs a prompt through every loaded model"
-    let usage = "compare models PROMPT [--max N] [--json]"
-    let examples = ["compare models The capital of France is", "compare models \"2 + 2 =\" --max 8"]
-    let flags = CompareModels.flags
+    let summary = "side by side: every loaded model on one prompt, or the quantization ladder (`compare quant`)"
+    let usage = "compare models PROMPT [--max N] [--json] | " + CompareQuant.usage
+    let examples = ["compare models The capital of France is", "compare models \"2 + 2 =\" --max 8",
+                    "compare quant f32 f16 q8_0 q4_0", "compare quant file q4_k q2_k --chunks 2 --json"]
+    let flags = CompareModels.flags + CompareQuant.flags
 
     /// The kinds `compare` knows, by their first word.
     static let kinds: [String: (Arguments, Session) throws -> Void] = [
         "models": { try CompareModels.run($0, session: $1) },
+        "quant": { try CompareQuant.run($0, session: $1) },
     ]
 
     func complete(_ previous: [String], session: Session) -> [String] {
-        previous.isEmpty ? CompareCommand.kinds.keys.sorted() : []
+        if previous.isEmpty { return CompareCommand.kinds.keys.sorted() }
+        return previous.first == "quant" ? QuantCommand.typeNames + ["file"] : []
     }
 
     func run(_ args: Arguments, session: Session) throws {

@@ -39,6 +39,11 @@ struct BenchCommand: Command {
         let bandwidth = BenchCommand.bandwidth(session: session, threads: model.compute.threads)
         let roofline = bandwidth / Double(result.weightBytes)
         let console = session.console
+        if prompt > 0 { session.figures["pp_tps"] = BenchResult.median(result.prefill) }
+        if gen > 0 { session.figures["tg_tps"] = BenchResult.median(result.decode) }
+        session.figures["peak_mib"] = Double(result.peakResidentBytes) / 1_048_576
+        session.figures["weights_mib"] = Double(result.weightBytes) / 1_048_576
+        session.figures["roofline_share"] = gen > 0 ? BenchResult.median(result.decode) / roofline : 0
         if args.flag("json") {
             console.line(try JSONText.encode(Output(result: result, bandwidth_bytes_per_s: bandwidth, roofline_decode_tokens_per_s: roofline)))
             return

@@ -7,7 +7,7 @@ struct KldCommand: Command {
     let name = "kld"
     let topic = Topic.evaluate
     let summary = "KL divergence and top-token agreement of the current weights against the f32 reference"
-    let usage = "kld FILE [--context N] [--chunks N] [--json]"
+    let usage = "kld [FILE] [--context N] [--chunks N] [--json]   (default text: data/eval-prose.txt)"
     let examples = ["quant q4_0", "kld alice.txt --chunks 8"]
     let flags = [
         Arguments.Flag("context", value: "N", "tokens per chunk (default 256)"),
@@ -17,11 +17,8 @@ struct KldCommand: Command {
 
     func run(_ args: Arguments, session: Session) throws {
         let loaded = try session.requireModel()
-        guard args.positionals.count == 1, let path = args.positional(0) else { throw CommandError.usage("usage: \(usage)") }
-        guard let data = FileManager.default.contents(atPath: (path as NSString).expandingTildeInPath),
-              let text = String(data: data, encoding: .utf8) else {
-            throw CommandError.failed("can't read '\(TextUtil.sanitize(path))' as UTF-8 text")
-        }
+        guard args.positionals.count <= 1 else { throw CommandError.usage("usage: \(usage)") }
+        let (text, _) = try EvalText.read(args.positional(0))
         let context: Int = try args.number("context", in: 8...loaded.model.cache.capacity) ?? min(256, loaded.model.cache.capacity)
         let chunks: Int? = try args.number("chunks", in: 1...1_000_000)
         let console = session.console
@@ -44,6 +41,10 @@ struct KldCommand: Command {
         }
         loaded.model.reset()
         loaded.conversation = []; loaded.conversationTokens = []
+        session.figures["kld"] = result.meanKLD
+        session.figures["same_top_pct"] = result.sameTop * 100
+        session.figures["ppl"] = result.perplexity
+        session.figures["reference_ppl"] = result.referencePerplexity
         if args.flag("json") { console.line(try JSONText.encode(result)); return }
         let weights = loaded.weightSet.map { $0.requested.name } ?? "the file's weights"
         console.line(String(format: "%@ vs f32: mean KLD %.4f ± %.4f · same top %.2f%% · PPL %.3f (f32 %.3f) · %d chunks in %.1f s",

@@ -7,7 +7,7 @@ struct PplCommand: Command {
     let aliases = ["perplexity"]
     let topic = Topic.evaluate
     let summary = "perplexity on a text file (llama-perplexity's protocol: context 256, second half scored)"
-    let usage = "ppl FILE [--context N] [--chunks N] [--json]"
+    let usage = "ppl [FILE] [--context N] [--chunks N] [--json]   (default text: data/eval-prose.txt)"
     let examples = ["ppl alice.txt", "ppl alice.txt --chunks 4", "ppl alice.txt --json"]
     let flags = [
         Arguments.Flag("context", value: "N", "tokens per chunk (default 256)"),
@@ -23,13 +23,8 @@ struct PplCommand: Command {
 
     func run(_ args: Arguments, session: Session) throws {
         let loaded = try session.requireModel()
-        guard args.positionals.count == 1, let path = args.positional(0) else { throw CommandError.usage("usage: \(usage)") }
-        guard let data = FileManager.default.contents(atPath: (path as NSString).expandingTildeInPath) else {
-            throw CommandError.failed("can't read '\(TextUtil.sanitize(path))'")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw CommandError.failed("'\(TextUtil.sanitize(path))' is not UTF-8 text")
-        }
+        guard args.positionals.count <= 1 else { throw CommandError.usage("usage: \(usage)") }
+        let (text, _) = try EvalText.read(args.positional(0))
         let context: Int = try args.number("context", in: 8...loaded.model.cache.capacity) ?? min(256, loaded.model.cache.capacity)
         let chunks: Int? = try args.number("chunks", in: 1...1_000_000)
         let json = args.flag("json")
@@ -51,6 +46,7 @@ struct PplCommand: Command {
         }
         loaded.model.reset()
         loaded.conversation = []; loaded.conversationTokens = []
+        session.figures["ppl"] = result.perplexity
         if json {
             console.line(try JSONText.encode(result))
             return

@@ -67,6 +67,12 @@ struct GenCommand: Command {
                 console.write(shown)
             }
         }
+        let stats = result.stats
+        session.figures["prompt_tokens"] = Double(stats.promptTokens)
+        session.figures["new_tokens"] = Double(stats.newTokens)
+        session.figures["ttft_ms"] = stats.timeToFirstToken * 1000
+        session.figures["prefill_tps"] = stats.prefillTokensPerSecond
+        session.figures["decode_tps"] = stats.decodeTokensPerSecond
         if json {
             let s = result.stats
             let out = JSONOutput(prompt: prompt, prompt_ids: ids, generated_ids: result.ids, text: text,

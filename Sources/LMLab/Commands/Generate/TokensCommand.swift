@@ -41,6 +41,8 @@ struct TokensCommand: Command {
             console.line(zip(ids, pieces).map { "[\($0):\(TokensCommand.visible($1))]" }.joined(separator: " "))
         }
         let perToken = ids.isEmpty ? 0 : Double(text.count) / Double(ids.count)
+        session.figures["tokens"] = Double(ids.count)
+        session.figures["chars_per_token"] = perToken
         console.line(String(format: "%d tokens · %d characters · %.2f characters per token", ids.count, text.count, perToken))
     }
 

@@ -27,6 +27,10 @@ struct InfoCommand: Command {
         let b = ParameterBudget(model: model)
         let total = max(1, b.total)
         let console = session.console
+        session.figures["parameters"] = Double(b.total)
+        session.figures["embedding_share_pct"] = 100 * Double(b.parts.first { $0.component == .embeddings }?.parameters ?? 0) / Double(total)
+        session.figures["kv_bytes_per_token"] = Double(b.kvCacheBytesPerToken)
+        session.figures["flops_per_token"] = Double(b.flopsPerToken)
         if args.flag("json") {
             let out = JSONOutput(
                 model: loaded.name, architecture: c.architecture, layers: c.layers, embedding: c.embedding,

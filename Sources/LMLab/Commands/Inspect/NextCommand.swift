@@ -34,6 +34,8 @@ struct NextCommand: Command {
         let top = dist.top(k)
         let tokenizer = model.tokenizer
         let console = session.console
+        session.figures["entropy_bits"] = dist.entropyBits
+        session.figures["top_probability"] = Double(top.first?.probability ?? 0)
         if args.flag("json") {
             let out = JSONOutput(text: text, ids: ids, temperature: Float(temperature), entropy_bits: dist.entropyBits,
                                  top: top.map { JSONToken(id: $0.id, piece: TokensCommand.pieceText($0.id, tokenizer),

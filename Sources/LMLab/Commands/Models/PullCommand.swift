@@ -5,8 +5,9 @@ struct PullCommand: Command {
     let name = "pull"
     let topic = Topic.models
     let summary = "download a model from the catalogue (sha256 checked)"
-    let usage = "pull NAME"
-    let examples = ["pull smollm2", "pull gemma3"]
+    let usage = "pull NAME | pull URL | pull PATH.gguf"
+    let examples = ["pull smollm2", "pull gemma3",
+                    "pull https://huggingface.co/OWNER/REPO/resolve/main/model.gguf", "pull ~/Downloads/model.gguf"]
 
     func complete(_ previous: [String], session: Session) -> [String] {
         previous.isEmpty ? ((try? Catalog.load(home: session.home).allNames) ?? []) : []
@@ -14,13 +15,22 @@ struct PullCommand: Command {
 
     func run(_ args: Arguments, session: Session) throws {
         guard args.positionals.count == 1, let word = args.positional(0) else { throw CommandError.usage("usage: \(usage)") }
+        if word.contains("://") || word.contains("/") || word.hasSuffix(".gguf") { return try pullFile(word, session: session) }
         let catalog = try Catalog.load(home: session.home)
         guard let entry = catalog.entry(word) else {
             let hint = Suggest.closest(to: word, in: catalog.allNames).map { " — did you mean '\($0)'?" } ?? ""
             throw CommandError.usage("no model '\(TextUtil.sanitize(word))' in the catalogue\(hint); `models` lists them")
         }
+        guard !entry.parts.isEmpty else {
+            session.console.line("\(entry.name) ships with lmlab: nothing to pull — 'load \(entry.aliases.first ?? entry.name)'")
+            return
+        }
         let folder = ModelLocator.downloadFolder(home: session.home)
         let console = session.console
+        if entry.license.lowercased().contains("gemma") {
+            console.line("\(entry.name) is distributed under the Gemma Terms of Use (https://ai.google.dev/gemma/terms); "
+                         + "pulling it means you accept them.")
+        }
         let start = Date()
         var alreadyHere = false
         let url = try ModelPuller(entry: entry, folder: folder).pull(shouldStop: { session.interrupt.isSet }) { step in
@@ -40,6 +50,21 @@ struct PullCommand: Command {
     }
 }
 
+extension PullCommand {
+    /// `pull URL` / `pull PATH`: any GGUF file, from the web or this machine, into the models folder.
+    func pullFile(_ source: String, session: Session) throws {
+        if source.contains("://") && !(source.hasPrefix("https://") || source.hasPrefix("http://")) {
+            throw CommandError.usage("pull takes http(s) addresses only, got '\(TextUtil.sanitize(TextUtil.truncate(source, to: 60)))'")
+        }
+        let puller = FilePuller(source: source, folder: ModelLocator.downloadFolder(home: session.home))
+        let start = Date()
+        let url = try puller.pull(shouldStop: { session.interrupt.isSet }) { session.console.line($0) }
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        session.console.line(String(format: "pulled %@ (%@) in %.1f s — 'load %@'", url.path, TextUtil.bytes(bytes),
+                                    Date().timeIntervalSince(start), url.deletingPathExtension().lastPathComponent))
+    }
+}
+
 /// `models`: the catalogue, and which models are here already.
 struct ModelsCommand: Command {
     let name = "models"
@@ -52,11 +77,13 @@ struct ModelsCommand: Command {
         guard args.positionals.isEmpty else { throw CommandError.usage("usage: \(usage)") }
         if args.flag("loaded") { return session.console.line(LoadedModelsView.render(session)) }
         let catalog = try Catalog.load(home: session.home)
-        var t = Table(["name", "aliases", "architecture", "parameters", "size", "licence", "here"])
+        var t = Table(["name", "aliases", "architecture", "parameters", "size", "licence", "status"])
         for e in catalog.models {
             let here = (try? ModelLocator.resolve(e.name, home: session.home)) != nil
+            let status = e.parts.isEmpty ? (here ? "shipped" : "shipped, but missing")
+                : here ? "pulled" : "not pulled — pull \(e.aliases.first ?? e.name)"
             t.add([e.name, e.aliases.joined(separator: ", "), e.architecture, TextUtil.count(e.parameters),
-                   TextUtil.bytes(e.bytes), e.license, here ? "yes" : "no — pull \(e.aliases.first ?? e.name)"])
+                   TextUtil.bytes(e.bytes), e.license, status])
         }
         session.console.line(t.render(console: session.console))
     }

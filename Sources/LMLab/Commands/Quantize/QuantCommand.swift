@@ -59,6 +59,8 @@ struct QuantCommand: Command {
         loaded.weightSet = set
         let after = model.weightBytes
         let bitsAfter = Double(after * 8) / Double(model.weightCount)
+        session.figures["bits_per_weight"] = bitsAfter
+        session.figures["weights_mib"] = Double(after) / 1_048_576
         console.line(String(format: "quantized %d tensors to %@ in %.2f s", set.changes.count, type.name, set.seconds))
         console.line(String(format: "  weights  %@ → %@   (%.2f → %.2f bits per weight)",
                             TextUtil.bytes(before), TextUtil.bytes(after), bitsBefore, bitsAfter))

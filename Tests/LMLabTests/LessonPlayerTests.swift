@@ -1,0 +1,84 @@
+import Foundation
+import XCTest
+
+/// Lessons: every shipped lesson runs and passes its checks, and playing one
+/// in a real pseudo-terminal pauses before each cell.
+final class LessonPlayerTests: XCTestCase {
+    static let lessonsFolder = BinaryRunner.packageRoot.appendingPathComponent("lessons")
+
+    /// Every lesson, start to end, as `lmlab lesson N --run` — so lessons never rot.
+    func testEveryShippedLessonRunsAndItsChecksHold() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: LessonPlayerTests.lessonsFolder.path)
+            .filter { $0.hasSuffix(".md") }.sorted()
+        XCTAssertGreaterThanOrEqual(files.count, 1, "no lessons in lessons/")
+        for file in files {
+            let number = String(Int(file.prefix { $0.isNumber }) ?? -1)
+            let r = try BinaryRunner.run(["lesson", number, "--run"], environment: ["NO_COLOR": "1"])
+            XCTAssertEqual(r.status, 0, "lesson \(file) failed:\n\(r.stderr)\n--- output ---\n\(r.stdout.suffix(3000))")
+            XCTAssertTrue(r.stdout.contains("every cell ran and every check held"), file)
+        }
+    }
+
+    func testLessonsListsTheShippedLessons() throws {
+        let r = try BinaryRunner.run(["-c", "lessons"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let count = try FileManager.default.contentsOfDirectory(atPath: LessonPlayerTests.lessonsFolder.path).filter { $0.hasSuffix(".md") }.count
+        let rows = r.stdout.split(separator: "\n").filter { $0.first?.isNumber == true }
+        XCTAssertEqual(rows.count, count, r.stdout)
+        let bad = try BinaryRunner.run(["-c", "lesson 999"])
+        XCTAssertTrue(bad.stderr.hasPrefix("error: no lesson 999 — there are lessons "), bad.stderr)
+    }
+
+    func testPlayingALessonInATerminal() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-lessons-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try """
+        ---
+        title: Pausing
+        minutes: 1
+        ---
+        # Pausing
+
+        First we set the seed.
+
+        ```lab
+        set seed 31
+        expect: /seed = 31/
+        ```
+
+        Then we look at the settings.
+
+        ```lab
+        show settings
+        ```
+
+        Last, a cell we will never reach.
+
+        ```lab
+        set seed 77
+        ```
+        """.write(to: folder.appendingPathComponent("01-pausing.md"), atomically: true, encoding: .utf8)
+        let t = try TerminalSession(arguments: ["lesson", "1"], width: 120, environment: ["LMLAB_LESSONS": folder.path])
+        try t.waitForText("First we set the seed.")
+        try t.waitFor("the pause before cell 1") { $0.hasSuffix("or type a command:") }
+        XCTAssertEqual(try t.count("seed = 31"), 0, "a cell must not run before Enter")
+
+        try t.keys("Enter")                                   // Enter runs the cell…
+        try t.waitForText("seed = 31 (user)")
+        try t.waitForText("✓ expect: /seed = 31/")
+        try t.waitForText("Then we look at the settings.")    // …and moves on to the next one
+
+        try t.type("set top_k 9"); try t.keys("Enter")        // any command runs between cells
+        try t.waitForText("top_k = 9 (user)")
+        try t.keys("Enter")
+        try t.waitFor("settings shown with the new top_k") { $0.contains("top_k") && $0.contains("user") && $0.contains("Last, a cell") }
+
+        try t.type("quit"); try t.keys("Enter")               // quit leaves the lesson, not the lab
+        try t.waitForText("Left the lesson.")
+        try t.waitFor("the lab prompt") { $0.hasSuffix("lab>") }
+        XCTAssertEqual(try t.count("seed = 77"), 0)
+        try t.type("quit"); try t.keys("Enter")
+        try t.waitForText("[exited] 0")
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import LMLab
+import XCTest
+
+/// The notebook format: parsing with file:line errors, checks, saving a session
+/// as Markdown and Jupyter, replaying it with `open`.
+final class NotebookTests: XCTestCase {
+    let parser = NotebookParser(knownCommands: ["show", "set", "gen", "tokens", "help"])
+
+    func testParsesFrontMatterCellsChecksAndOutput() throws {
+        let text = """
+        ---
+        title: Demo
+        minutes: 7
+        needs: smollm2, gemma3
+        ---
+        # Demo
+        Some prose.
+
+        ```lab
+        # a comment
+        set seed 3
+        gen \"\"\"two
+        lines\"\"\" --max 2
+        expect: /seed/i
+        expect: decode_tps >= 1.5
+        ```
+        ```output
+        seed = 3
+        ```
+        More prose with a code block:
+        ```text
+        not run
+        ```
+        """
+        let nb = try parser.parse(text, source: "demo.md")
+        XCTAssertEqual(nb.title, "Demo")
+        XCTAssertEqual(nb.minutes, 7)
+        XCTAssertEqual(nb.needs, ["smollm2", "gemma3"])
+        XCTAssertEqual(nb.cells.count, 1)
+        let cell = nb.cells[0]
+        XCTAssertEqual(cell.commands.map(\.text), ["set seed 3", "gen \"\"\"two\nlines\"\"\" --max 2"])
+        XCTAssertEqual(cell.commands.map(\.number), [11, 12])
+        XCTAssertEqual(cell.line, 9)
+        XCTAssertEqual(cell.checks.map(\.description), ["/seed/i", "decode_tps >= 1.5"])
+        XCTAssertEqual(cell.output, "seed = 3")
+        XCTAssertEqual(nb.steps.count, 2)
+        XCTAssertTrue(nb.steps[1].prose.contains("not run"))
+    }
+
+    func testMalformedNotebooksNameFileAndLine() {
+        func error(_ text: String) -> String {
+            do { _ = try parser.parse(text, source: "lessons/99-bad.md"); return "no error" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(error("prose\n\n```lab\nshow settings\n"),
+                       "lessons/99-bad.md:3: the ``` fence opened here is never closed")
+        XCTAssertEqual(error("```lab\nshow settings\nfly away\n```"),
+                       "lessons/99-bad.md:3: unknown command 'fly' in a lab cell")
+        XCTAssertEqual(error("x\n```lab\nshow settings\nexpect: /unclosed\n```"),
+                       "lessons/99-bad.md:4: bad expect: expected /REGEX/ with a closing slash, got '/unclosed'")
+        XCTAssertEqual(error("```lab\nshow settings\nexpect: speed fast\n```"),
+                       "lessons/99-bad.md:3: bad expect: expected /REGEX/, !/REGEX/ or FIGURE OP NUMBER (OP one of > >= < <= == !=), got 'speed fast'")
+        XCTAssertEqual(error("```lab\nshow settings\nexpect: ppl < many\n```"),
+                       "lessons/99-bad.md:3: bad expect: 'many' is not a number in 'ppl < many'")
+        XCTAssertEqual(error("---\ntitle: x\n"), "lessons/99-bad.md:1: front matter opened with '---' is never closed")
+        XCTAssertEqual(error("text\n```output\nx\n```"), "lessons/99-bad.md:2: an output block must follow a lab cell")
+        XCTAssertEqual(error("```lab\n# only a comment\n```"), "lessons/99-bad.md:1: a lab cell without commands")
+    }
+
+    func testChecksHoldAndFailWithReasons() throws {
+        let figures = Figures()
+        figures["decode_tps"] = 120
+        let output = "The capital of France is Paris."
+        XCTAssertNil(try Check.parse("/Paris/").failure(output: output, figures: figures))
+        XCTAssertNil(try Check.parse("/paris/i").failure(output: output, figures: figures))
+        XCTAssertEqual(try Check.parse("/paris/").failure(output: output, figures: figures), "the output doesn't match /paris/")
+        XCTAssertEqual(try Check.parse("!/France/").failure(output: output, figures: figures),
+                       "the output matches /France/, which it should not")
+        XCTAssertNil(try Check.parse("decode_tps > 100").failure(output: output, figures: figures))
+        XCTAssertEqual(try Check.parse("decode_tps<=100").failure(output: output, figures: figures),
+                       "decode_tps is 120, not <= 100")
+        XCTAssertEqual(try Check.parse("ppl < 30").failure(output: output, figures: figures),
+                       "no figure 'ppl' was measured in this cell (measured: decode_tps)")
+    }
+
+    func testTranscriptKeepsCommandsThatSucceeded() throws {
+        let session = Session(console: .capturing())
+        XCTAssertTrue(session.run("set seed 11"))
+        XCTAssertTrue(session.run("help \"\"\"set\"\"\""))
+        XCTAssertFalse(session.run("set seed banana"))          // failures are not saved
+        XCTAssertEqual(session.transcript.entries.map(\.command), ["set seed 11", "help \"\"\"set\"\"\""])
+        XCTAssertTrue(session.transcript.entries[0].output.contains("seed = 11"))
+    }
+
+    func testSaveOpenAndJupyter() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-nb-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let md = dir.appendingPathComponent("s.md").path, nb = dir.appendingPathComponent("s.ipynb").path
+        let saved = try BinaryRunner.run(["-c", "set seed 11; set top_k 5; show settings; save \(md); save \(nb)"])
+        XCTAssertEqual(saved.status, 0, saved.stderr)
+        XCTAssertTrue(saved.stdout.contains("saved 3 commands with their output to \(md)"), saved.stdout)
+
+        // The Markdown replays: the same commands run again and print again.
+        let text = try String(contentsOfFile: md, encoding: .utf8)
+        XCTAssertTrue(text.contains("```lab\nset top_k 5\n```\n```output\ntop_k = 5 (user)"), text)
+        let replay = try BinaryRunner.run(["-c", "open \(md)"])
+        XCTAssertEqual(replay.status, 0, replay.stderr)
+        XCTAssertTrue(replay.stdout.contains("lab> set top_k 5\ntop_k = 5 (user)"), replay.stdout)
+        XCTAssertTrue(replay.stdout.contains("every cell ran"), replay.stdout)
+
+        // The Jupyter file has nbformat 4's structure…
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: nb))) as! [String: Any]
+        XCTAssertEqual(json["nbformat"] as? Int, 4)
+        XCTAssertEqual(json["nbformat_minor"] as? Int, 5)
+        let metadata = try XCTUnwrap(json["metadata"] as? [String: Any])
+        XCTAssertNotNil(metadata["kernelspec"] as? [String: Any])
+        let cells = try XCTUnwrap(json["cells"] as? [[String: Any]])
+        XCTAssertEqual(cells.map { $0["cell_type"] as? String }, ["markdown", "code", "code", "code"])
+        XCTAssertEqual(Set(cells.compactMap { $0["id"] as? String }).count, cells.count, "cell ids must be unique")
+        let third = cells[2]
+        XCTAssertEqual(third["source"] as? [String], ["set top_k 5"])
+        XCTAssertEqual(third["execution_count"] as? Int, 2)
+        let outputs = try XCTUnwrap(third["outputs"] as? [[String: Any]])
+        XCTAssertEqual(outputs.first?["output_type"] as? String, "stream")
+        XCTAssertEqual((outputs.first?["text"] as? [String])?.joined(), "top_k = 5 (user)\n")
+        // …and Jupyter's own validator accepts it.
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        check.arguments = ["python3", "-c", "import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4)); print('valid')", nb]
+        let out = Pipe(); check.standardOutput = out; check.standardError = out
+        try check.run(); check.waitUntilExit()
+        let said = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        if said.contains("No module named 'nbformat'") {
+            throw XCTSkip("python3 has no nbformat (make test installs it); the structure was checked above")
+        }
+        XCTAssertEqual(check.terminationStatus, 0, said)
+        XCTAssertTrue(said.contains("valid"), said)
+    }
+
+    func testSaveAndOpenErrors() throws {
+        let r1 = try BinaryRunner.run(["-c", "save /tmp/nothing.md"])
+        XCTAssertEqual(r1.stderr, "error: nothing to save yet: no command has run in this session\n")
+        let r2 = try BinaryRunner.run(["-c", "show settings; save /tmp/x.txt"])
+        XCTAssertEqual(r2.stderr, "error: save writes .md (lesson format), .ipynb (Jupyter) or .gguf (the model); got '/tmp/x.txt'\n")
+        let r3 = try BinaryRunner.run(["-c", "show settings; save /no/such/dir/x.md"])
+        XCTAssertTrue(r3.stderr.hasPrefix("error: can't write '/no/such/dir/x.md'"), r3.stderr)
+        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-bad-\(UUID().uuidString).md")
+        try "# Bad\n\n```lab\nshow settings\nexpect: /never printed/\n```\n".write(to: bad, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: bad) }
+        let r4 = try BinaryRunner.run(["-c", "open \(bad.path)"])
+        XCTAssertEqual(r4.status, 1)
+        XCTAssertEqual(r4.stderr, "error: \(bad.path):3: check '/never printed/' failed: the output doesn't match /never printed/\n")
+        let r5 = try BinaryRunner.run(["-c", "open /no/such.md"])
+        XCTAssertEqual(r5.stderr, "error: can't read '/no/such.md'\n")
+    }
+}
