@@ -47,6 +47,19 @@ public struct CascadeAnalysis: Codable, Sendable {
     public var rule: OperatingPoint
     public var ruleDescription: String
     public var target: Target
+    /// The target's threshold chosen on half the items and tried on the other half (nil when none was met there).
+    public var heldOutCheck: HeldOutCheck?
+
+    public struct HeldOutCheck: Codable, Sendable {
+        public var threshold: Double
+        public var items: Int
+        public var accuracy: Double
+        public var largeShare: Double
+        /// The best single tier (chosen on the training half) on the held-out half.
+        public var bestAccuracy: Double
+        /// The cascade's cost as a share of that tier's (nil when the tier is free).
+        public var costShare: Double?
+    }
 
     public init(records: [ItemRecord], tiers: [Tier], score: ConfidenceScore, rule: RuleRouter, seed: UInt64 = 42) {
         self.tiers = tiers
@@ -88,18 +101,21 @@ public struct CascadeAnalysis: Codable, Sendable {
         routers.append(summary("oracle", records, [singles[0], oracle, CascadeSimulator.evaluate(records, router: ConfidenceRouter(score: score, threshold: .infinity), label: "all")]))
         self.routers = routers
 
-        let best = singles.indices.max { a, b in
-            singles[a].accuracy < singles[b].accuracy || (singles[a].accuracy == singles[b].accuracy && singles[a].totalCost > singles[b].totalCost)
-        } ?? last
-        let bestPoint = singles[best]
-        let accuracyLimit = 0.95 * bestPoint.accuracy, costLimit = 0.5 * bestPoint.totalCost
-        let withinCost = sweep.filter { $0.totalCost <= costLimit + 1e-12 }
-        let withinAccuracy = sweep.filter { $0.accuracy >= accuracyLimit - 1e-12 }
-        target = Target(bestTier: tiers[best].name, bestAccuracy: bestPoint.accuracy, bestCost: bestPoint.totalCost,
-                        point: withinCost.filter { $0.accuracy >= accuracyLimit - 1e-12 }.min { $0.totalCost < $1.totalCost },
-                        bestWithinCost: withinCost.max { $0.accuracy < $1.accuracy },
-                        cheapestWithinAccuracy: withinAccuracy.min { $0.totalCost < $1.totalCost },
-                        mostAccurate: sweep.min { $0.accuracy > $1.accuracy || ($0.accuracy == $1.accuracy && $0.totalCost < $1.totalCost) })
+        target = CascadeAnalysis.target(sweep: sweep, singles: singles, tiers: tiers)
+
+        // The threshold above is picked on the very items it is judged on. The held-out
+        // check picks it on the even-numbered items and judges it on the others.
+        if training.count >= 2, !heldOut.isEmpty {
+            let trainingTarget = CascadeAnalysis.target(sweep: confidenceSweep(score, training),
+                                                        singles: tiers.indices.map { CascadeSimulator.single(training, tier: $0, label: "") },
+                                                        tiers: tiers)
+            if let t = trainingTarget.point?.threshold, let bestIndex = tiers.firstIndex(where: { $0.name == trainingTarget.bestTier }) {
+                let judged = CascadeSimulator.evaluate(heldOut, router: ConfidenceRouter(score: score, threshold: t), label: "held out", threshold: t)
+                let best = CascadeSimulator.single(heldOut, tier: bestIndex, label: "")
+                heldOutCheck = HeldOutCheck(threshold: t, items: heldOut.count, accuracy: judged.accuracy, largeShare: judged.largeShare,
+                                            bestAccuracy: best.accuracy, costShare: best.totalCost > 0 ? judged.totalCost / best.totalCost : nil)
+            }
+        }
     }
 
     static func summary(_ name: String, _ items: [ItemRecord], _ points: [OperatingPoint], last: Int) -> RouterSummary {
@@ -116,5 +132,21 @@ public struct CascadeAnalysis: Codable, Sendable {
         return ThresholdSweep.thresholds(scores).map { t in
             CascadeSimulator.evaluate(items, router: ConfidenceRouter(score: s, threshold: t), label: "\(s.rawValue) < \(t)", threshold: t)
         }
+    }
+
+    /// The best single tier (most accurate, then cheapest) and the sweep points measured against it.
+    static func target(sweep: [OperatingPoint], singles: [OperatingPoint], tiers: [Tier]) -> Target {
+        let best = singles.indices.max { a, b in
+            singles[a].accuracy < singles[b].accuracy || (singles[a].accuracy == singles[b].accuracy && singles[a].totalCost > singles[b].totalCost)
+        } ?? singles.count - 1
+        let bestPoint = singles[best]
+        let accuracyLimit = 0.95 * bestPoint.accuracy, costLimit = 0.5 * bestPoint.totalCost
+        let withinCost = sweep.filter { $0.totalCost <= costLimit + 1e-12 }
+        let withinAccuracy = sweep.filter { $0.accuracy >= accuracyLimit - 1e-12 }
+        return Target(bestTier: tiers[best].name, bestAccuracy: bestPoint.accuracy, bestCost: bestPoint.totalCost,
+                      point: withinCost.filter { $0.accuracy >= accuracyLimit - 1e-12 }.min { $0.totalCost < $1.totalCost },
+                      bestWithinCost: withinCost.max { $0.accuracy < $1.accuracy },
+                      cheapestWithinAccuracy: withinAccuracy.min { $0.totalCost < $1.totalCost },
+                      mostAccurate: sweep.min { $0.accuracy > $1.accuracy || ($0.accuracy == $1.accuracy && $0.totalCost < $1.totalCost) })
     }
 }

@@ -24,8 +24,39 @@ enum CascadeExplainAction {
             guard let t = Double(raw), t.isFinite else { throw CommandError.usage("--threshold expects a number, got '\(TextUtil.sanitize(raw))'") }
             return t
         } ?? defaultThreshold(a)
+        if args.flag("json") {
+            return session.console.line(try JSONText.encode(ExplainJSON(last.records[index], number: index + 1, analysis: a, threshold: threshold)))
+        }
         session.console.line(explain(last.records[index], number: index + 1, of: last.records.count, analysis: a,
                                      threshold: threshold, console: session.console))
+    }
+
+    /// `cascade explain N --json`: the same path as data.
+    struct ExplainJSON: Encodable {
+        struct Step: Encodable {
+            var tier: String; var place: String; var answer: String; var correct: Bool
+            var confidence: [String: Double]; var tokens_in: Int; var tokens_out: Int
+            var latency_s: Double; var latency_kind: String; var cost: Double; var reached: Bool; var escalates: Bool?
+        }
+        var number: Int; var id: String; var task: String; var gold: [String]
+        var score: String; var threshold: Double; var steps: [Step]
+        var final_tier: String; var correct: Bool; var cost: Double; var latency_s: Double; var oracle_tier: String
+
+        init(_ r: ItemRecord, number: Int, analysis a: CascadeAnalysis, threshold: Double) {
+            let router = ConfidenceRouter(score: a.score, threshold: threshold)
+            let path = CascadeSimulator.path(r, router: router)
+            self.number = number; id = r.item.id; task = r.item.task; gold = r.item.answers
+            score = a.score.rawValue; self.threshold = threshold
+            steps = a.tiers.indices.map { i in
+                Step(tier: a.tiers[i].name, place: a.tiers[i].profile.place.rawValue, answer: r.answers[i].text, correct: r.correct[i],
+                     confidence: Dictionary(uniqueKeysWithValues: ConfidenceScore.allCases.map { ($0.rawValue, JSONNumber.finite($0.value(r.answers[i]))) }),
+                     tokens_in: r.answers[i].inputTokens, tokens_out: r.answers[i].outputTokens, latency_s: r.latencies[i],
+                     latency_kind: a.tiers[i].profile.provenance, cost: r.costs[i], reached: i <= path.finalTier,
+                     escalates: i < a.tiers.count - 1 && i <= path.finalTier ? router.escalates(r, from: i) : nil)
+            }
+            final_tier = a.tiers[path.finalTier].name; correct = path.correct; cost = path.cost; latency_s = path.latency
+            oracle_tier = a.tiers[CascadeSimulator.path(r, router: OracleRouter()).finalTier].name
+        }
     }
 
     /// The threshold that met the target, else the most accurate one, else the sweep point
@@ -76,7 +107,7 @@ enum CascadeExplainAction {
         out.append("path at \(a.score.rawValue) threshold \(String(format: "%.3f", threshold)): "
                    + a.tiers[0...path.finalTier].map(\.name).joined(separator: " → ")
                    + " · answer " + (path.correct ? "right" : "wrong")
-                   + String(format: " · $%.7f · %.2f s", path.cost, path.latency))
+                   + " · " + (path.cost == 0 ? "$0" : String(format: "$%.7f", path.cost)) + String(format: " · %.2f s", path.latency))
         let oracle = CascadeSimulator.path(r, router: OracleRouter())
         out.append("the oracle would stop at \(a.tiers[oracle.finalTier].name)"
                    + (oracle.correct ? "" : " (no tier is right, so it stays on the cheapest)"))

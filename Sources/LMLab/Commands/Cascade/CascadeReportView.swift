@@ -67,6 +67,11 @@ enum CascadeReportView {
 
         out.append("")
         out.append(verdict(a))
+        if let h = a.heldOutCheck, a.target.bestCost > 0 {
+            out.append("held-out check: the threshold picked on the even-numbered items (\(a.score.rawValue) ≥ \(threshold(h.threshold))) "
+                       + "gives on the other \(h.items): accuracy \(percent(h.accuracy)) against the best tier's \(percent(h.bestAccuracy)), "
+                       + "\(percent(h.largeShare)) escalated" + (h.costShare.map { String(format: ", %.0f%% of its cost", $0 * 100) } ?? ""))
+        }
         out.append(console.styled("latency: device tiers measured on this machine; cloud tiers = measured compute + simulated round trip. "
                                   + "Prices are simulated. 'cascade explain N' shows one query's path.", .dim))
         return out.joined(separator: "\n")
@@ -174,6 +179,8 @@ struct CascadeAnalysisJSON: Encodable {
         for i in a.sweep.indices { clean(&a.sweep[i]) }
         for r in a.routers.indices { for i in a.routers[r].points.indices { clean(&a.routers[r].points[i]) } }
         if var p = a.target.point { clean(&p); a.target.point = p }
+        if var p = a.target.mostAccurate { clean(&p); a.target.mostAccurate = p }
+        if var h = a.heldOutCheck { h.threshold = JSONNumber.finite(h.threshold); a.heldOutCheck = h }
         if var p = a.target.bestWithinCost { clean(&p); a.target.bestWithinCost = p }
         if var p = a.target.cheapestWithinAccuracy { clean(&p); a.target.cheapestWithinAccuracy = p }
         value = a

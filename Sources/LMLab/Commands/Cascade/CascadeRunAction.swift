@@ -77,7 +77,7 @@ enum CascadeRunAction {
         }
         let tiers = CascadeTierAction.tiers(session: session, names: names)
         guard tiers.count >= 2 else {
-            throw CommandError.state("a cascade needs at least two tiers: load two models, e.g. 'load smollm2; load gemma3'")
+            throw CommandError.state("a cascade needs at least two tiers: load two models, e.g. 'load smollm2' then 'load gemma3'")
         }
         return tiers
     }
