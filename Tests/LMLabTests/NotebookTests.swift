@@ -59,9 +59,9 @@ final class NotebookTests: XCTestCase {
         XCTAssertEqual(error("x\n```lab\nshow settings\nexpect: /unclosed\n```"),
                        "lessons/99-bad.md:4: bad expect: expected /REGEX/ with a closing slash, got '/unclosed'")
         XCTAssertEqual(error("```lab\nshow settings\nexpect: speed fast\n```"),
-                       "lessons/99-bad.md:3: bad expect: expected /REGEX/, !/REGEX/ or FIGURE OP NUMBER (OP one of > >= < <= == !=), got 'speed fast'")
-        XCTAssertEqual(error("```lab\nshow settings\nexpect: ppl < many\n```"),
-                       "lessons/99-bad.md:3: bad expect: 'many' is not a number in 'ppl < many'")
+                       "lessons/99-bad.md:3: bad expect: expected /REGEX/, !/REGEX/ or FIGURE OP NUMBER|FIGURE (OP one of > >= < <= == !=), got 'speed fast'")
+        XCTAssertEqual(error("```lab\nshow settings\nexpect: ppl < 1x\n```"),
+                       "lessons/99-bad.md:3: bad expect: '1x' is not a number or a figure name in 'ppl < 1x'")
         XCTAssertEqual(error("---\ntitle: x\n"), "lessons/99-bad.md:1: front matter opened with '---' is never closed")
         XCTAssertEqual(error("text\n```output\nx\n```"), "lessons/99-bad.md:2: an output block must follow a lab cell")
         XCTAssertEqual(error("```lab\n# only a comment\n```"), "lessons/99-bad.md:1: a lab cell without commands")
@@ -79,6 +79,13 @@ final class NotebookTests: XCTestCase {
         XCTAssertNil(try Check.parse("decode_tps > 100").failure(output: output, figures: figures))
         XCTAssertEqual(try Check.parse("decode_tps<=100").failure(output: output, figures: figures),
                        "decode_tps is 120, not <= 100")
+        figures["first_loss"] = 5.5
+        figures["final_loss"] = 2.25
+        XCTAssertNil(try Check.parse("final_loss < first_loss").failure(output: output, figures: figures))
+        XCTAssertEqual(try Check.parse("first_loss < final_loss").failure(output: output, figures: figures),
+                       "first_loss is 5.5, not < final_loss (2.25)")
+        figures.clear()
+        figures["decode_tps"] = 120
         XCTAssertEqual(try Check.parse("ppl < 30").failure(output: output, figures: figures),
                        "no figure 'ppl' was measured in this cell (measured: decode_tps)")
     }

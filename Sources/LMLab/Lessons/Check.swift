@@ -4,8 +4,20 @@ import Foundation
 public enum Check: CustomStringConvertible {
     /// The cell's output matches (or, negated, does not match) a regular expression.
     case matches(NSRegularExpression, negated: Bool, source: String)
-    /// A measured figure compared with a number: `decode_tps > 0`.
-    case figure(name: String, op: Comparison, value: Double)
+    /// A measured figure compared with a number, `decode_tps > 0`, or with another
+    /// figure of the same cell, `final_loss < first_loss`.
+    case figure(name: String, op: Comparison, value: Operand)
+
+    public enum Operand: CustomStringConvertible {
+        case number(Double)
+        case figure(String)
+        public var description: String {
+            switch self {
+            case .number(let v): return Check.format(v)
+            case .figure(let name): return name
+            }
+        }
+    }
 
     public enum Comparison: String, CaseIterable {
         case ge = ">=", le = "<=", eq = "==", ne = "!=", gt = ">", lt = "<"
@@ -24,7 +36,7 @@ public enum Check: CustomStringConvertible {
     public var description: String {
         switch self {
         case .matches(_, let negated, let source): return (negated ? "!" : "") + source
-        case .figure(let name, let op, let value): return "\(name) \(op.rawValue) \(Check.format(value))"
+        case .figure(let name, let op, let value): return "\(name) \(op.rawValue) \(value)"
         }
     }
 
@@ -56,10 +68,14 @@ public enum Check: CustomStringConvertible {
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
                 throw CheckError("'\(name)' is not a figure name (letters, digits and _)")
             }
-            guard let value = Double(number) else { throw CheckError("'\(number)' is not a number in '\(t)'") }
-            return .figure(name: name, op: op, value: value)
+            if let value = Double(number) { return .figure(name: name, op: op, value: .number(value)) }
+            guard !number.isEmpty, number.first!.isLetter || number.first == "_",
+                  number.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw CheckError("'\(number)' is not a number or a figure name in '\(t)'")
+            }
+            return .figure(name: name, op: op, value: .figure(number))
         }
-        throw CheckError("expected /REGEX/, !/REGEX/ or FIGURE OP NUMBER (OP one of > >= < <= == !=), got '\(t)'")
+        throw CheckError("expected /REGEX/, !/REGEX/ or FIGURE OP NUMBER|FIGURE (OP one of > >= < <= == !=), got '\(t)'")
     }
 
     /// Nil when the check holds; otherwise why it failed.
@@ -72,11 +88,26 @@ public enum Check: CustomStringConvertible {
             }
             return nil
         case .figure(let name, let op, let value):
-            guard let measured = figures[name] else {
+            func measured(_ n: String) -> (Double?, String?) {
+                if let v = figures[n] { return (v, nil) }
                 let known = figures.values.keys.sorted().joined(separator: ", ")
-                return "no figure '\(name)' was measured in this cell" + (known.isEmpty ? "" : " (measured: \(known))")
+                return (nil, "no figure '\(n)' was measured in this cell" + (known.isEmpty ? "" : " (measured: \(known))"))
             }
-            return op.holds(measured, value) ? nil : "\(name) is \(Check.format(measured)), not \(op.rawValue) \(Check.format(value))"
+            let (left, whyLeft) = measured(name)
+            guard let left else { return whyLeft }
+            let right: Double
+            switch value {
+            case .number(let v): right = v
+            case .figure(let other):
+                let (r, why) = measured(other)
+                guard let r else { return why }
+                right = r
+            }
+            if op.holds(left, right) { return nil }
+            if case .figure(let other) = value {
+                return "\(name) is \(Check.format(left)), not \(op.rawValue) \(other) (\(Check.format(right)))"
+            }
+            return "\(name) is \(Check.format(left)), not \(op.rawValue) \(Check.format(right))"
         }
     }
 

@@ -59,6 +59,7 @@ struct EvalCommand: Command {
             throw CommandError.interrupted
         }
         bar?.finish(Double(result.items.count))
+        session.figures["exact_match_pct"] = result.accuracy * 100
         if json {
             struct Report: Encodable {
                 let model: String, task: String, shots: Int, count: Int, correct: Int, accuracy: Double, seconds: Double

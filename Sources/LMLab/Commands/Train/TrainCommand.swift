@@ -87,6 +87,9 @@ struct TrainCommand: Command {
         try trainer.saveCheckpoint(to: checkpoint)
         do { try trainer.export(to: out) } catch { throw CommandError.failed("can't write \(out.path): \(error)") }
         let validation = trainer.validationLosses.last?.loss ?? .nan
+        session.figures["final_loss"] = finalLoss(trainer)
+        session.figures["first_loss"] = trainer.trainLosses.first ?? .nan
+        session.figures["validation_loss"] = validation
         console.line(String(format: "trained %@: %d steps in %@, final loss %.4f (mean of the last %d steps), validation loss %.4f",
                             recipe.name, trainer.step, TextUtil.clock(seconds), finalLoss(trainer), min(20, trainer.step), validation))
         console.line("loss curve: " + Charts.sparkline(binned(trainer.trainLosses, into: 40)))
