@@ -65,6 +65,9 @@ open class DecoderModel {
             outputSlot = embedding
             outputIsTied = true
         }
+        // The last step that can throw: nothing allocated below is lost to an
+        // init that fails (deinit doesn't run then).
+        outputNorm = try DecoderModel.vector(gguf, "output_norm.weight", count: config.embedding)
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
             p.initialize(repeating: 0, count: max(1, count))
@@ -76,7 +79,6 @@ open class DecoderModel {
         k = buffer(b * config.kvWidth); v = buffer(b * config.kvWidth)
         gate = buffer(b * config.feedForward); up = buffer(b * config.feedForward)
         logits = buffer(logitChunk * config.vocabulary)
-        outputNorm = try DecoderModel.vector(gguf, "output_norm.weight", count: config.embedding)
         owned = [x, xn, q, k, v, attn, gate, up, logits, outputNorm]
         slots = outputIsTied ? [embedding] : [embedding, outputSlot]
     }
