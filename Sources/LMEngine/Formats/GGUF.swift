@@ -109,9 +109,10 @@ public final class GGUFFile: @unchecked Sendable {
             guard let type = GGMLType(rawValue: rawType) else {
                 throw GGUFError.unknownTensorType(tensor: name, raw: rawType)
             }
-            guard let rowBytes = type.rowBytes(dims[0]) else {
+            guard dims[0] % type.blockSize == 0 else {
                 throw GGUFError.rowNotWholeBlocks(tensor: name, ne0: dims[0], type: type)
             }
+            guard let rowBytes = type.rowBytes(dims[0]) else { throw GGUFError.tensorTooLarge(tensor: name) }
             // byteCount = rowBytes × ne1 × ne2 × ne3, refusing any overflow.
             var byteCount = rowBytes
             var elements = dims[0]

@@ -33,7 +33,7 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason):
-            return "cannot open '\(path)': \(reason)"
+            return "cannot open '\(printable(path, limit: 300))': \(printable(reason))"
         case let .notGGUF(magic):
             return "not a GGUF file: magic is '\(magic)'"
         case let .unsupportedVersion(v):
@@ -41,43 +41,58 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable, Sendable {
                 ? "GGUF version 1 is no longer supported (only versions 2 and 3 are)"
                 : "GGUF version \(v) is not supported (only versions 2 and 3 are)"
         case let .truncated(what, offset):
-            return "truncated file: \(what) ends past the end of the file (starts at byte \(offset))"
+            return "truncated file: \(printable(what, limit: 120)) ends past the end of the file (starts at byte \(offset))"
         case let .countTooLarge(what, count, remaining):
-            return "\(what) is \(count), more than the \(remaining) bytes left in the file can hold"
+            return "\(printable(what, limit: 120)) is \(count), more than the \(remaining) bytes left in the file can hold"
         case let .unknownValueType(what, raw):
-            return "\(what) has unknown value type \(raw)"
+            return "\(printable(what, limit: 120)) has unknown value type \(raw)"
         case let .invalidBool(what, byte):
-            return "\(what) is a bool stored as \(byte) (must be 0 or 1)"
+            return "\(printable(what, limit: 120)) is a bool stored as \(byte) (must be 0 or 1)"
         case let .arrayNestingTooDeep(what):
-            return "\(what) nests arrays more than \(GGUFArray.maxNesting) deep"
+            return "\(printable(what, limit: 120)) nests arrays more than \(GGUFArray.maxNesting) deep"
         case let .duplicateKey(key):
-            return "metadata key '\(key)' appears twice"
+            return "metadata key '\(printable(key))' appears twice"
         case let .badAlignment(value):
-            return "general.alignment is \(value): it must be a power of 2"
+            return "general.alignment is \(printable(value)): it must be a power of 2"
         case let .badDimensionCount(tensor, count):
-            return "tensor '\(tensor)': n_dims is \(count) (must be 1 to 4)"
+            return "tensor '\(printable(tensor))': n_dims is \(count) (must be 1 to 4)"
         case let .badDimension(tensor, index, value):
-            return "tensor '\(tensor)': dimension ne[\(index)] is \(value) (must be between 1 and 2^62)"
+            return "tensor '\(printable(tensor))': dimension ne[\(index)] is \(value) (must be between 1 and 2^62)"
         case let .unknownTensorType(tensor, raw):
-            return "tensor '\(tensor)': unknown ggml type \(raw)"
+            return "tensor '\(printable(tensor))': unknown ggml type \(raw)"
         case let .rowNotWholeBlocks(tensor, ne0, type):
-            return "tensor '\(tensor)': row length ne[0] = \(ne0) is not a multiple of \(type.name)'s block size \(type.blockSize)"
+            return "tensor '\(printable(tensor))': row length ne[0] = \(ne0) is not a multiple of \(type.name)'s block size \(type.blockSize)"
         case let .tensorTooLarge(tensor):
-            return "tensor '\(tensor)': element count or byte size overflows"
+            return "tensor '\(printable(tensor))': element count or byte size overflows"
         case let .misalignedTensor(tensor, offset, alignment):
-            return "tensor '\(tensor)': data offset \(offset) is not a multiple of the alignment \(alignment)"
+            return "tensor '\(printable(tensor))': data offset \(offset) is not a multiple of the alignment \(alignment)"
         case let .tensorPastEnd(tensor, offset, size, fileSize):
-            return "tensor '\(tensor)': data runs past the end of the file (offset \(offset), size \(size), file \(fileSize))"
+            return "tensor '\(printable(tensor))': data runs past the end of the file (offset \(offset), size \(size), file \(fileSize))"
         case let .duplicateTensor(name):
-            return "tensor '\(name)' appears twice"
+            return "tensor '\(printable(name))' appears twice"
         case let .missingKey(key):
-            return "metadata key '\(key)' is missing"
+            return "metadata key '\(printable(key))' is missing"
         case let .wrongType(key, expected, actual):
-            return "metadata key '\(key)' is \(actual), expected \(expected)"
+            return "metadata key '\(printable(key))' is \(actual), expected \(expected)"
         case let .valueOutOfRange(key, value):
-            return "metadata key '\(key)' has out-of-range value \(value)"
+            return "metadata key '\(printable(key))' has out-of-range value \(printable(value))"
         case let .wrongDataSize(tensor, expected, actual):
-            return "tensor '\(tensor)': \(actual) bytes of data given, its dims and type need \(expected)"
+            return "tensor '\(printable(tensor))': \(actual) bytes of data given, its dims and type need \(expected)"
         }
     }
+}
+
+/// Text from a file made safe for a one-line message: control characters
+/// (newlines, escapes, NUL) and line separators shown as `\u{…}`, and the
+/// result cut with "…" at `limit` characters. A corrupt length can turn a key
+/// into kilobytes of binary; the message must stay one readable line.
+func printable(_ text: String, limit: Int = 80) -> String {
+    var out = String.UnicodeScalarView()
+    for scalar in text.unicodeScalars {
+        let shown = scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}"
+            ? "\\u{\(String(scalar.value, radix: 16))}".unicodeScalars : String(scalar).unicodeScalars
+        guard out.count + shown.count <= limit else { return String(out) + "…" }
+        out.append(contentsOf: shown)
+    }
+    return String(out)
 }

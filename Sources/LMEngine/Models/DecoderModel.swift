@@ -44,8 +44,16 @@ open class DecoderModel {
         self.gguf = gguf
         self.config = config
         self.tokenizer = tokenizer
+        // Every width a buffer below is sized by is first checked against a
+        // tensor in the file, so a corrupt figure in the metadata fails here
+        // rather than turning into a large allocation.
+        for (name, rows, cols) in [("blk.0.attn_q.weight", config.queryWidth, config.embedding),
+                                   ("blk.0.attn_k.weight", config.kvWidth, config.embedding),
+                                   ("blk.0.ffn_gate.weight", config.feedForward, config.embedding)] {
+            _ = try DecoderModel.matrix(gguf, name, rows: rows, cols: cols)
+        }
+        cache = try KVCache(layers: config.layers, capacity: contextLength, kvWidth: config.kvWidth)
         compute = ComputeContext(threads: threads)
-        cache = KVCache(layers: config.layers, capacity: contextLength, kvWidth: config.kvWidth)
         let embedding = WeightSlot(name: "token_embd.weight",
                                    matrix: try DecoderModel.matrix(gguf, "token_embd.weight", rows: config.vocabulary, cols: config.embedding))
         tokenEmbeddingSlot = embedding
@@ -57,6 +65,9 @@ open class DecoderModel {
             outputSlot = embedding
             outputIsTied = true
         }
+        // The last step that can throw: nothing allocated below is lost to an
+        // init that fails (deinit doesn't run then).
+        outputNorm = try DecoderModel.vector(gguf, "output_norm.weight", count: config.embedding)
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
             p.initialize(repeating: 0, count: max(1, count))
@@ -68,7 +79,6 @@ open class DecoderModel {
         k = buffer(b * config.kvWidth); v = buffer(b * config.kvWidth)
         gate = buffer(b * config.feedForward); up = buffer(b * config.feedForward)
         logits = buffer(logitChunk * config.vocabulary)
-        outputNorm = try DecoderModel.vector(gguf, "output_norm.weight", count: config.embedding)
         owned = [x, xn, q, k, v, attn, gate, up, logits, outputNorm]
         slots = outputIsTied ? [embedding] : [embedding, outputSlot]
     }

@@ -14,12 +14,22 @@ public final class KVCache {
     private let base: UnsafeMutablePointer<Float>
     private let bytes: Int
 
-    public init(layers: Int, capacity: Int, kvWidth: Int) {
+    /// Throws `ModelError.kvCacheTooLarge` when the size overflows or the
+    /// system refuses to reserve it (a corrupt or huge context length).
+    public init(layers: Int, capacity: Int, kvWidth: Int) throws {
         self.layers = layers; self.capacity = capacity; self.kvWidth = kvWidth
-        bytes = max(1, layers * 2 * capacity * kvWidth * MemoryLayout<Float>.size)
+        var size = MemoryLayout<Float>.size
+        for factor in [layers, 2, capacity, kvWidth] {
+            let (product, overflow) = size.multipliedReportingOverflow(by: max(0, factor))
+            guard !overflow else { throw ModelError.kvCacheTooLarge(layers: layers, context: capacity, kvWidth: kvWidth) }
+            size = product
+        }
+        bytes = max(1, size)
         let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        precondition(p != MAP_FAILED, "could not reserve \(bytes) bytes for the KV cache")
-        base = p!.bindMemory(to: Float.self, capacity: bytes / 4)
+        guard let p, p != MAP_FAILED else {
+            throw ModelError.kvCacheTooLarge(layers: layers, context: capacity, kvWidth: kvWidth)
+        }
+        base = p.bindMemory(to: Float.self, capacity: bytes / 4)
     }
 
     deinit { munmap(base, bytes) }

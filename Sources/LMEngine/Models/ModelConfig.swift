@@ -49,9 +49,12 @@ extension ModelConfig {
             ropeBase: (try? gguf.float("\(a).rope.freq_base")) ?? 10_000,
             rmsEpsilon: try gguf.float("\(a).attention.layer_norm_rms_epsilon"),
             fileType: (try? gguf.int("general.file_type")).flatMap(ModelLoader.fileTypeName))
-        guard (1...512).contains(config.layers), (1...65_536).contains(embedding), headDim % 2 == 0,
+        // Heads and head size are bounded too: heads × head size (and the KV cache
+        // size built from it) must not overflow for a corrupt file.
+        guard (1...512).contains(config.layers), (1...65_536).contains(embedding),
+              heads <= 1_024, (2...4_096).contains(headDim), headDim % 2 == 0,
               (1...1 << 20).contains(config.feedForward), (1...1 << 24).contains(config.contextLength) else {
-            throw ModelError.badConfig("layers \(config.layers), width \(embedding), head size \(headDim), "
+            throw ModelError.badConfig("layers \(config.layers), width \(embedding), heads \(heads), head size \(headDim), "
                                        + "feed-forward \(config.feedForward), context \(config.contextLength) out of range")
         }
         if let rot = try? int("rope.dimension_count"), rot != headDim {
@@ -71,11 +74,12 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case badConfig(String)
     case promptTooLong(tokens: Int, context: Int)
     case tooLargeForMemory(needed: Int, available: Int)
+    case kvCacheTooLarge(layers: Int, context: Int, kvWidth: Int)
 
     public var description: String {
         switch self {
         case .unsupportedArchitecture(let a):
-            return "unsupported architecture '\(a)' (lmlab runs llama and gemma3)"
+            return "unsupported architecture '\(printable(a))' (lmlab runs llama and gemma3)"
         case .missingTensor(let n): return "the file has no tensor '\(n)'"
         case let .badTensorShape(name, expected, actual):
             return "tensor '\(name)' has shape \(actual), expected \(expected)"
@@ -86,6 +90,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return "the prompt has \(tokens) tokens; the context holds \(context) (shorten it or `unload` and load with a larger context)"
         case let .tooLargeForMemory(needed, available):
             return "the model needs about \(needed >> 20) MiB but only \(available >> 20) MiB of memory is available"
+        case let .kvCacheTooLarge(layers, context, kvWidth):
+            return "the KV cache for \(context) tokens × \(layers) layers × \(kvWidth) floats can't be reserved (load with a smaller --context)"
         }
     }
 }

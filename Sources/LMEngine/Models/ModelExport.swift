@@ -59,8 +59,10 @@ extension DecoderModel {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
         do {
             try writer.write(to: temporary)
-            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-            try FileManager.default.moveItem(at: temporary, to: url)
+            // rename(2) replaces an existing file in one step.
+            guard rename(temporary.path, url.path) == 0 else {
+                throw GGUFError.cannotOpen(path: url.path, reason: String(cString: strerror(errno)))
+            }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw error

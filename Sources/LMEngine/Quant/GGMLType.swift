@@ -50,9 +50,10 @@ public enum GGMLType: UInt32, CaseIterable, Sendable {
     }
 
     /// Bytes for one row of `count` elements, or nil when `count` is not a
-    /// whole number of blocks.
+    /// whole number of blocks or the size doesn't fit in Int (a corrupt file).
     public func rowBytes(_ count: Int) -> Int? {
         guard count >= 0, count % blockSize == 0 else { return nil }
-        return count / blockSize * blockBytes
+        let (bytes, overflow) = (count / blockSize).multipliedReportingOverflow(by: blockBytes)
+        return overflow ? nil : bytes
     }
 }

@@ -46,15 +46,15 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
     public var description: String {
         switch self {
         case let .unsupportedModel(model):
-            return "tokenizer model '\(model)' is not supported (supported: 'gpt2' byte-level BPE, 'llama' SentencePiece)"
+            return "tokenizer model '\(printable(model))' is not supported (supported: 'gpt2' byte-level BPE, 'llama' SentencePiece)"
         case let .unsupportedPreTokenizer(pre):
-            return "tokenizer.ggml.pre '\(pre)' is not supported (supported: \(PreTokenizer.supportedNames.joined(separator: ", ")))"
+            return "tokenizer.ggml.pre '\(printable(pre))' is not supported (supported: \(PreTokenizer.supportedNames.joined(separator: ", ")))"
         case let .countMismatch(key, count, size):
             return "\(key) has \(count) entries but the vocabulary has \(size) tokens"
         case let .tokenIDOutOfRange(key, id, size):
             return "\(key) is \(id), outside the vocabulary of \(size) tokens"
         case let .malformedMerge(index, text):
-            return "tokenizer.ggml.merges[\(index)] is '\(text)': expected two tokens separated by a space"
+            return "tokenizer.ggml.merges[\(index)] is '\(printable(text))': expected two tokens separated by a space"
         }
     }
 }

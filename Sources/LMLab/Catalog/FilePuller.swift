@@ -31,7 +31,7 @@ struct FilePuller {
         if isWebAddress {
             say("downloading \(TextUtil.sanitize(source))…")
             try ModelPuller.runProcess(["python3", "-c", FilePuller.downloadScript, source, partial.path],
-                                       failure: "could not download \(TextUtil.sanitize(source))")
+                                       failure: "could not download \(TextUtil.sanitize(source))", shouldStop: shouldStop)
         } else {
             let from = URL(fileURLWithPath: (source as NSString).expandingTildeInPath)
             guard fm.fileExists(atPath: from.path) else { throw CommandError.failed("no file at '\(TextUtil.sanitize(source))'") }

