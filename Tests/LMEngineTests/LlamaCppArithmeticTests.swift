@@ -113,3 +113,25 @@ final class LlamaCppArithmeticTests: XCTestCase {
         }
     }
 }
+
+extension LlamaCppArithmeticTests {
+    /// The SIMD fp16 rounding inside the f16 attention takes its subnormal branch for
+    /// tiny keys and values (|x| < 2^-14); it must still equal the reference loop,
+    /// which rounds one value at a time with `roundedToHalf`.
+    func testHalfAttentionWithSubnormalValues() {
+        var rng = SplitMix(6)
+        let heads = 1, headDim = 32, n = 3
+        let keys = rng.floats(n * headDim, in: -1...1).map { roundedToHalf($0 * 1e-5) }
+        let values = rng.floats(n * headDim, in: -1...1).map { roundedToHalf($0 * 1e-6) }
+        let q = rng.floats(n * headDim, in: -1...1)
+        var outs: [[Float]] = []
+        for mode in [KernelMode.fast, .reference] {
+            let ctx = ComputeContext(threads: 1, mode: mode, activations: .q8)
+            var out = [Float](repeating: .nan, count: n * headDim)
+            ctx.attentionBatch(q: q, keys: keys, values: values, out: &out, n: n, p0: 0, heads: heads, kvHeads: 1,
+                               headDim: headDim, scale: 1, window: nil)
+            outs.append(out)
+        }
+        XCTAssertEqual(outs[0].map(\.bitPattern), outs[1].map(\.bitPattern))
+    }
+}

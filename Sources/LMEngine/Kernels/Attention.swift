@@ -283,21 +283,25 @@ func dotHalf(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -
     return Float(sum)
 }
 
-/// Each lane rounded to the nearest fp16 value (ties to even), as floats; exact for
-/// the normal fp16 range and for zero, per lane through `roundedToHalf` otherwise.
+/// Each lane rounded to the nearest fp16 value (ties to even), as floats, equal to
+/// `roundedToHalf` lane by lane. In SIMD for |v| < 65520 (normal and subnormal fp16
+/// range); lanes beyond (overflow to ±inf) or NaN take the scalar route.
 @inline(__always)
 func roundedToHalf16(_ v: SIMD16<Float>) -> SIMD16<Float> {
-    // Normal fp16 range (2^-14 ≤ |v| < 65520): round the fp32 mantissa to 10 bits, ties
-    // to even, by integer arithmetic on the bits.
     let bits = unsafeBitCast(v, to: SIMD16<UInt32>.self)
     let magnitude = bits & 0x7FFF_FFFF
-    let normal = (magnitude .>= 0x3880_0000) .& (magnitude .< 0x477F_F000)
-    if all(normal .| (magnitude .== 0)) {
-        let lsb = (bits &>> 13) & 1
-        let rounded = (bits &+ 0x0FFF &+ lsb) & 0xFFFF_E000
-        return unsafeBitCast(rounded.replacing(with: bits, where: magnitude .== 0), to: SIMD16<Float>.self)
+    guard all(magnitude .< 0x477F_F000) else {
+        var out = SIMD16<Float>()
+        for i in 0..<16 { out[i] = roundedToHalf(v[i]) }
+        return out
     }
-    var out = SIMD16<Float>()
-    for i in 0..<16 { out[i] = roundedToHalf(v[i]) }
-    return out
+    // Normal fp16 range (|v| ≥ 2^-14): round the fp32 mantissa to 10 bits, ties to
+    // even, on the bits.
+    let lsb = (bits &>> 13) & 1
+    let normal = (bits &+ 0x0FFF &+ lsb) & 0xFFFF_E000
+    // Below 2^-14 fp16 steps are 2^-24: adding 0.5 (whose ulp is 2^-24) to |v| rounds it
+    // to that step, ties to even; subtracting 0.5 again is exact.
+    let absolute = unsafeBitCast(magnitude, to: SIMD16<Float>.self)
+    let small = unsafeBitCast((absolute + 0.5) - 0.5, to: SIMD16<UInt32>.self) | (bits & 0x8000_0000)
+    return unsafeBitCast(normal.replacing(with: small, where: magnitude .< 0x3880_0000), to: SIMD16<Float>.self)
 }

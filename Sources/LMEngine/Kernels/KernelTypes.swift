@@ -28,11 +28,14 @@ public enum KernelMode: String, Sendable {
     case reference, fast
 }
 
-/// What the weights are dotted against in `matmul`.
-/// - f32: dequantize each weight row to floats and dot with the f32 activations
-///   (the "F32 expansion" reference).
-/// - q8: as ggml/llama.cpp on CPU: quantize the activations per block to the weight
-///   type's partner (Q8_0, Q8_1, f16 or bf16) and use integer dots per block.
+/// The arithmetic the model runs in.
+/// - f32: dequantize each weight row to floats and dot with the f32 activations, and
+///   keep keys, values and attention in f32 (the "F32 expansion" reference).
+/// - q8: llama.cpp's CPU arithmetic, reproduced to the bit on its x86 build: quantize
+///   the activations per block to the weight type's partner (Q8_0, Q8_1, Q8_K, f16 or
+///   bf16) and use integer dots per block summed in ggml's float order; keys and values
+///   rounded to f16 as its default KV cache stores them, and its flash attention (f16
+///   query, f16 running output). SiLU, GELU, RoPE and RMSNorm follow ggml in both modes.
 public enum ActivationPrecision: String, Sendable {
     case f32, q8
 }
