@@ -218,6 +218,9 @@ final class CascadeLogicTests: XCTestCase {
         XCTAssertTrue(AnswerMatch.matches("Buenos Aires.", gold: "Buenos Aires"))
         XCTAssertTrue(AnswerMatch.matches("48\nQ: 2 + 2", gold: "48"))
         XCTAssertFalse(AnswerMatch.matches("12", gold: "1"))
+        XCTAssertFalse(AnswerMatch.matches("304", gold: "-304"), "the sign counts")
+        XCTAssertTrue(AnswerMatch.matches("-304.", gold: "-304"))
+        XCTAssertFalse(AnswerMatch.matches("-304", gold: "304"))
         XCTAssertFalse(AnswerMatch.matches("the Sun", gold: "Sun"))
         XCTAssertFalse(AnswerMatch.matches("\nParis", gold: "Paris"), "only the first line counts")
         XCTAssertFalse(AnswerMatch.matches("", gold: "Paris"))
@@ -274,7 +277,7 @@ final class CascadeLogicTests: XCTestCase {
     func testShippedWorkloadsParse() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         var tasks: [String: Int] = [:]
-        for name in ["arithmetic", "factual", "classification", "instructions", "mixed"] {
+        for name in ["arithmetic", "factual", "classification", "instructions", "mixed", "arithmetic-compact"] {
             let w = try Workload.load(root.appendingPathComponent("workloads/\(name).jsonl"))
             XCTAssertGreaterThanOrEqual(w.items.count, 40, name)
             if name == "mixed" { for i in w.items { tasks[i.task, default: 0] += 1 } }

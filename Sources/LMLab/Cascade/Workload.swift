@@ -153,14 +153,20 @@ public struct WorkloadError: Error, CustomStringConvertible, Equatable {
 /// Only the first line of the answer counts. Both are lowercased, split into
 /// words, and stripped of punctuation around each word; the answer is right
 /// when its first words are the gold's words. So " Paris." and "Paris is
-/// lovely" match "Paris", while "12" does not match "1" and "the Sun" does not
-/// match "Sun" (list it as a second accepted answer).
+/// lovely" match "Paris", while "12" does not match "1", "304" does not match
+/// "-304" (a leading minus stays), and "the Sun" does not match "Sun" (list it
+/// as a second accepted answer).
 public enum AnswerMatch {
     public static func words(_ text: String) -> [String] {
         let firstLine = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
         let edges = CharacterSet.punctuationCharacters.union(.symbols).union(.whitespaces)
         return firstLine.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" })
-            .map { $0.trimmingCharacters(in: edges) }.filter { !$0.isEmpty }
+            .map { word -> String in
+                let trimmed = word.trimmingCharacters(in: edges)
+                // A minus sign is part of a number: "-304" is not "304".
+                let negative = (word.hasPrefix("-") || word.hasPrefix("−")) && trimmed.first?.isNumber == true
+                return negative ? "-" + trimmed : trimmed
+            }.filter { !$0.isEmpty }
     }
 
     public static func matches(_ answer: String, gold: String) -> Bool {
