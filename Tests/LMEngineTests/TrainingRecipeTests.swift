@@ -59,6 +59,17 @@ final class TrainingRecipeTests: XCTestCase {
         XCTAssertThrowsError(try resumed.resume(from: checkpoint))
     }
 
+    /// Small operand ranges hold out a tenth of their problems (maxOperand 10 has 200 in
+    /// all; asking for 2,000 distinct ones used to loop for ever); large ones hold out 2,000.
+    func testHeldOutSetFitsSmallOperandRanges() throws {
+        XCTAssertEqual(ArithmeticTask(maxOperand: 10).heldOut().count, 20)
+        XCTAssertEqual(Set(ArithmeticTask(maxOperand: 10).heldOut()).count, 20)
+        XCTAssertEqual(ArithmeticTask(maxOperand: 100).heldOut().count, 2000)
+        XCTAssertEqual(ArithmeticTask(maxOperand: 1000).heldOut().count, 2000)
+        let data = try ArithmeticData(task: ArithmeticTask(maxOperand: 10), vocabulary: .characters("0123456789+-="))
+        XCTAssertEqual(data.batch(step: 0, size: 32, length: 8, seed: 1).tokens.count, 32 * 8)
+    }
+
     func testArithmeticBatchesScoreOnlyTheAnswerAndAvoidTheHeldOutSet() throws {
         let vocabulary = TrainingVocabulary.characters("0123456789+-=")
         let task = ArithmeticTask(maxOperand: 1000)

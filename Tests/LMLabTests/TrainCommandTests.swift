@@ -51,18 +51,24 @@ final class TrainCommandTests: XCTestCase {
     }
 
     func testCtrlCSavesACheckpointAndResumeContinues() throws {
-        let recipe = try writeMathRecipe(steps: 20)
-        let interrupt = Interrupt()
-        interrupt.set()   // as if Ctrl-C came before the first step
+        // A command starts with the interrupt cleared, so Ctrl-C is pressed from another
+        // thread, over and over, until the run stops: it must stop long before a million steps.
+        let recipe = try writeMathRecipe(steps: 1_000_000)
+        let interrupt = Interrupt(), finished = Interrupt()
+        DispatchQueue.global().async { while !finished.isSet { interrupt.set(); usleep(2_000) } }
         let s = session(interrupt)
-        XCTAssertFalse(s.run("train \(recipe.path)"))
-        XCTAssertTrue(s.console.captured.contains("stopped at step 0 of 20; checkpoint saved"), s.console.captured)
-        XCTAssertTrue(s.console.captured.contains("--resume"))
-        interrupt.reset()
+        let ran = s.run("train \(recipe.path)")
+        finished.set()
+        XCTAssertFalse(ran)
+        let out = s.console.captured
+        let line = try XCTUnwrap(out.split(separator: "\n").first { $0.hasPrefix("stopped at step ") }, out)
+        let step = try XCTUnwrap(Int(line.dropFirst("stopped at step ".count).prefix { $0.isNumber }), String(line))
+        XCTAssertTrue(line.contains("of 1000000; checkpoint saved"), String(line))
+        XCTAssertTrue(out.contains("--resume"))
         let again = session()
-        XCTAssertTrue(again.run("train \(recipe.path) --resume"), again.console.capturedErrors)
-        XCTAssertTrue(again.console.captured.contains("resumed math-test at step 0"), again.console.captured)
-        XCTAssertTrue(again.console.captured.contains("trained math-test: 20 steps"))
+        XCTAssertTrue(again.run("train \(recipe.path) --resume --steps \(step + 20)"), again.console.capturedErrors)
+        XCTAssertTrue(again.console.captured.contains("resumed math-test at step \(step) "), again.console.captured)
+        XCTAssertTrue(again.console.captured.contains("trained math-test: \(step + 20) steps"), again.console.captured)
     }
 
     func testBadInputGetsOneLineErrors() throws {

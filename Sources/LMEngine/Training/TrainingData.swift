@@ -45,7 +45,11 @@ public struct ArithmeticTask: Sendable {
 
     /// The held-out problems (distinct, from a fixed seed that no recipe uses);
     /// training never sees them. `eval --task arithmetic` scores on a prefix of these.
+    /// At most a tenth of all 2·maxOperand² problems are held out, so small operand
+    /// ranges (maxOperand 10 has only 200 problems) still leave problems to train on
+    /// and the search for distinct ones ends; for maxOperand ≥ 100 that is all 2,000.
     public func heldOut(count: Int = 2000) -> [Problem] {
+        let count = min(count, 2 * maxOperand * maxOperand / 10)
         var rng = SeededRandom(seed: 0x00C0_FFEE_0A41_7E57)
         var seen = Set<Problem>(), out: [Problem] = []
         while out.count < count {
