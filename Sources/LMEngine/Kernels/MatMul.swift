@@ -90,8 +90,6 @@ final class MatmulTask: PoolTask {
             case .q4_0: runTiled(Q4_0Format.self, first: first, end: end, y: y); return
             case .q4_1: runTiled(Q4_1Format.self, first: first, end: end, y: y); return
             case .q8_0: runTiled(Q8_0Format.self, first: first, end: end, y: y); return
-            case .q5_0: runTiled(Q5_0Format.self, first: first, end: end, y: y); return
-            case .q5_1: runTiled(Q5_1Format.self, first: first, end: end, y: y); return
             default: break
             }
             let a = activations!

@@ -69,8 +69,24 @@ public enum Q5_1Format: BlockFormat {
            minimum: { b in ((w + b * blockBytes).loadHalf(2), (a + b * Q8_1Format.blockBytes).loadHalf(2)) })
     }
 
-    /// The SIMD version of `dotReference` (QuantDot.swift), bit-identical to it.
+    /// The SIMD version of `dotReference`, bit-identical to it: the 5th bits are spread
+    /// to lanes by testing lane j against bit j of qh; the four 8-element products of a
+    /// block are folded into lanes of four consecutive elements (`foldFours`), as the
+    /// reference groups them, then scaled with an fma.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        dotRowLanes(w, a, count: count)
+        var acc = SIMD8<Float>()
+        var summs: Float = 0
+        for b in 0..<count / 32 {
+            let x = w + b * blockBytes, y = a + b * Q8_1Format.blockBytes
+            let bits = SIMD8<Int32>(repeating: Int32(bitPattern: x.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+            let qs0 = loadUInt8x8(x, 8), qs1 = loadUInt8x8(x, 16)
+            let v0 = (((qs0 & 0x0F) | fifthBits(bits, laneBits8))) &* loadInt8x8(y, 4)
+            let v1 = (((qs1 & 0x0F) | fifthBits(bits, laneBits8 &<< 8))) &* loadInt8x8(y, 12)
+            let v2 = (((qs0 &>> 4) | fifthBits(bits, laneBits8 &<< 16))) &* loadInt8x8(y, 20)
+            let v3 = (((qs1 &>> 4) | fifthBits(bits, laneBits8 &<< 24))) &* loadInt8x8(y, 28)
+            acc = acc.addingProduct(SIMD8<Float>(foldFours(v0, v1, v2, v3)), SIMD8<Float>(repeating: x.loadHalf(0) * y.loadHalf(0)))
+            summs = summs.addingProduct(x.loadHalf(2), y.loadHalf(2))
+        }
+        return hsum8(acc) + summs
     }
 }
