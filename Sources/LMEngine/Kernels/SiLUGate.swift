@@ -45,10 +45,14 @@ private let c2: Float = 0x1.fffdb6p-2, c1: Float = 0x1.ffffecp-1
 /// e^x as ggml's AVX-512 `ggml_v_expf` computes it, one lane: every step is the same fused
 /// multiply-add or operation, so the result is bit-identical to ggml's.
 public func ggmlExp(_ x: Float) -> Float {
+    // NaN in, NaN out (a corrupt model's weights can produce one); Int(n) below would trap.
+    if x.isNaN { return x }
     let z = expShift.addingProduct(x, log2e)          // fma(x, log2e, shift)
     let n = z - expShift                              // round(x·log2e) as a float
     let b = x.addingProduct(-n, ln2High).addingProduct(-n, ln2Low)
-    if abs(n) > 192 { return n <= 0 ? 0 : .infinity }
+    // Far outside float's range the answer is 0 or ∞ (and 2^n's bit pattern below would go negative).
+    if n > 192 { return .infinity }
+    if n < -191 { return 0 }
     let u = b * b
     let p = c4.addingProduct(c5, b).addingProduct0(u, c2.addingProduct(c3, b))
     let j = p.addingProduct0(u, Float(1).addingProduct(c1, b))
