@@ -37,6 +37,7 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMu
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let url = URL(fileURLWithPath: inputPath)
     guard (try? Data(bytes: data, count: size).write(to: url)) != nil else { return 0 }
+    defer { unlink(inputPath) }   // nothing left in /dev/shm when the run ends
     do {
         try exercise(url)
     } catch is GGUFError {

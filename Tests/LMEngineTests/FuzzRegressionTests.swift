@@ -8,6 +8,11 @@ import XCTest
 final class FuzzRegressionTests: XCTestCase {
     static let fuzz = TestPaths.packageRoot.appendingPathComponent("Fuzz")
 
+    override func tearDown() {
+        try? FileManager.default.removeItem(at: GGUFLoadHarness.url)
+        super.tearDown()
+    }
+
     func files(_ folder: String) throws -> [URL] {
         let url = FuzzRegressionTests.fuzz.appendingPathComponent(folder)
         return try FileManager.default.contentsOfDirectory(at: url, includingPropertiesForKeys: nil)

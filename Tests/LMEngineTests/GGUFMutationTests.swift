@@ -29,6 +29,11 @@ import XCTest
 final class GGUFMutationTests: XCTestCase {
     static let peakBound = 256 << 20
 
+    override func tearDown() {
+        try? FileManager.default.removeItem(at: GGUFLoadHarness.url)
+        super.tearDown()
+    }
+
     func testTenThousandMutatedFilesLoadOrFailCleanly() throws {
         let seeds = try GGUFSeeds.all()
         var mutations: [(label: String, bytes: [UInt8])] = []
