@@ -47,7 +47,7 @@ final class CompareModelsTests: XCTestCase {
         XCTAssertTrue(s.run("compare models The capital of France is --max 4"))
         let table = s.console.captured
         for expected in ["small", "big", "SmolLM2-135M-Instruct.Q4_1.gguf", "gemma-3-270m-q4_k_m.gguf",
-                         "next #1        \"·Paris\" 0.741", "small:  Paris.↵↵\n"] {
+                         "next #1        \"·Paris\" 0.780", "small:  Paris.↵↵\n"] {
             XCTAssertTrue(table.contains(expected), "missing '\(expected)' in\n\(table)")
         }
     }

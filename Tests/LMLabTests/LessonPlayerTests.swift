@@ -23,7 +23,7 @@ final class LessonPlayerTests: XCTestCase {
         let r = try BinaryRunner.run(["-c", "lessons"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let count = try FileManager.default.contentsOfDirectory(atPath: LessonPlayerTests.lessonsFolder.path).filter { $0.hasSuffix(".md") }.count
-        let rows = r.stdout.split(separator: "\n").filter { $0.first?.isNumber == true }
+        let rows = r.stdout.split(separator: "\n").filter { $0.drop { $0 == " " }.first?.isNumber == true }
         XCTAssertEqual(rows.count, count, r.stdout)
         let bad = try BinaryRunner.run(["-c", "lesson 999"])
         XCTAssertTrue(bad.stderr.hasPrefix("error: no lesson 999 — there are lessons "), bad.stderr)
