@@ -55,11 +55,18 @@ extension DecoderModel {
 
     /// Writes the file atomically: to a temporary name beside it, renamed when complete.
     public func writeGGUF(to url: URL, mostly: GGMLType?) throws {
-        let writer = try ggufWriter(mostly: mostly)
+        try ggufWriter(mostly: mostly).writeAtomically(to: url)
+    }
+}
+
+extension GGUFWriter {
+    /// Writes to `.NAME.partial` beside `url` and renames it over `url` only when
+    /// complete (rename(2) replaces an existing file in one step), so a crash or a
+    /// full disk never leaves half a file under the final name.
+    public func writeAtomically(to url: URL) throws {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
         do {
-            try writer.write(to: temporary)
-            // rename(2) replaces an existing file in one step.
+            try write(to: temporary)
             guard rename(temporary.path, url.path) == 0 else {
                 throw GGUFError.cannotOpen(path: url.path, reason: String(cString: strerror(errno)))
             }

@@ -120,14 +120,6 @@ public enum SyntheticModel {
             try matrix(p + "ffn_down.weight", rows: d, cols: ff, salt: s + 6)
         }
         try ones("output_norm.weight", d)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
-        do {
-            try w.write(to: temporary)
-            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-            try FileManager.default.moveItem(at: temporary, to: url)
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        }
+        try w.writeAtomically(to: url)
     }
 }

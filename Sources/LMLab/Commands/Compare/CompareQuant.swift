@@ -17,14 +17,7 @@ enum CompareQuant {
         let loaded = try session.requireModel()
         let words = args.positionals.map { $0.lowercased() }
         guard !words.isEmpty else { throw CommandError.usage("name the types to compare, e.g. compare quant f32 q8_0 q4_0") }
-        let types: [GGMLType?] = try words.map { word in
-            if word == "file" { return nil }
-            guard let t = WeightSet.offered.first(where: { $0.name.lowercased() == word }) else {
-                let hint = Suggest.closest(to: word, in: QuantCommand.typeNames).map { " — did you mean '\($0)'?" } ?? ""
-                throw CommandError.usage("unknown type '\(TextUtil.sanitize(word))'\(hint); one of: file, " + QuantCommand.typeNames.joined(separator: ", "))
-            }
-            return t
-        }
+        let types = try words.map { try QuantCommand.parseType($0, allowFile: true) }
         let (text, shown) = try EvalText.read(args.options["text"])
         let ladder = QuantLadder(loaded: loaded, text: text, chunks: try args.number("chunks", in: 1...1_000_000),
                                  promptTokens: try args.number("prompt", in: 1...4096) ?? 64,

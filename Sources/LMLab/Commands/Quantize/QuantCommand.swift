@@ -13,6 +13,16 @@ struct QuantCommand: Command {
 
     static var typeNames: [String] { WeightSet.offered.map { $0.name.lowercased() } }
 
+    /// A weight type by its lower-case name, or nil for "file" (the file's own weights)
+    /// when `allowFile`; a one-line error with a suggestion otherwise.
+    static func parseType(_ word: String, allowFile: Bool) throws -> GGMLType? {
+        if allowFile && word == "file" { return nil }
+        if let t = WeightSet.offered.first(where: { $0.name.lowercased() == word }) { return t }
+        let hint = Suggest.closest(to: word, in: typeNames).map { " — did you mean '\($0)'?" } ?? ""
+        throw CommandError.usage("unknown type '\(TextUtil.sanitize(word))'\(hint); one of: "
+                                 + (allowFile ? "file, " : "") + typeNames.joined(separator: ", "))
+    }
+
     func complete(_ previous: [String], session: Session) -> [String] {
         previous.isEmpty ? QuantCommand.typeNames + ["reset"] : []
     }
@@ -31,10 +41,7 @@ struct QuantCommand: Command {
             console.line("back to the file's weights: \(TextUtil.bytes(model.weightBytes))")
             return
         }
-        guard let type = WeightSet.offered.first(where: { $0.name.lowercased() == word }) else {
-            let hint = Suggest.closest(to: word, in: QuantCommand.typeNames).map { " — did you mean '\($0)'?" } ?? ""
-            throw CommandError.usage("unknown type '\(TextUtil.sanitize(word))'\(hint); one of: " + QuantCommand.typeNames.joined(separator: ", "))
-        }
+        guard let type = try QuantCommand.parseType(word, allowFile: false) else { return }
         let part = args.options["only"]
         let include: (WeightSlot) -> Bool
         switch part {

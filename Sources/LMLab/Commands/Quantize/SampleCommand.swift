@@ -20,13 +20,7 @@ struct SampleCommand: Command {
         guard !prompt.isEmpty else { throw CommandError.usage("sample needs a prompt, e.g. sample The capital of France is") }
         let maxTokens: Int = try args.number("max", in: 1...512) ?? 20
         let words = (args.options["types"] ?? "f32,file,q8_0,q4_0,q3_k,q2_k").lowercased().split(separator: ",").map(String.init)
-        let types: [GGMLType?] = try words.map { word in
-            if word == "file" { return nil }
-            guard let t = WeightSet.offered.first(where: { $0.name.lowercased() == word }) else {
-                throw CommandError.usage("unknown type '\(TextUtil.sanitize(word))' in --types; one of: file, " + QuantCommand.typeNames.joined(separator: ", "))
-            }
-            return t
-        }
+        let types = try words.map { try QuantCommand.parseType($0, allowFile: true) }
         let model = loaded.model
         let stop = { session.interrupt.isSet }
         let reference: WeightSet
