@@ -22,7 +22,7 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMu
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             for seed in try GGUFSeeds.all() {
-                try Data(seed.bytes).write(to: URL(fileURLWithPath: folder).appendingPathComponent(seed.name + ".gguf"))
+                try Data(seed.bytes).write(to: URL(fileURLWithPath: folder).appendingPathComponent(seed.name + ".fuzz"))
             }
             exit(0)
         } catch {

@@ -37,7 +37,7 @@ case "${1:-600}" in
     build ;;
 --seeds)
     build
-    rm -f Fuzz/corpus/*.gguf
+    rm -f Fuzz/corpus/*.fuzz
     LMLAB_FUZZ_WRITE_SEEDS=Fuzz/corpus "$binary"
     ls -l Fuzz/corpus ;;
 --replay)

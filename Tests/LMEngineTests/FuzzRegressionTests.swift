@@ -39,9 +39,9 @@ final class FuzzRegressionTests: XCTestCase {
     func testSeedCorpusIsCurrent() throws {
         let committed = try files("corpus")
         let seeds = try GGUFSeeds.all()
-        XCTAssertEqual(committed.map(\.lastPathComponent), seeds.map { $0.name + ".gguf" }.sorted())
+        XCTAssertEqual(committed.map(\.lastPathComponent), seeds.map { $0.name + ".fuzz" }.sorted())
         for seed in seeds {
-            let url = FuzzRegressionTests.fuzz.appendingPathComponent("corpus/\(seed.name).gguf")
+            let url = FuzzRegressionTests.fuzz.appendingPathComponent("corpus/\(seed.name).fuzz")
             XCTAssertEqual(Array(try Data(contentsOf: url)), seed.bytes,
                            "\(seed.name): regenerate with scripts/fuzz.sh --seeds")
             XCTAssertEqual(try GGUFLoadHarness.run(seed.bytes), .loaded)
