@@ -13,14 +13,7 @@ enum LessonLibrary {
         var out: [URL] = []
         if let l = ProcessInfo.processInfo.environment["LMLAB_LESSONS"], !l.isEmpty { out.append(URL(fileURLWithPath: l)) }
         out.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("lessons"))
-        // .build/<triple>/release/lmlab: the package root is a few levels up.
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            dir = dir.deletingLastPathComponent()
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-                out.append(dir.appendingPathComponent("lessons")); break
-            }
-        }
+        if let root = ModelLocator.checkoutRoot { out.append(root.appendingPathComponent("lessons")) }
         return out
     }
 

@@ -56,17 +56,21 @@ public enum ModelLocator {
         var out: [URL] = []
         if let m = ProcessInfo.processInfo.environment["LMLAB_MODELS"], !m.isEmpty { out.append(URL(fileURLWithPath: m)) }
         out.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("models"))
-        // .build/<triple>/release/lmlab → the package root is four levels up (or three via the symlink)
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var dir = exe.deletingLastPathComponent()
-        for _ in 0..<4 {
-            dir = dir.deletingLastPathComponent()
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-                out.append(dir.appendingPathComponent("models")); break
-            }
-        }
+        if let root = checkoutRoot { out.append(root.appendingPathComponent("models")) }
         out.append(home.appendingPathComponent("models"))
         return out
+    }
+
+    /// The checkout the running binary was built in, if it was built in one:
+    /// .build/<triple>/release/lmlab → the package root is four levels up (or three via the symlink).
+    /// Models, lessons and the evaluation text are found there when lmlab runs from elsewhere.
+    public static var checkoutRoot: URL? {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            dir = dir.deletingLastPathComponent()
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { return dir }
+        }
+        return nil
     }
 
     /// Where `pull` stores models: $LMLAB_MODELS, else the checkout's models

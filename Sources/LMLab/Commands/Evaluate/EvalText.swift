@@ -8,12 +8,8 @@ enum EvalText {
 
     /// Where the default text is: ./data, or the data folder of the checkout the binary was built in.
     static func defaultURL() -> URL? {
-        var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(defaultName)]
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            dir = dir.deletingLastPathComponent()
-            candidates.append(dir.appendingPathComponent(defaultName))
-        }
+        let candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(defaultName),
+                          ModelLocator.checkoutRoot?.appendingPathComponent(defaultName)].compactMap { $0 }
         return candidates.first { FileManager.default.fileExists(atPath: $0.path) }
     }
 
