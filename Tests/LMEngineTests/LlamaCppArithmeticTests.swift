@@ -65,6 +65,43 @@ final class LlamaCppArithmeticTests: XCTestCase {
         XCTAssertEqual(roundedToHalf(3e-7), 2.980232238769531e-7)       // subnormal 5 · 2^-24
     }
 
+    /// The vector helpers that avoid SIMD compares (LaneMasks.swift) give exactly the
+    /// scalar results: every fp16 bit pattern through the 4-lane conversion, fp32 bit
+    /// patterns from every range (subnormal, normal, overflow, inf, NaN) through the
+    /// 16-lane rounding, and ggml's exp across and beyond its range.
+    func testVectorHelpersEqualScalarVersions() {
+        for first in stride(from: 0, to: 65536, by: 4) {
+            let h = SIMD4<UInt32>(UInt32(first), UInt32(first + 1), UInt32(first + 2), UInt32(first + 3))
+            let v = halfBitsToFloat(h)
+            for i in 0..<4 {
+                let want = halfToFloat(UInt16(h[i]))
+                XCTAssertTrue(v[i].bitPattern == want.bitPattern || (v[i].isNaN && want.isNaN), "fp16 0x\(String(h[i], radix: 16))")
+            }
+        }
+        var rng = SplitMix(7)
+        var patterns: [UInt32] = [0, 0x8000_0000, 0x3880_0000, 0x387F_FFFF, 0x477F_EFFF, 0x477F_F000, 0x7F80_0000, 0x7FC0_0000, 0xFF80_0000]
+        for _ in 0..<200_000 { patterns.append(UInt32(truncatingIfNeeded: rng.next())) }
+        // Half of the random ones again, squeezed into fp16's range where rounding is busiest.
+        for i in 0..<100_000 { patterns.append((patterns[i] & 0x807F_FFFF) | (UInt32(0x66 + i % 0x2A) << 23)) }
+        var mismatches = 0
+        for start in stride(from: 0, to: patterns.count - 15, by: 16) {
+            var v = SIMD16<Float>()
+            for i in 0..<16 { v[i] = Float(bitPattern: patterns[start + i]) }
+            let r = roundedToHalf16(v)
+            for i in 0..<16 where !(r[i].bitPattern == roundedToHalf(v[i]).bitPattern || (r[i].isNaN && v[i].isNaN)) { mismatches += 1 }
+        }
+        XCTAssertEqual(mismatches, 0, "roundedToHalf16 lanes differing from roundedToHalf")
+        var expMismatches = 0
+        for start in stride(from: -300.0 as Float, to: 300, by: 0.37 * 16) {
+            var x = SIMD16<Float>()
+            for i in 0..<16 { x[i] = start + Float(i) * 0.37 }
+            if start > 0 { x[5] = .nan }
+            let e = ggmlExp16(x)
+            for i in 0..<16 where !(e[i].bitPattern == ggmlExp(x[i]).bitPattern || (e[i].isNaN && x[i].isNaN)) { expMismatches += 1 }
+        }
+        XCTAssertEqual(expMismatches, 0, "ggmlExp16 lanes differing from ggmlExp")
+    }
+
     /// Attention with llama.cpp's arithmetic (f16 query, keys and values, f16 running
     /// output): the SIMD path equals the plain loop bit for bit, threaded or not, and
     /// stays within f16 rounding of the f32 attention.

@@ -287,10 +287,10 @@ func dotHalf(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -
 /// `roundedToHalf` lane by lane. In SIMD for |v| < 65520 (normal and subnormal fp16
 /// range); lanes beyond (overflow to ±inf) or NaN take the scalar route.
 @inline(__always)
-func roundedToHalf16(_ v: SIMD16<Float>) -> SIMD16<Float> {
+public func roundedToHalf16(_ v: SIMD16<Float>) -> SIMD16<Float> {
     let bits = unsafeBitCast(v, to: SIMD16<UInt32>.self)
     let magnitude = bits & 0x7FFF_FFFF
-    guard all(magnitude .< 0x477F_F000) else {
+    guard allLanes(lanesBelow(magnitude, 0x477F_F000)) else {
         var out = SIMD16<Float>()
         for i in 0..<16 { out[i] = roundedToHalf(v[i]) }
         return out
@@ -303,5 +303,5 @@ func roundedToHalf16(_ v: SIMD16<Float>) -> SIMD16<Float> {
     // to that step, ties to even; subtracting 0.5 again is exact.
     let absolute = unsafeBitCast(magnitude, to: SIMD16<Float>.self)
     let small = unsafeBitCast((absolute + 0.5) - 0.5, to: SIMD16<UInt32>.self) | (bits & 0x8000_0000)
-    return unsafeBitCast(normal.replacing(with: small, where: magnitude .< 0x3880_0000), to: SIMD16<Float>.self)
+    return unsafeBitCast(select(lanesBelow(magnitude, 0x3880_0000), small, normal), to: SIMD16<Float>.self)
 }

@@ -75,12 +75,12 @@ struct BlockPointers4 {
 /// (rebiasing the exponent; subnormals come out right too), sign from the multiplier;
 /// inf/NaN lanes are patched in.
 @inline(__always)
-func halfBitsToFloat(_ h: SIMD4<UInt32>) -> SIMD4<Float> {
+public func halfBitsToFloat(_ h: SIMD4<UInt32>) -> SIMD4<Float> {
     let em = h & 0x7FFF
     let sign = (h & 0x8000) &<< 16
     let scaled = unsafeBitCast(em &<< 13, to: SIMD4<Float>.self) * unsafeBitCast(sign | 0x7780_0000, to: SIMD4<Float>.self)
-    let special = unsafeBitCast(sign | 0x7F80_0000 | ((em & 0x3FF) &<< 13), to: SIMD4<Float>.self)
-    return scaled.replacing(with: special, where: em .>= 0x7C00)
+    let special = sign | 0x7F80_0000 | ((em & 0x3FF) &<< 13)
+    return unsafeBitCast(select(lanesBelow(em, 0x7C00), unsafeBitCast(scaled, to: SIMD4<UInt32>.self), special), to: SIMD4<Float>.self)
 }
 
 /// (fp16 at x+ox, at y+oy, at x+ox2, at y+oy2) as floats: the scales of one block pair.

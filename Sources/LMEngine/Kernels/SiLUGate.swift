@@ -75,7 +75,7 @@ func scaleByPowerOfTwo(_ j: Float, _ n: Int) -> Float {
 
 /// `ggmlExp` on 16 lanes at once (one AVX-512 register's worth), bit-identical to it.
 @inline(__always)
-func ggmlExp16(_ x: SIMD16<Float>) -> SIMD16<Float> {
+public func ggmlExp16(_ x: SIMD16<Float>) -> SIMD16<Float> {
     typealias V = SIMD16<Float>
     let z = V(repeating: expShift).addingProduct(x, V(repeating: log2e))
     let n = z - V(repeating: expShift)
@@ -86,7 +86,10 @@ func ggmlExp16(_ x: SIMD16<Float>) -> SIMD16<Float> {
     let j = V(repeating: 1).addingProduct(V(repeating: c1), b).addingProduct(p, u)
     // n sits in the low bits of z (z = 1.5·2^23 + n), so 2^n's exponent field is n + 127.
     let nBits = unsafeBitCast(z, to: SIMD16<Int32>.self) &- 0x4B40_0000
-    if all((nBits .>= -126) .& (nBits .<= 127)) {
+    // -126 ≤ n ≤ 127  ⇔  t = n + 126 is ≥ 0 (sign bit clear) and t − 254 < 0 (sign bit
+    // set); written with shifts, not vector compares (LaneMasks.swift).
+    let t = nBits &+ 126
+    if allLanes(((t &- 254) &>> 31) & ~(t &>> 31)) {
         return j * unsafeBitCast((nBits &+ 127) &<< 23, to: V.self)
     }
     var out = V()
