@@ -1,3 +1,5 @@
+import Foundation
+
 /// Owns the thread pool and grow-only scratch buffers, so the token loop allocates nothing.
 ///
 /// One context per model instance; not thread-safe (calls must come from one thread
@@ -78,7 +80,9 @@ public final class ComputeContext {
     /// matrices per token cost more than it saved (decode 75 tok/s at 2 threads, 119
     /// at 1); with this floor 124. Gemma's 1.3M-MAC FFN matrices still split (2M made
     /// its decode slower), as do the output heads and prefill batches.
-    public var minParallelWork = 1_000_000
+    /// `LMLAB_MIN_PARALLEL_WORK` overrides it, for measuring the trade-off on another machine.
+    public var minParallelWork = ComputeContext.defaultMinParallelWork
+    static let defaultMinParallelWork = ProcessInfo.processInfo.environment["LMLAB_MIN_PARALLEL_WORK"].flatMap { Int($0) } ?? 1_000_000
 
     func workerCount(for count: Int) -> Int {
         mode == .reference ? 1 : max(1, min(pool.size, count))
