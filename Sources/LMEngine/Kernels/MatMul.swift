@@ -35,6 +35,7 @@ extension ComputeContext {
             }
             matmulTask.set(format: format, w: w, x: x, activations: UnsafeRawPointer(a), activationRowBytes: aRowBytes,
                            y: y, n: n, expand: false, scratch: nil)
+            matmulTask.splitCodes = splitActivations(w.type, a, rowBytes: aRowBytes, cols: cols, n: n)
             dispatch(matmulTask, count: rows * cols * n >= minParallelWork ? rows : 1)
 
         case .f32:
@@ -54,6 +55,25 @@ extension ComputeContext {
     }
 }
 
+extension ComputeContext {
+    /// For the integer block formats the fast kernels take (MatMul's `runTiled`): each
+    /// activation row's codes split once into (even, odd) Int16 lanes, [n × cols] Int16,
+    /// in the context's second byte scratch. nil for the other formats.
+    func splitActivations(_ type: GGMLType, _ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int) -> UnsafeMutableRawPointer? {
+        func split<F: IntBlockDot>(_ format: F.Type) -> UnsafeMutableRawPointer {
+            let codes = splitCodeBytes(n * cols * 2)
+            for t in 0..<n { F.splitActivationCodes(a + t * rowBytes, into: codes + t * cols * 2, count: cols) }
+            return codes
+        }
+        switch type {
+        case .q4_0: return split(Q4_0Format.self)
+        case .q4_1: return split(Q4_1Format.self)
+        case .q8_0: return split(Q8_0Format.self)
+        default: return nil
+        }
+    }
+}
+
 /// One matmul call's worth of state for the pool: worker k takes the k-th contiguous
 /// chunk of weight rows and computes y for all n tokens of each row.
 final class MatmulTask: PoolTask {
@@ -66,6 +86,7 @@ final class MatmulTask: PoolTask {
     var n = 1
     var expand = false                           // true: dequantize rows and dot in f32
     var scratch: UnsafeMutablePointer<Float>?    // [workers × cols] when expanding
+    var splitCodes: UnsafeMutableRawPointer?     // [n × cols] Int16: activations split for the integer formats
 
     func set(format: any BlockFormat.Type, w: WeightMatrix, x: UnsafePointer<Float>, activations: UnsafeRawPointer?,
              activationRowBytes: Int, y: UnsafeMutablePointer<Float>, n: Int, expand: Bool, scratch: UnsafeMutablePointer<Float>?) {
@@ -121,26 +142,28 @@ final class MatmulTask: PoolTask {
     private func runTiled<F: IntBlockDot & BlockFormat>(_ format: F.Type, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
         let a = activations!, ab = activationRowBytes
         let rows = w.rows, cols = w.cols, rb = w.rowBytes, data = w.data
+        let codes = UnsafeRawPointer(splitCodes!), cb = cols * 2   // [n × cols] Int16, split per block
         if n < 4 {
             // One row at a time, in address order: tiles of four rows were faster on
             // an L2-resident matrix but 2× slower streaming the 30 MB output head
             // (four interleaved streams), and slower end to end (decode 60 → 48 tok/s).
             for r in first..<end {
                 let wr = data + r * rb
-                for t in 0..<n { y[t * rows + r] = F.dotRowLanes(wr, a + t * ab, count: cols) }
+                for t in 0..<n { y[t * rows + r] = F.dotRowLanes(wr, a + t * ab, codes: codes + t * cb, count: cols) }
             }
         } else {
             for r in first..<end {
                 let wr = data + r * rb
                 var t = 0
                 while t + 4 <= n {
-                    let at = a + t * ab
-                    let s = F.dotTokens4(wr, BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
+                    let at = a + t * ab, ct = codes + t * cb
+                    let s = F.dotTokens4(wr, BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab),
+                                         codes: BlockPointers4(ct, ct + cb, ct + 2 * cb, ct + 3 * cb), count: cols)
                     y[t * rows + r] = s[0]; y[(t + 1) * rows + r] = s[1]
                     y[(t + 2) * rows + r] = s[2]; y[(t + 3) * rows + r] = s[3]
                     t += 4
                 }
-                while t < n { y[t * rows + r] = F.dotRowLanes(wr, a + t * ab, count: cols); t += 1 }
+                while t < n { y[t * rows + r] = F.dotRowLanes(wr, a + t * ab, codes: codes + t * cb, count: cols); t += 1 }
             }
         }
     }
