@@ -69,6 +69,8 @@ extension ComputeContext {
         case .q4_0: return split(Q4_0Format.self)
         case .q4_1: return split(Q4_1Format.self)
         case .q8_0: return split(Q8_0Format.self)
+        case .q5_0: return split(Q5_0Format.self)
+        case .q5_1: return split(Q5_1Format.self)
         default: return nil
         }
     }
@@ -111,6 +113,8 @@ final class MatmulTask: PoolTask {
             case .q4_0: runTiled(Q4_0Format.self, first: first, end: end, y: y); return
             case .q4_1: runTiled(Q4_1Format.self, first: first, end: end, y: y); return
             case .q8_0: runTiled(Q8_0Format.self, first: first, end: end, y: y); return
+            case .q5_0: runTiled(Q5_0Format.self, first: first, end: end, y: y); return
+            case .q5_1: runTiled(Q5_1Format.self, first: first, end: end, y: y); return
             default: break
             }
             let a = activations!

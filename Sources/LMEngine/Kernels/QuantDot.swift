@@ -298,3 +298,54 @@ extension Q4_1Format: IntBlockDot {
         widenPairs(w.0 &* ye &+ w.1 &* yo)
     }
 }
+
+/// The 32 five-bit codes of a Q5_0/Q5_1 block as (even, odd) Int16 lanes, values 0...31:
+/// the nibbles (`loadNibbles32` at `qs`) plus 16 where the element's bit of `qh` is set.
+/// Even lane k is element 2k, whose bit sits at 2k in qh: bit 2k of qh's low half for
+/// k < 8, bit 2(k−8) of its high half after; odd lanes take the next bit up. Each lane
+/// ANDs its own bit out of a copy of the right half; a set bit b (1...32768) plus 0x7FFF
+/// carries into bit 15, an unset one doesn't (no per-lane shifts or compares: both
+/// compile to scalar code here).
+@inline(__always)
+func loadFiveBitCodes(qh: UInt32, qs: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
+    let (e, o) = loadNibbles32(qs)
+    let halves = SIMD16<UInt16>(lowHalf: SIMD8(repeating: UInt16(truncatingIfNeeded: qh)),
+                                highHalf: SIMD8(repeating: UInt16(truncatingIfNeeded: qh >> 16)))
+    let evenBits = SIMD16<UInt16>(1, 4, 16, 64, 256, 1024, 4096, 16384, 1, 4, 16, 64, 256, 1024, 4096, 16384)
+    let fifthEven = (((halves & evenBits) &+ 0x7FFF) &>> 15) &<< 4
+    let fifthOdd = (((halves & (evenBits &<< 1)) &+ 0x7FFF) &>> 15) &<< 4
+    return (e | unsafeBitCast(fifthEven, to: SIMD16<Int16>.self), o | unsafeBitCast(fifthOdd, to: SIMD16<Int16>.self))
+}
+
+extension Q5_0Format: IntBlockDot {
+    static var weightBlockBytes: Int { 22 }
+    static var activationBlockBytes: Int { 34 }
+    static var activationCodesOffset: Int { 2 }
+    static var hasMinimum: Bool { false }
+    static var minimumOffset: Int { 0 }
+    static var activationSumOffset: Int { 0 }
+    @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
+        let (e, o) = loadFiveBitCodes(qh: x.loadUnaligned(fromByteOffset: 2, as: UInt32.self), qs: x + 6)
+        return (e &- 16, o &- 16)
+    }
+    /// (code − 16)·a: |16·128| per product, two per lane: fits Int16.
+    @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
+        widenPairs(w.0 &* ye &+ w.1 &* yo)
+    }
+}
+
+extension Q5_1Format: IntBlockDot {
+    static var weightBlockBytes: Int { 24 }
+    static var activationBlockBytes: Int { 36 }
+    static var activationCodesOffset: Int { 4 }
+    static var hasMinimum: Bool { true }
+    static var minimumOffset: Int { 2 }
+    static var activationSumOffset: Int { 2 }
+    @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
+        loadFiveBitCodes(qh: x.loadUnaligned(fromByteOffset: 4, as: UInt32.self), qs: x + 8)
+    }
+    /// code·a: |31·128| per product, two per lane: fits Int16.
+    @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
+        widenPairs(w.0 &* ye &+ w.1 &* yo)
+    }
+}

@@ -6,14 +6,11 @@ public func softmax(_ x: UnsafeMutablePointer<Float>, count: Int, mode: KernelMo
     if mode == .reference { softmaxReference(x, count: count); return }
     guard count > 0 else { return }
     let raw = UnsafeMutableRawPointer(x)
+    // A plain loop for the max: `pointwiseMax` on SIMD16<Float> compiles to a lane-by-
+    // lane loop through memory here (5× slower than this; see LaneMasks.swift).
+    var maxValue = -Float.infinity
+    for j in 0..<count where x[j] > maxValue { maxValue = x[j] }
     var i = 0
-    var maxLanes = SIMD16<Float>(repeating: -.infinity)
-    while i + 16 <= count {
-        maxLanes = pointwiseMax(maxLanes, raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self))
-        i += 16
-    }
-    var maxValue = maxLanes.max()
-    while i < count { maxValue = max(maxValue, x[i]); i += 1 }
     var sum = 0.0
     for j in 0..<count {
         let e = expf(x[j] - maxValue)   // the cost is here; Swift has no vector exp
