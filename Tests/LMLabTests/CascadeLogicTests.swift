@@ -201,6 +201,7 @@ final class CascadeLogicTests: XCTestCase {
         XCTAssertEqual(point.totalCost, 3)
         // The curve (0, .7) → (.3, 1) → (1, 1): area .255 + .7 = .955, APGR (.955 − .7)/.3 = .85; CPT(50%) = .15.
         let mean = a.routers.first { $0.router == "confidence: mean token log-prob" }!
+        XCTAssertEqual(mean.auc, 0.955, accuracy: 1e-9)
         XCTAssertEqual(mean.apgr!, 0.85, accuracy: 1e-9)
         XCTAssertEqual(mean.cpt50!, 0.15, accuracy: 1e-9)
         XCTAssertEqual(a.oracle.accuracy, 1)

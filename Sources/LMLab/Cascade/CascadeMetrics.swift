@@ -35,7 +35,8 @@ public enum CascadeSimulator {
     public static func path(_ record: ItemRecord, router: Router) -> Path {
         var tier = 0
         var cost = record.costs[0], latency = record.latencies[0]
-        while tier < record.answers.count - 1, router.escalates(record, from: tier) {
+        // A tier that skipped the query has no answer to keep: it goes on whatever the router says.
+        while tier < record.answers.count - 1, record.answers[tier].skipped != nil || router.escalates(record, from: tier) {
             tier += 1
             cost += record.costs[tier]
             latency += record.latencies[tier]

@@ -47,7 +47,7 @@ enum CascadeRunAction {
         if json {
             console.line(try JSONText.encode(CascadeReportJSON(workload: workload.name, itemsPlanned: workload.items.count,
                                                                records: result.records, analysis: analysis,
-                                                               computed: result.computed, cached: result.cached,
+                                                               computed: result.computed, cached: result.cached, skipped: result.skipped,
                                                                stopped: result.stopped)))
             return
         }
@@ -55,7 +55,8 @@ enum CascadeRunAction {
             console.line(console.styled("stopped by Ctrl-C: partial results over the \(result.records.count) of \(workload.items.count) items answered",
                                         .yellow))
         }
-        console.line("answers: \(result.computed) computed now, \(result.cached) from the cache (\(cache.map { $0.folder.path } ?? "off"))")
+        console.line("answers: \(result.computed) computed now, \(result.cached) from the cache (\(cache.map { $0.folder.path } ?? "off"))"
+                     + (result.skipped > 0 ? ", \(result.skipped) passes skipped (a tier that can't take the item)" : ""))
         console.line(CascadeReportView.render(analysis, console: console))
     }
 
