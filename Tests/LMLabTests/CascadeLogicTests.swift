@@ -207,6 +207,25 @@ final class CascadeLogicTests: XCTestCase {
         XCTAssertEqual(a.oracle.accuracy, 1)
         XCTAssertEqual(a.oracle.largeShare, 0.3, accuracy: 1e-12)
         XCTAssertEqual(a.rule.largeShare, 0, "an empty rule never escalates")
+        // Held out: the even items' small-model scores are −0.1 ×4 and −3 (q8); the cheapest threshold meeting the target
+        // there is their 5% quantile, −3 + 0.2·2.9 = −2.42, which on the odd items escalates q7 and q9: all right, 2 of 5 calls.
+        let held = try! XCTUnwrap(a.heldOutCheck)
+        XCTAssertEqual(held.picked, .target)
+        XCTAssertEqual(held.threshold, -2.42, accuracy: 1e-9)
+        XCTAssertEqual(held.items, 5)
+        XCTAssertEqual(held.accuracy, 1)
+        XCTAssertEqual(held.largeShare, 0.4, accuracy: 1e-12)
+        XCTAssertEqual(held.costShare!, 0.4, accuracy: 1e-12)
+        // With a free large tier the target is met by staying on it; the check then tries the most accurate threshold.
+        let free = (0..<10).map { i in
+            Self.record("q\(i)", correct: [i < 7, true], confidence: i < 7 ? -0.1 : -3, costs: [0, 0], latencies: [0.1, 1])
+        }
+        let freeCheck = try! XCTUnwrap(CascadeAnalysis(records: free, tiers: tiers, score: .mean, rule: RuleRouter()).heldOutCheck)
+        XCTAssertEqual(freeCheck.picked, .mostAccurate)
+        XCTAssertEqual(freeCheck.threshold, -2.42, accuracy: 1e-9)
+        XCTAssertEqual(freeCheck.accuracy, 1)
+        XCTAssertEqual(freeCheck.bestTier, "large")
+        XCTAssertNil(freeCheck.costShare, "a free tier has no cost to share")
         XCTAssertEqual(ThresholdSweep.thresholds([-3, -0.1]).first, -.infinity)
         XCTAssertEqual(ThresholdSweep.thresholds([-3, -0.1]).last, .infinity)
     }

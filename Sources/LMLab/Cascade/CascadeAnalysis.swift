@@ -72,11 +72,20 @@ public struct CascadeAnalysis: Codable, Sendable {
     public var heldOutCheck: HeldOutCheck?
 
     public struct HeldOutCheck: Codable, Sendable {
+        public enum Picked: String, Codable, Sendable {
+            /// The cheapest threshold meeting the target on the training half.
+            case target
+            /// The most accurate threshold on the training half (when the best tier is free).
+            case mostAccurate
+        }
+        public var picked: Picked
         public var threshold: Double
         public var items: Int
         public var accuracy: Double
         public var largeShare: Double
-        /// The best single tier (chosen on the training half) on the held-out half.
+        public var costPerQuery: Double
+        /// The best single tier (chosen on the training half), and its accuracy on the held-out half.
+        public var bestTier: String
         public var bestAccuracy: Double
         /// The cascade's cost as a share of that tier's (nil when the tier is free).
         public var costShare: Double?
@@ -136,11 +145,17 @@ public struct CascadeAnalysis: Codable, Sendable {
             let trainingTarget = CascadeAnalysis.target(sweep: confidenceSweep(score, training),
                                                         singles: tiers.indices.map { CascadeSimulator.single(training, tier: $0, label: "") },
                                                         tiers: tiers)
-            if let t = trainingTarget.point?.threshold, let bestIndex = tiers.firstIndex(where: { $0.name == trainingTarget.bestTier }) {
+            // When the best tier is free the target is met by staying on it; what is worth
+            // checking out of sample then is the most accurate threshold.
+            let free = trainingTarget.bestCost == 0
+            if let t = free ? trainingTarget.mostAccurate?.threshold : trainingTarget.point?.threshold,
+               let bestIndex = tiers.firstIndex(where: { $0.name == trainingTarget.bestTier }) {
                 let judged = CascadeSimulator.evaluate(heldOut, router: ConfidenceRouter(score: score, threshold: t), label: "held out", threshold: t)
                 let best = CascadeSimulator.single(heldOut, tier: bestIndex, label: "")
-                heldOutCheck = HeldOutCheck(threshold: t, items: heldOut.count, accuracy: judged.accuracy, largeShare: judged.largeShare,
-                                            bestAccuracy: best.accuracy, costShare: best.totalCost > 0 ? judged.totalCost / best.totalCost : nil)
+                heldOutCheck = HeldOutCheck(picked: free ? .mostAccurate : .target, threshold: t, items: heldOut.count,
+                                            accuracy: judged.accuracy, largeShare: judged.largeShare, costPerQuery: judged.costPerQuery,
+                                            bestTier: trainingTarget.bestTier, bestAccuracy: best.accuracy,
+                                            costShare: best.totalCost > 0 ? judged.totalCost / best.totalCost : nil)
             }
         }
     }
