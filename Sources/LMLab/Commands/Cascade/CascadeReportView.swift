@@ -75,8 +75,8 @@ enum CascadeReportView {
         out.append("oracle: accuracy \(percent(a.oracle.accuracy)) with \(percent(a.oracle.largeShare)) to \(lastName) — the upper bound")
         if let missing = a.routers.first(where: { $0.apgr == nil }) {
             // The learned router is judged on its held-out half, where the gap can vanish while the whole set has one.
-            let whichItems = a.routers.contains(where: { $0.apgr != nil }) ? "for \(missing.router.split(separator: " ").first ?? ""): on its items " : "on these items "
-            out.append(console.styled("n/a " + whichItems + "\(lastName) is not more accurate than "
+            let whichItems = a.routers.contains(where: { $0.apgr != nil }) ? " for \(missing.router.split(separator: " ").first ?? ""): on its items " : ": on these items "
+            out.append(console.styled("n/a" + whichItems + "\(lastName) is not more accurate than "
                                       + (floorLabel(a).hasPrefix("always ") ? a.tiers[0].name : "each query's first tier that can take it")
                                       + ", so there is no gap to recover", .dim))
         }
