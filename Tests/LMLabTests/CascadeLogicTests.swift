@@ -38,6 +38,11 @@ final class CascadeLogicTests: XCTestCase {
         // 80%: target .74 on the second: x = .5 + .5 · (.74 − .7)/(.8 − .7) = .7
         XCTAssertEqual(RouterMetrics.cpt(curve, weak: 0.5, strong: 0.8, fraction: 0.8)!, 0.7, accuracy: 1e-12)
         XCTAssertEqual(RouterMetrics.pgr(0.65, weak: 0.5, strong: 0.8)!, 0.5, accuracy: 1e-12)
+        // A curve from x = .5 (half the queries must reach the last tier): mean accuracy .375 / .5 = .75, not the area .375.
+        let late: [(x: Double, y: Double)] = [(0.5, 0.7), (1, 0.8)]
+        XCTAssertEqual(RouterMetrics.meanAccuracy(late), 0.75, accuracy: 1e-12)
+        XCTAssertEqual(RouterMetrics.meanAccuracy(curve), 0.675, accuracy: 1e-12, "over [0, 1]: the area")
+        XCTAssertEqual(RouterMetrics.apgr(late, weak: 0.7, strong: 0.8)!, 0.5, accuracy: 1e-12)
 
         // The random router's diagonal recovers half the gap on average.
         XCTAssertEqual(RouterMetrics.apgr([(0, 0.4), (1, 0.9)], weak: 0.4, strong: 0.9)!, 0.5, accuracy: 1e-12)

@@ -122,6 +122,11 @@ final class CascadeSkipTests: XCTestCase {
         XCTAssertEqual(analysis.intake.map(\.compact), [1, 0])
         XCTAssertEqual(analysis.intake.map(\.skippedVocabulary), [2, 0])
         XCTAssertEqual(analysis.intake.map(\.skippedContext), [1, 0])
+        // Three of four items must reach the last tier, so every curve spans x ∈ [.75, 1], and the confidence
+        // curve is the floor, then all four on SmolLM2: its AUC is their mean, not the area .25 · mean.
+        let margin = try XCTUnwrap(analysis.routers.first { $0.router == "confidence: min top-2 margin" })
+        XCTAssertEqual(margin.auc, (analysis.floor.accuracy + analysis.singles[1].accuracy) / 2, accuracy: 1e-12)
+        XCTAssertEqual(analysis.floor.largeShare, 0.75)
         // The skipped items' −∞ scores are left out of the thresholds: the one finite threshold is the one answer's margin.
         XCTAssertEqual(analysis.sweep.filter { $0.threshold?.isFinite ?? false }.count, 1)
 

@@ -10,8 +10,9 @@ public struct CascadeAnalysis: Codable, Sendable {
         public var router: String
         public var items: Int
         /// Area under the curve, x = share of queries to the last tier from 0 to 1: the
-        /// router's accuracy averaged over every escalation rate. Defined even when APGR
-        /// is not, and ranks routers on the same items as APGR does.
+        /// router's accuracy averaged over every escalation rate (over the rates it can
+        /// reach, when some queries must go to the last tier). Defined even when APGR is
+        /// not, and ranks routers on the same items as APGR does.
         public var auc: Double
         public var apgr: Double?
         public var cpt50: Double?
@@ -164,7 +165,7 @@ public struct CascadeAnalysis: Codable, Sendable {
         let w = CascadeSimulator.evaluate(items, router: NeverRouter(), label: "").accuracy
         let s = CascadeSimulator.single(items, tier: last, label: "").accuracy
         let curve = points.map { (x: $0.largeShare, y: $0.accuracy) }
-        return RouterSummary(router: name, items: items.count, auc: RouterMetrics.area(curve), apgr: RouterMetrics.apgr(curve, weak: w, strong: s),
+        return RouterSummary(router: name, items: items.count, auc: RouterMetrics.meanAccuracy(curve), apgr: RouterMetrics.apgr(curve, weak: w, strong: s),
                              cpt50: RouterMetrics.cpt(curve, weak: w, strong: s, fraction: 0.5),
                              cpt80: RouterMetrics.cpt(curve, weak: w, strong: s, fraction: 0.8), points: points)
     }
