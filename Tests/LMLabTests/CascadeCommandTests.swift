@@ -113,11 +113,11 @@ final class CascadeCommandTests: XCTestCase {
 
         // The text report: baselines, sweep, routers, chart, verdict.
         s.console.reset()
-        XCTAssertTrue(s.run("cascade run --workload \(workload) --limit 6"), s.console.capturedErrors)
+        XCTAssertTrue(s.run("cascade run --workload \(workload) --limit 6 --score mean"), s.console.capturedErrors)
         let report = s.console.captured
         for expected in ["workload mixed: 6 items · tiers small → big", "answers: 0 computed now, 12 from the cache",
                          "always small", "always big", "−∞ (never)", "+∞ (always)", "APGR", "CPT(50%)", "random",
-                         "oracle: accuracy", "rule router (task in {factual})", "share of queries sent to the largest tier", "target: "] {
+                         "oracle: accuracy", "rule router (task in {arithmetic, instruction})", "AUC", "share of queries sent to the largest tier", "target: "] {
             XCTAssertTrue(report.contains(expected), "missing '\(expected)' in\n\(report)")
         }
 

@@ -38,6 +38,11 @@ final class CascadeLogicTests: XCTestCase {
         // 80%: target .74 on the second: x = .5 + .5 · (.74 − .7)/(.8 − .7) = .7
         XCTAssertEqual(RouterMetrics.cpt(curve, weak: 0.5, strong: 0.8, fraction: 0.8)!, 0.7, accuracy: 1e-12)
         XCTAssertEqual(RouterMetrics.pgr(0.65, weak: 0.5, strong: 0.8)!, 0.5, accuracy: 1e-12)
+        // A curve from x = .5 (half the queries must reach the last tier): mean accuracy .375 / .5 = .75, not the area .375.
+        let late: [(x: Double, y: Double)] = [(0.5, 0.7), (1, 0.8)]
+        XCTAssertEqual(RouterMetrics.meanAccuracy(late), 0.75, accuracy: 1e-12)
+        XCTAssertEqual(RouterMetrics.meanAccuracy(curve), 0.675, accuracy: 1e-12, "over [0, 1]: the area")
+        XCTAssertEqual(RouterMetrics.apgr(late, weak: 0.7, strong: 0.8)!, 0.5, accuracy: 1e-12)
 
         // The random router's diagonal recovers half the gap on average.
         XCTAssertEqual(RouterMetrics.apgr([(0, 0.4), (1, 0.9)], weak: 0.4, strong: 0.9)!, 0.5, accuracy: 1e-12)
@@ -201,11 +206,31 @@ final class CascadeLogicTests: XCTestCase {
         XCTAssertEqual(point.totalCost, 3)
         // The curve (0, .7) → (.3, 1) → (1, 1): area .255 + .7 = .955, APGR (.955 − .7)/.3 = .85; CPT(50%) = .15.
         let mean = a.routers.first { $0.router == "confidence: mean token log-prob" }!
+        XCTAssertEqual(mean.auc, 0.955, accuracy: 1e-9)
         XCTAssertEqual(mean.apgr!, 0.85, accuracy: 1e-9)
         XCTAssertEqual(mean.cpt50!, 0.15, accuracy: 1e-9)
         XCTAssertEqual(a.oracle.accuracy, 1)
         XCTAssertEqual(a.oracle.largeShare, 0.3, accuracy: 1e-12)
         XCTAssertEqual(a.rule.largeShare, 0, "an empty rule never escalates")
+        // Held out: the even items' small-model scores are −0.1 ×4 and −3 (q8); the cheapest threshold meeting the target
+        // there is their 5% quantile, −3 + 0.2·2.9 = −2.42, which on the odd items escalates q7 and q9: all right, 2 of 5 calls.
+        let held = try! XCTUnwrap(a.heldOutCheck)
+        XCTAssertEqual(held.picked, .target)
+        XCTAssertEqual(held.threshold, -2.42, accuracy: 1e-9)
+        XCTAssertEqual(held.items, 5)
+        XCTAssertEqual(held.accuracy, 1)
+        XCTAssertEqual(held.largeShare, 0.4, accuracy: 1e-12)
+        XCTAssertEqual(held.costShare!, 0.4, accuracy: 1e-12)
+        // With a free large tier the target is met by staying on it; the check then tries the most accurate threshold.
+        let free = (0..<10).map { i in
+            Self.record("q\(i)", correct: [i < 7, true], confidence: i < 7 ? -0.1 : -3, costs: [0, 0], latencies: [0.1, 1])
+        }
+        let freeCheck = try! XCTUnwrap(CascadeAnalysis(records: free, tiers: tiers, score: .mean, rule: RuleRouter()).heldOutCheck)
+        XCTAssertEqual(freeCheck.picked, .mostAccurate)
+        XCTAssertEqual(freeCheck.threshold, -2.42, accuracy: 1e-9)
+        XCTAssertEqual(freeCheck.accuracy, 1)
+        XCTAssertEqual(freeCheck.bestTier, "large")
+        XCTAssertNil(freeCheck.costShare, "a free tier has no cost to share")
         XCTAssertEqual(ThresholdSweep.thresholds([-3, -0.1]).first, -.infinity)
         XCTAssertEqual(ThresholdSweep.thresholds([-3, -0.1]).last, .infinity)
     }

@@ -56,7 +56,9 @@ public final class AnswerCache {
     }
 
     public static func key(_ item: WorkloadItem) -> String {
-        hash([item.scoring.rawValue, String(item.maxTokens), item.prompt, item.choices.joined(separator: "\u{1F}")]
+        // The compact prompt joins the key only when there is one, so items without it keep their cached answers.
+        hash(([item.scoring.rawValue, String(item.maxTokens), item.prompt, item.choices.joined(separator: "\u{1F}")]
+                + (item.compactPrompt.map { ["compact:" + $0] } ?? []))
                 .joined(separator: "\u{1E}"))
     }
 

@@ -9,6 +9,11 @@ public struct CascadeAnalysis: Codable, Sendable {
     public struct RouterSummary: Codable, Sendable {
         public var router: String
         public var items: Int
+        /// Area under the curve, x = share of queries to the last tier from 0 to 1: the
+        /// router's accuracy averaged over every escalation rate (over the rates it can
+        /// reach, when some queries must go to the last tier). Defined even when APGR is
+        /// not, and ranks routers on the same items as APGR does.
+        public var auc: Double
         public var apgr: Double?
         public var cpt50: Double?
         public var cpt80: Double?
@@ -36,10 +41,27 @@ public struct CascadeAnalysis: Codable, Sendable {
         public var oracleAccuracy: Double
     }
 
+    /// What each tier could take: items given in compact form, items skipped and why.
+    public struct Intake: Codable, Sendable {
+        public var tier: String
+        public var items: Int
+        public var compact: Int
+        public var skippedVocabulary: Int
+        public var skippedContext: Int
+        public var skipped: Int { skippedVocabulary + skippedContext }
+    }
+
     public var tiers: [Tier]
+    public var intake: [Intake]
     public var byTask: [TaskRow]
     public var score: ConfidenceScore
     public var singles: [OperatingPoint]
+    /// No escalation by choice: each query answered by the first tier that can take it.
+    /// The same as "always" the first tier when that tier takes every query. It is the
+    /// weak end of the routers' curves (x = 0) and of APGR and CPT: with a first tier that
+    /// can't take most queries, "always first tier" would count those as wrong and every
+    /// router would seem to recover more than the whole gap.
+    public var floor: OperatingPoint
     /// The chosen confidence score swept over thresholds.
     public var sweep: [OperatingPoint]
     public var routers: [RouterSummary]
@@ -51,11 +73,20 @@ public struct CascadeAnalysis: Codable, Sendable {
     public var heldOutCheck: HeldOutCheck?
 
     public struct HeldOutCheck: Codable, Sendable {
+        public enum Picked: String, Codable, Sendable {
+            /// The cheapest threshold meeting the target on the training half.
+            case target
+            /// The most accurate threshold on the training half (when the best tier is free).
+            case mostAccurate
+        }
+        public var picked: Picked
         public var threshold: Double
         public var items: Int
         public var accuracy: Double
         public var largeShare: Double
-        /// The best single tier (chosen on the training half) on the held-out half.
+        public var costPerQuery: Double
+        /// The best single tier (chosen on the training half), and its accuracy on the held-out half.
+        public var bestTier: String
         public var bestAccuracy: Double
         /// The cascade's cost as a share of that tier's (nil when the tier is free).
         public var costShare: Double?
@@ -63,6 +94,12 @@ public struct CascadeAnalysis: Codable, Sendable {
 
     public init(records: [ItemRecord], tiers: [Tier], score: ConfidenceScore, rule: RuleRouter, seed: UInt64 = 42) {
         self.tiers = tiers
+        intake = tiers.indices.map { t in
+            let answers = records.map { $0.answers[t] }
+            return Intake(tier: tiers[t].name, items: records.count, compact: answers.filter { $0.promptUsed != nil }.count,
+                          skippedVocabulary: answers.filter { $0.skipped?.kind == .vocabulary }.count,
+                          skippedContext: answers.filter { $0.skipped?.kind == .context }.count)
+        }
         byTask = Dictionary(grouping: records, by: \.item.task).map { task, rs in
             TaskRow(task: task, items: rs.count,
                     accuracy: tiers.indices.map { t in Double(rs.filter { $0.correct[t] }.count) / Double(rs.count) },
@@ -72,7 +109,7 @@ public struct CascadeAnalysis: Codable, Sendable {
         let last = tiers.count - 1
         let singles = tiers.indices.map { CascadeSimulator.single(records, tier: $0, label: "always " + tiers[$0].name) }
         self.singles = singles
-        let weak = singles[0].accuracy, strong = singles[last].accuracy
+        floor = CascadeSimulator.evaluate(records, router: NeverRouter(), label: "first tier that can take it")
 
         let summary = { CascadeAnalysis.summary($0, $1, $2, last: last) }
         let confidenceSweep = { CascadeAnalysis.confidenceSweep($0, $1, last: last) }
@@ -98,7 +135,7 @@ public struct CascadeAnalysis: Codable, Sendable {
         oracle = CascadeSimulator.evaluate(records, router: OracleRouter(), label: "oracle")
         self.rule = CascadeSimulator.evaluate(records, router: rule, label: "rule")
         ruleDescription = rule.description
-        routers.append(summary("oracle", records, [singles[0], oracle, CascadeSimulator.evaluate(records, router: ConfidenceRouter(score: score, threshold: .infinity), label: "all")]))
+        routers.append(summary("oracle", records, [floor, oracle, CascadeSimulator.evaluate(records, router: ConfidenceRouter(score: score, threshold: .infinity), label: "all")]))
         self.routers = routers
 
         target = CascadeAnalysis.target(sweep: sweep, singles: singles, tiers: tiers)
@@ -109,20 +146,26 @@ public struct CascadeAnalysis: Codable, Sendable {
             let trainingTarget = CascadeAnalysis.target(sweep: confidenceSweep(score, training),
                                                         singles: tiers.indices.map { CascadeSimulator.single(training, tier: $0, label: "") },
                                                         tiers: tiers)
-            if let t = trainingTarget.point?.threshold, let bestIndex = tiers.firstIndex(where: { $0.name == trainingTarget.bestTier }) {
+            // When the best tier is free the target is met by staying on it; what is worth
+            // checking out of sample then is the most accurate threshold.
+            let free = trainingTarget.bestCost == 0
+            if let t = free ? trainingTarget.mostAccurate?.threshold : trainingTarget.point?.threshold,
+               let bestIndex = tiers.firstIndex(where: { $0.name == trainingTarget.bestTier }) {
                 let judged = CascadeSimulator.evaluate(heldOut, router: ConfidenceRouter(score: score, threshold: t), label: "held out", threshold: t)
                 let best = CascadeSimulator.single(heldOut, tier: bestIndex, label: "")
-                heldOutCheck = HeldOutCheck(threshold: t, items: heldOut.count, accuracy: judged.accuracy, largeShare: judged.largeShare,
-                                            bestAccuracy: best.accuracy, costShare: best.totalCost > 0 ? judged.totalCost / best.totalCost : nil)
+                heldOutCheck = HeldOutCheck(picked: free ? .mostAccurate : .target, threshold: t, items: heldOut.count,
+                                            accuracy: judged.accuracy, largeShare: judged.largeShare, costPerQuery: judged.costPerQuery,
+                                            bestTier: trainingTarget.bestTier, bestAccuracy: best.accuracy,
+                                            costShare: best.totalCost > 0 ? judged.totalCost / best.totalCost : nil)
             }
         }
     }
 
     static func summary(_ name: String, _ items: [ItemRecord], _ points: [OperatingPoint], last: Int) -> RouterSummary {
-        let w = CascadeSimulator.single(items, tier: 0, label: "").accuracy
+        let w = CascadeSimulator.evaluate(items, router: NeverRouter(), label: "").accuracy
         let s = CascadeSimulator.single(items, tier: last, label: "").accuracy
         let curve = points.map { (x: $0.largeShare, y: $0.accuracy) }
-        return RouterSummary(router: name, items: items.count, apgr: RouterMetrics.apgr(curve, weak: w, strong: s),
+        return RouterSummary(router: name, items: items.count, auc: RouterMetrics.meanAccuracy(curve), apgr: RouterMetrics.apgr(curve, weak: w, strong: s),
                              cpt50: RouterMetrics.cpt(curve, weak: w, strong: s, fraction: 0.5),
                              cpt80: RouterMetrics.cpt(curve, weak: w, strong: s, fraction: 0.8), points: points)
     }

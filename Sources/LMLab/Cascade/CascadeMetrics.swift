@@ -35,7 +35,8 @@ public enum CascadeSimulator {
     public static func path(_ record: ItemRecord, router: Router) -> Path {
         var tier = 0
         var cost = record.costs[0], latency = record.latencies[0]
-        while tier < record.answers.count - 1, router.escalates(record, from: tier) {
+        // A tier that skipped the query has no answer to keep: it goes on whatever the router says.
+        while tier < record.answers.count - 1, record.answers[tier].skipped != nil || router.escalates(record, from: tier) {
             tier += 1
             cost += record.costs[tier]
             latency += record.latencies[tier]
@@ -78,17 +79,27 @@ public enum RouterMetrics {
         return zip(s, s.dropFirst()).reduce(0) { $0 + ($1.1.x - $1.0.x) * ($1.0.y + $1.1.y) / 2 }
     }
 
+    /// The curve's mean accuracy over the x it spans: area / (last x − first x), or the
+    /// one point's y. Over [0, 1] it is the area itself. A curve starts above 0 when some
+    /// queries must reach the last tier (a first tier that can't take them): averaging
+    /// over [0, 1] would then count the unreachable stretch as accuracy 0.
+    public static func meanAccuracy(_ curve: [(x: Double, y: Double)]) -> Double {
+        guard let lo = curve.map(\.x).min(), let hi = curve.map(\.x).max() else { return 0 }
+        return hi > lo ? area(curve) / (hi - lo) : curve.map(\.y).max() ?? 0
+    }
+
     /// Performance gap recovered at one point: 0 at the weak model, 1 at the strong one.
     public static func pgr(_ accuracy: Double, weak: Double, strong: Double) -> Double? {
         strong != weak ? (accuracy - weak) / (strong - weak) : nil
     }
 
     /// Average performance gap recovered: (AUC − weak) / (strong − weak), the areas
-    /// of constant lines over [0, 1] being the accuracies themselves. nil when the
-    /// strong model is not more accurate: there is no gap to recover.
+    /// of constant lines over [0, 1] being the accuracies themselves (over a curve that
+    /// starts above 0, its mean accuracy; see meanAccuracy). nil when the strong model
+    /// is not more accurate: there is no gap to recover.
     public static func apgr(_ curve: [(x: Double, y: Double)], weak: Double, strong: Double) -> Double? {
         guard strong > weak else { return nil }
-        return (area(curve) - weak) / (strong - weak)
+        return (meanAccuracy(curve) - weak) / (strong - weak)
     }
 
     /// Call-performance threshold: the smallest share of strong calls at which the

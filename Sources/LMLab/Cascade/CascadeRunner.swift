@@ -17,6 +17,9 @@ public struct CascadeRunner {
         /// Answers computed now and answers taken from the cache.
         public var computed = 0
         public var cached = 0
+        /// Passes where a tier could not take the query (checked every run, never cached:
+        /// it depends on the context the model was loaded with).
+        public var skipped = 0
         /// True when Ctrl-C stopped it before the last item.
         public var stopped = false
     }
@@ -35,7 +38,11 @@ public struct CascadeRunner {
         itemLoop: for item in items {
             var answers: [TierAnswer] = []
             for rung in rungs {
-                if let hit = cache?.answer(model: rung.cacheKey, item: item) {
+                let checkStart = Date()
+                if case let .failure(reason) = ModelAnswerer.prepare(item, model: rung.model) {
+                    answers.append(.skipped(reason, seconds: Date().timeIntervalSince(checkStart)))
+                    result.skipped += 1
+                } else if let hit = cache?.answer(model: rung.cacheKey, item: item) {
                     answers.append(hit)
                     result.cached += 1
                 } else {

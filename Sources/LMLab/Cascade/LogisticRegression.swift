@@ -51,7 +51,9 @@ public struct LearnedRouterModel: Sendable {
     public let tasks: [String]
     public let regression: LogisticRegression
 
-    public init(training: [ItemRecord], tier: Int) {
+    public init(training all: [ItemRecord], tier: Int) {
+        // Items this tier could not take escalate anyway; the model learns from the answers it gave.
+        let training = all.filter { $0.answers[tier].skipped == nil }
         tasks = Array(Set(training.map(\.item.task))).sorted()
         let tasks = self.tasks
         regression = LogisticRegression(x: training.map { LearnedRouterModel.features($0, tier: tier, tasks: tasks) },

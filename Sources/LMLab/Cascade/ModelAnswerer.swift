@@ -11,22 +11,80 @@ import LMEngine
 ///         (rewinding the KV cache to the prompt), and the most likely choice
 ///         is the answer. Its confidence is over the choices, normalised.
 public enum ModelAnswerer {
+    /// The prompt a model is given for an item: the item's own, or its compact form.
+    public struct PreparedPrompt: Equatable {
+        public let tokens: [Int32]
+        public let text: String
+        public let isCompact: Bool
+    }
+
+    /// A model whose tokenizer can't read the item (a character it has no token for)
+    /// or whose context can't hold prompt and answer is skipped: the answer is
+    /// empty, no tokens are billed, and the seconds are the time this check took.
     public static func answer(_ item: WorkloadItem, model: DecoderModel, shouldStop: () -> Bool = { false }) throws -> TierAnswer {
         let start = Date()
-        let tokenizer = model.tokenizer
-        let prompt = tokenizer.encode(item.prompt, addBOS: tokenizer.addsBOS, parseSpecial: false)
-        let extra = item.scoring == .exact ? item.maxTokens
-            : item.choices.map { tokenizer.encode($0, addBOS: false, parseSpecial: false).count }.max() ?? 0
-        guard !prompt.isEmpty, prompt.count + extra <= model.cache.capacity else {
-            throw CommandError.usage("item \(item.id): \(prompt.count) prompt tokens + \(extra) answer tokens don't fit the context of "
-                                     + "\(model.cache.capacity)")
+        let prepared: PreparedPrompt
+        switch prepare(item, model: model) {
+        case let .failure(reason): return .skipped(reason, seconds: Date().timeIntervalSince(start))
+        case let .success(p): prepared = p
         }
         model.reset()
         var answer = item.scoring == .exact
-            ? try greedy(prompt, maxTokens: item.maxTokens, model: model, shouldStop: shouldStop)
-            : try choose(prompt, choices: item.choices, model: model)
+            ? try greedy(prepared.tokens, maxTokens: item.maxTokens, model: model, shouldStop: shouldStop)
+            : try choose(prepared.tokens, choices: item.choices, model: model)
+        answer.promptUsed = prepared.isCompact ? prepared.text : nil
         answer.seconds = Date().timeIntervalSince(start)
         return answer
+    }
+
+    /// The item's prompt if the model can read it and it fits; else its compact form
+    /// if that can and does; else why not (the compact form's reason when there is one).
+    public static func prepare(_ item: WorkloadItem, model: DecoderModel) -> Result<PreparedPrompt, SkipReason> {
+        let full = check(item.prompt, item: item, model: model, isCompact: false)
+        guard case let .failure(fullReason) = full, let compact = item.compactPrompt else { return full }
+        switch check(compact, item: item, model: model, isCompact: true) {
+        case let .success(p): return .success(p)
+        case let .failure(r):
+            return .failure(SkipReason(kind: r.kind, detail: "compact form \"\(TextUtil.sanitize(compact))\": \(r.detail); full prompt: \(fullReason.detail)"))
+        }
+    }
+
+    static func check(_ text: String, item: WorkloadItem, model: DecoderModel, isCompact: Bool) -> Result<PreparedPrompt, SkipReason> {
+        let tokenizer = model.tokenizer
+        let unreadable = unreadableCharacters(text + item.choices.joined(), tokenizer: tokenizer)
+        if !unreadable.isEmpty {
+            let shown = unreadable.prefix(8).map { "'" + visible($0) + "'" }.joined(separator: ", ") + (unreadable.count > 8 ? ", …" : "")
+            return .failure(SkipReason(kind: .vocabulary, detail: "can't read \(shown) (not in its vocabulary)"))
+        }
+        let prompt = tokenizer.encode(text, addBOS: tokenizer.addsBOS, parseSpecial: false)
+        let extra = item.scoring == .exact ? item.maxTokens
+            : item.choices.map { tokenizer.encode($0, addBOS: false, parseSpecial: false).count }.max() ?? 0
+        guard !prompt.isEmpty, prompt.count + extra <= model.cache.capacity else {
+            return .failure(SkipReason(kind: .context, detail: "\(prompt.count) prompt tokens + \(extra) answer tokens "
+                                       + "don't fit its context of \(model.cache.capacity)"))
+        }
+        return .success(PreparedPrompt(tokens: prompt, text: text, isCompact: isCompact))
+    }
+
+    /// The characters of `text` (each once, in order) that don't come back from
+    /// encoding and decoding: ones the vocabulary has no token or byte for. A
+    /// space the tokenizer puts in front (SentencePiece's prefix) doesn't count.
+    public static func unreadableCharacters(_ text: String, tokenizer: Tokenizer) -> [Character] {
+        var seen = Set<Character>(), out: [Character] = []
+        for c in text where seen.insert(c).inserted {
+            let s = String(c)
+            let back = tokenizer.decode(tokenizer.encode(s, addBOS: false, parseSpecial: false))
+            if back != s && back != " " + s { out.append(c) }
+        }
+        return out
+    }
+
+    static func visible(_ c: Character) -> String {
+        switch c {
+        case "\n": return "⏎"
+        case "\t": return "⇥"
+        default: return TextUtil.sanitize(String(c))
+        }
     }
 
     static func greedy(_ prompt: [Int32], maxTokens: Int, model: DecoderModel, shouldStop: () -> Bool) throws -> TierAnswer {

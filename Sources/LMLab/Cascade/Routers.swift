@@ -16,13 +16,15 @@ public struct ItemRecord: Sendable {
     }
 
     public init(item: WorkloadItem, answers: [TierAnswer], tiers: [Tier]) {
-        self.init(item: item, answers: answers, correct: answers.map { item.isCorrect($0.text) },
+        self.init(item: item, answers: answers, correct: answers.map { $0.skipped == nil && item.isCorrect($0.text) },
                   costs: zip(answers, tiers).map { $1.profile.cost(inputTokens: $0.inputTokens, outputTokens: $0.outputTokens) },
-                  latencies: zip(answers, tiers).map { $1.profile.latency(computeSeconds: $0.seconds) })
+                  // A skipped pass made no call, so no round trip either: just the check's time.
+                  latencies: zip(answers, tiers).map { $0.skipped != nil ? $0.seconds : $1.profile.latency(computeSeconds: $0.seconds) })
     }
 }
 
 /// Decides, after tier `tier` has answered, whether the query goes on to the next tier.
+/// (A tier that could not take the query at all is never asked: the query goes on regardless.)
 public protocol Router {
     func escalates(_ record: ItemRecord, from tier: Int) -> Bool
 }
@@ -35,6 +37,12 @@ public struct ConfidenceRouter: Router {
     public func escalates(_ record: ItemRecord, from tier: Int) -> Bool {
         score.value(record.answers[tier]) < threshold
     }
+}
+
+/// Never escalates by choice: each query stays on the first tier that can take it.
+public struct NeverRouter: Router {
+    public init() {}
+    public func escalates(_ record: ItemRecord, from tier: Int) -> Bool { false }
 }
 
 /// Escalates by what the query looks like, before any answer: its task type,

@@ -15,12 +15,43 @@ public struct TierAnswer: Codable, Equatable, Sendable {
     public var outputTokens: Int
     /// Wall time the model took on this machine (measured).
     public var seconds: Double
+    /// Set when the tier could not take the query at all (see SkipReason); the answer is then empty.
+    public var skipped: SkipReason?
+    /// The prompt text the tier was given when it was not the item's own: the item's compact form.
+    public var promptUsed: String?
 
     public init(text: String, logProbabilities: [Double], margins: [Double], entropies: [Double],
-                inputTokens: Int, outputTokens: Int, seconds: Double) {
+                inputTokens: Int, outputTokens: Int, seconds: Double, skipped: SkipReason? = nil, promptUsed: String? = nil) {
         self.text = text; self.logProbabilities = logProbabilities; self.margins = margins
         self.entropies = entropies; self.inputTokens = inputTokens; self.outputTokens = outputTokens; self.seconds = seconds
+        self.skipped = skipped; self.promptUsed = promptUsed
     }
+
+    /// A tier that could not take the query: no answer, no tokens billed, and the
+    /// seconds the check took (tokenizing the prompt; no call was made).
+    public static func skipped(_ reason: SkipReason, seconds: Double) -> TierAnswer {
+        TierAnswer(text: "", logProbabilities: [], margins: [], entropies: [], inputTokens: 0, outputTokens: 0,
+                   seconds: seconds, skipped: reason)
+    }
+}
+
+/// Why a tier could not take a query. A cascade treats it as the surest kind of
+/// "unsure": the query goes on to the next tier whatever the router says.
+public struct SkipReason: Error, Codable, Equatable, Sendable {
+    public enum Kind: String, Codable, Sendable {
+        /// The prompt (or a choice) has characters the tokenizer has no tokens for.
+        case vocabulary
+        /// Prompt plus answer tokens are more than the tier's context holds.
+        case context
+    }
+    public var kind: Kind
+    /// One line for people, e.g. "can't read ' ', '⏎', '*' (not in its vocabulary)".
+    public var detail: String
+
+    public init(kind: Kind, detail: String) { self.kind = kind; self.detail = detail }
+
+    /// Short words for summaries: "can't read the prompt", "does not fit".
+    public var label: String { kind == .vocabulary ? "can't read the prompt" : "does not fit its context" }
 }
 
 /// The confidence scores a router can threshold; higher always means surer.
@@ -47,6 +78,8 @@ public enum ConfidenceScore: String, CaseIterable, Codable, Sendable {
     }
 
     public func value(_ a: TierAnswer) -> Double {
+        // No answer is less sure than any answer (an empty margin list would otherwise read as 0).
+        if a.skipped != nil { return -.infinity }
         switch self {
         case .mean: return a.logProbabilities.isEmpty ? -.infinity : a.logProbabilities.reduce(0, +) / Double(a.logProbabilities.count)
         case .min: return a.logProbabilities.min() ?? -.infinity

@@ -14,6 +14,9 @@ public struct WorkloadItem: Equatable, Sendable {
     /// arithmetic, factual, classification, instruction, … (used by the rule and learned routers).
     public var task: String
     public var prompt: String
+    /// The same question in fewer characters, for a tier that can't read the full prompt
+    /// (tiny-math reads only `0-9 + - =`): "35+13=" for "…\n35 + 13 =". Optional.
+    public var compactPrompt: String?
     /// Accepted answers (exact), or the one correct choice (choice).
     public var answers: [String]
     public var choices: [String]
@@ -23,10 +26,10 @@ public struct WorkloadItem: Equatable, Sendable {
     /// The line of the file it came from (1-based).
     public var line: Int
 
-    public init(id: String, task: String, prompt: String, answers: [String], choices: [String] = [],
+    public init(id: String, task: String, prompt: String, compactPrompt: String? = nil, answers: [String], choices: [String] = [],
                 scoring: Scoring, maxTokens: Int = 8, line: Int = 0) {
-        self.id = id; self.task = task; self.prompt = prompt; self.answers = answers; self.choices = choices
-        self.scoring = scoring; self.maxTokens = maxTokens; self.line = line
+        self.id = id; self.task = task; self.prompt = prompt; self.compactPrompt = compactPrompt; self.answers = answers
+        self.choices = choices; self.scoring = scoring; self.maxTokens = maxTokens; self.line = line
     }
 
     /// Whether `answer` (what a model said) is right.
@@ -46,7 +49,9 @@ public struct WorkloadItem: Equatable, Sendable {
 ///
 /// `answer` is a string or a list of accepted strings; `scoring` is "exact" or
 /// "choice" (default: choice when `choices` is given); `id` defaults to "line-N",
-/// `task` to "general", `max_tokens` to 8.
+/// `task` to "general", `max_tokens` to 8. `compact_prompt` (optional) is the
+/// question in a form a tier with a tiny vocabulary can read, e.g. "35+13=":
+/// a tier that can't read `prompt` is given it instead.
 public struct Workload: Sendable {
     public var name: String
     public var items: [WorkloadItem]
@@ -97,6 +102,8 @@ public struct Workload: Sendable {
             return list as? [String]
         }
         guard let prompt = try string("prompt"), !prompt.isEmpty else { throw fail("missing \"prompt\"") }
+        let compactPrompt = try string("compact_prompt")
+        if compactPrompt?.isEmpty == true { throw fail("\"compact_prompt\" is empty") }
         guard let answers = try strings("answer") else { throw fail("missing \"answer\"") }
         let choices = try strings("choices") ?? []
         let scoringName = try string("scoring") ?? (choices.isEmpty ? "exact" : "choice")
@@ -116,7 +123,7 @@ public struct Workload: Sendable {
         }
         let id = try string("id") ?? "line-\(number)"
         guard !id.isEmpty else { throw fail("\"id\" is empty") }
-        return WorkloadItem(id: id, task: try string("task") ?? "general", prompt: prompt, answers: answers,
+        return WorkloadItem(id: id, task: try string("task") ?? "general", prompt: prompt, compactPrompt: compactPrompt, answers: answers,
                             choices: choices, scoring: scoring, maxTokens: maxTokens, line: number)
     }
 

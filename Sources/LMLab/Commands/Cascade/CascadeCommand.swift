@@ -10,7 +10,7 @@ struct CascadeCommand: Command {
     let usage = "cascade tier [NAME key=value…] | cascade run [--workload FILE] [--json] | cascade explain N"
     let examples = [
         "cascade tier", "cascade tier gemma3 where=cloud rtt_ms=350 price_in=0.0005 price_out=0.0015",
-        "cascade run", "cascade run --workload arithmetic --slm smollm2 --llm gemma3", "cascade run --score min --json",
+        "cascade run", "cascade run --workload arithmetic --slm smollm2 --llm gemma3", "cascade run --score mean --json",
         "cascade explain 3",
     ]
     let flags = [
@@ -20,8 +20,8 @@ struct CascadeCommand: Command {
         Arguments.Flag("llm", value: "NAME", "the large model"),
         Arguments.Flag("tasks", value: "T,…", "only items of these task types"),
         Arguments.Flag("limit", value: "N", "only the first N items"),
-        Arguments.Flag("score", value: "S", "confidence score the threshold sweep uses: mean, min, q10, margin, entropy"),
-        Arguments.Flag("rule-tasks", value: "T,…", "rule router: escalate these task types (default: factual)"),
+        Arguments.Flag("score", value: "S", "confidence score the threshold sweep uses: margin (default), mean, min, q10, entropy"),
+        Arguments.Flag("rule-tasks", value: "T,…", "rule router: escalate these task types (default: arithmetic,instruction)"),
         Arguments.Flag("rule-longer", value: "N", "rule router: escalate prompts longer than N characters"),
         Arguments.Flag("rule-keywords", value: "W,…", "rule router: escalate prompts containing a keyword"),
         Arguments.Flag("seed", value: "N", "seed of the random router (default 42)"),

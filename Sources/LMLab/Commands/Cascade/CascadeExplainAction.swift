@@ -37,6 +37,7 @@ enum CascadeExplainAction {
             var tier: String; var place: String; var answer: String; var correct: Bool
             var confidence: [String: Double]; var tokens_in: Int; var tokens_out: Int
             var latency_s: Double; var latency_kind: String; var cost: Double; var reached: Bool; var escalates: Bool?
+            var skipped: String?; var prompt_used: String?
         }
         var number: Int; var id: String; var task: String; var gold: [String]
         var score: String; var threshold: Double; var steps: [Step]
@@ -52,7 +53,8 @@ enum CascadeExplainAction {
                      confidence: Dictionary(uniqueKeysWithValues: ConfidenceScore.allCases.map { ($0.rawValue, JSONNumber.finite($0.value(r.answers[i]))) }),
                      tokens_in: r.answers[i].inputTokens, tokens_out: r.answers[i].outputTokens, latency_s: r.latencies[i],
                      latency_kind: a.tiers[i].profile.provenance, cost: r.costs[i], reached: i <= path.finalTier,
-                     escalates: i < a.tiers.count - 1 && i <= path.finalTier ? router.escalates(r, from: i) : nil)
+                     escalates: i < a.tiers.count - 1 && i <= path.finalTier ? (r.answers[i].skipped != nil || router.escalates(r, from: i)) : nil,
+                     skipped: r.answers[i].skipped?.detail, prompt_used: r.answers[i].promptUsed)
             }
             final_tier = a.tiers[path.finalTier].name; correct = path.correct; cost = path.cost; latency_s = path.latency
             oracle_tier = a.tiers[CascadeSimulator.path(r, router: OracleRouter()).finalTier].name
@@ -87,6 +89,15 @@ enum CascadeExplainAction {
             out.append("")
             out.append(console.styled("tier \(i + 1): \(tier.name)", .bold) + " (\(tier.profile.place.rawValue))"
                        + (i > path.finalTier ? console.styled("  — not reached on this path", .dim) : ""))
+            if let skip = ans.skipped {
+                out.append("  skipped: \(skip.detail)")
+                out.append(String(format: "  no call made · %.4f s to check · $0", r.latencies[i]))
+                if i < a.tiers.count - 1 && i <= path.finalTier {
+                    out.append("  decision: this tier can't take the query → escalate to \(a.tiers[i + 1].name)")
+                }
+                continue
+            }
+            if let used = ans.promptUsed { out.append("  given the compact form \"\(TextUtil.sanitize(used))\" (it can't read the full prompt)") }
             out.append("  answer \"\(TextUtil.sanitize(ans.text))\" \(mark)")
             out.append("  confidence: " + ConfidenceScore.allCases.map { s in
                 String(format: "%@ %.3f", s.rawValue, s.value(ans))

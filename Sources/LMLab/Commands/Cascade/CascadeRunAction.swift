@@ -47,7 +47,7 @@ enum CascadeRunAction {
         if json {
             console.line(try JSONText.encode(CascadeReportJSON(workload: workload.name, itemsPlanned: workload.items.count,
                                                                records: result.records, analysis: analysis,
-                                                               computed: result.computed, cached: result.cached,
+                                                               computed: result.computed, cached: result.cached, skipped: result.skipped,
                                                                stopped: result.stopped)))
             return
         }
@@ -55,7 +55,8 @@ enum CascadeRunAction {
             console.line(console.styled("stopped by Ctrl-C: partial results over the \(result.records.count) of \(workload.items.count) items answered",
                                         .yellow))
         }
-        console.line("answers: \(result.computed) computed now, \(result.cached) from the cache (\(cache.map { $0.folder.path } ?? "off"))")
+        console.line("answers: \(result.computed) computed now, \(result.cached) from the cache (\(cache.map { $0.folder.path } ?? "off"))"
+                     + (result.skipped > 0 ? ", \(result.skipped) passes skipped (a tier that can't take the item)" : ""))
         console.line(CascadeReportView.render(analysis, console: console))
     }
 
@@ -120,7 +121,8 @@ enum CascadeRunAction {
     }
 
     static func confidenceScore(_ raw: String?) throws -> ConfidenceScore {
-        guard let raw else { return .mean }
+        // margin: the best-ranked score on the shipped workloads with these models (docs/cascade.md, "Defaults").
+        guard let raw else { return .margin }
         guard let s = ConfidenceScore(rawValue: raw) else {
             let names = ConfidenceScore.allCases.map(\.rawValue)
             let hint = Suggest.closest(to: raw, in: names).map { " — did you mean '\($0)'?" } ?? ""
@@ -135,8 +137,9 @@ enum CascadeRunAction {
         }
         let longer: Int? = try args.number("rule-longer", in: 0...1_000_000)
         let custom = args.options["rule-tasks"] != nil || longer != nil || args.options["rule-keywords"] != nil
-        // By default: knowledge questions go to the larger model, which has seen more of the world.
-        return RuleRouter(tasks: Set(list("rule-tasks") ?? (custom ? [] : ["factual"])), longerThan: longer,
+        // By default the tasks where the larger model measured more accurate than SmolLM2 on the
+        // shipped workloads (docs/cascade.md, "Defaults"); "factual" was the guess before, and the worst task to send up.
+        return RuleRouter(tasks: Set(list("rule-tasks") ?? (custom ? [] : ["arithmetic", "instruction"])), longerThan: longer,
                           keywords: list("rule-keywords") ?? [])
     }
 
