@@ -126,9 +126,9 @@ final class TrainCommandTests: XCTestCase {
     }
 
     /// The shipped model, loaded by name through the catalogue, keeps its measured
-    /// score on a held-out slice: 181/200 (90.5%, models/tiny-math.md). The issue's
-    /// target is 95%; the shipped model misses it on operands of different lengths,
-    /// and this bound rises when a retrained model is shipped.
+    /// score on a held-out slice: 194/200 (97.0%, models/tiny-math.md), above the
+    /// issue's 95% target, which is the bound here: a retrained model that falls
+    /// below the target fails this test rather than quietly replacing a better one.
     func testShippedTinyMathScoresOnHeldOutProblems() throws {
         guard FileManager.default.fileExists(atPath: packageRoot.appendingPathComponent("models/tiny-math.gguf").path) else {
             return XCTFail("models/tiny-math.gguf is committed with the repository and should be here")
@@ -139,7 +139,7 @@ final class TrainCommandTests: XCTestCase {
         let report = try JSONDecoder().decode(Report.self, from: Data(s.console.captured.utf8))
         XCTAssertEqual(report.count, 200)
         XCTAssertEqual(report.shots, 0, "lmlab's own models get the bare prompt")
-        XCTAssertGreaterThanOrEqual(report.accuracy, 0.90, "\(report.correct)/200")
+        XCTAssertGreaterThanOrEqual(report.accuracy, 0.95, "\(report.correct)/200")
         XCTAssertTrue(s.run("load tiny-math"), s.console.capturedErrors)
     }
 }
