@@ -7,7 +7,8 @@ import LMEngine
 // reports a rate of its own work as a custom metric: MFLOP/s for kernels that compute
 // (matmul, attention, dot), MB/s for those that mostly move memory (norm, softmax,
 // RoPE, gates), and weight MB/s for matmul, the figure that bounds decode.
-// The work counted per call is written next to each benchmark.
+// The work counted per call is written next to each benchmark; the harness glue
+// (the rate metrics and the timed loop) is in Harness.swift.
 
 let benchmarks = {
     KernelBenchmark.defaultConfiguration = .init(
@@ -24,7 +25,7 @@ let benchmarks = {
     elementwiseBenchmarks()
 }
 
-// MARK: - Shapes and rates
+// MARK: - Shapes
 
 /// SmolLM2-135M: the model lmlab's speed figures are measured on.
 enum SmolLM2 {
