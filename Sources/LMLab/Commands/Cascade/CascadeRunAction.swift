@@ -143,10 +143,14 @@ enum CascadeRunAction {
                           keywords: list("rule-keywords") ?? [])
     }
 
-    /// What identifies a model's answers: its file, the weights in use (the file's or a `quant` type),
-    /// and the activation precision of the dot products.
+    /// What identifies a model's answers: its file (name, size, and a fingerprint of its content,
+    /// since a retrained model can keep the name and size), the weights in use (the file's or a
+    /// `quant` type), and the activation precision of the dot products.
     static func cacheKey(_ loaded: LoadedModel, session: Session) -> String {
         let weights = loaded.weightSet.map { "quant-" + $0.requested.name } ?? "file"
-        return "\(loaded.url.lastPathComponent)|\(loaded.model.gguf.fileSize)|\(weights)|act-\(session.settings.string("activations"))"
+        // A file that can't be read now (moved since it was loaded) gets a key no run shares:
+        // recomputing is safe, another file's answers are not.
+        let content = ModelFileFingerprint.of(loaded.url) ?? "unreadable-\(UUID().uuidString)"
+        return "\(loaded.url.lastPathComponent)|\(loaded.model.gguf.fileSize)|\(content)|\(weights)|act-\(session.settings.string("activations"))"
     }
 }
