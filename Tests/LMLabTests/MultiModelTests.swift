@@ -149,7 +149,8 @@ final class MultiModelTests: XCTestCase {
     func withAddressSpaceLimit(headroom: Int, _ body: () throws -> Void) throws {
         let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
         let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("VmSize:") })
-        let kilobytes = try XCTUnwrap(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
+        // "VmSize:\t  265644 kB": a tab, then spaces only while the number is short.
+        let kilobytes = try XCTUnwrap(Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" })[1]), String(line))
         var old = rlimit()
         XCTAssertEqual(getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &old), 0)
         var capped = old
