@@ -61,4 +61,8 @@ struct LMLabCommand: ParsableCommand {
     }
 }
 
+// A write past the file-size limit (RLIMIT_FSIZE, `ulimit -f`) would otherwise
+// kill the lab with SIGXFSZ; ignored, the write fails with EFBIG like one on a
+// full disk, and the command that made it reports a one-line error.
+signal(SIGXFSZ, SIG_IGN)
 LMLabCommand.main()

@@ -103,6 +103,55 @@ final class InterruptTests: XCTestCase {
         try run(t, "set seed 3", until: "seed = 3 (user)")
     }
 
+    func testCtrlCDuringTrainSavesACheckpointThatResumes() throws {
+        // The short recipe, copied into a folder of the test's own: its output
+        // ("../NAME.gguf") and checkpoint (.cache/ beside the output) land there,
+        // not in models/.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-train-ctrlc-\(UUID().uuidString)")
+        let recipes = folder.appendingPathComponent("recipes")
+        try FileManager.default.createDirectory(at: recipes, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let recipe = recipes.appendingPathComponent("tiny-math-short.json")
+        try FileManager.default.copyItem(at: InterruptTests.models.appendingPathComponent("recipes/tiny-math-short.json"), to: recipe)
+        let checkpoint = folder.appendingPathComponent(".cache/tiny-math-short.ckpt")
+        let output = folder.appendingPathComponent("tiny-math-short.gguf")
+
+        let t = try lab()
+        // Ctrl-C once the live progress line shows a few steps done (of a million: it never ends by itself).
+        let line = "train \(recipe.path) --steps 1000000"
+        try t.type(line); try t.keys("Enter")
+        try t.waitFor("training past step 5", timeout: 60) { screen in
+            guard let r = screen.range(of: "lab> " + line, options: .backwards) else { return false }
+            let steps = screen[r.upperBound...].components(separatedBy: "step ").dropFirst()
+                .compactMap { Int($0.prefix { $0.isNumber }) }
+            return (steps.last ?? 0) >= 5 && screen.contains("/1000000")
+        }
+        try t.keys("C-c")
+        let screen = try t.waitFor("the checkpoint line and a fresh prompt", timeout: 60) { screen in
+            guard let r = screen.range(of: "lab> " + line, options: .backwards) else { return false }
+            return screen[r.upperBound...].contains("error: interrupted") && screen.hasSuffix("lab>")
+        }
+        let stopped = try XCTUnwrap(screen.split(separator: "\n").first { $0.hasPrefix("stopped at step ") }, screen)
+        let step = try XCTUnwrap(Int(stopped.dropFirst("stopped at step ".count).prefix { $0.isNumber }), String(stopped))
+        XCTAssertGreaterThanOrEqual(step, 5)
+        XCTAssertLessThan(step, 1_000_000)
+        XCTAssertEqual(String(stopped), "stopped at step \(step) of 1000000; checkpoint saved to \(checkpoint.path)")
+        XCTAssertTrue(screen.contains("continue with: train \(recipe.path) --resume"), screen)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint.path), "the checkpoint is on disk")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output.path), "a stopped run exports no model")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: checkpoint.deletingLastPathComponent().path),
+                       ["tiny-math-short.ckpt"], "no temporary file left beside the checkpoint")
+
+        // The same lab goes on: the run resumes from the saved step, finishes three
+        // steps later, and writes a model that loads and answers.
+        try run(t, "train \(recipe.path) --resume --steps \(step + 3)", until: "after training:", timeout: 120)
+        let resumed = try t.screen()
+        XCTAssertTrue(resumed.contains("resumed tiny-math-short at step \(step) from \(checkpoint.path)"), resumed)
+        XCTAssertTrue(resumed.contains("trained tiny-math-short: \(step + 3) steps"), resumed)
+        try run(t, "load \(output.path)", until: "load time")
+        try run(t, "gen 12+34= --temp 0 --max 3", until: "stopped: ")
+    }
+
     func testCtrlCInALesson() throws {
         _ = try smollm2
         _ = try model("gemma-3-270m-q4_k_m.gguf")   // lesson 2 uses both

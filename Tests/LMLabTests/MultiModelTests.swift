@@ -120,6 +120,18 @@ final class MultiModelTests: XCTestCase {
         XCTAssertEqual(err.split(separator: "\n").count, 1)
         XCTAssertEqual(s.models.names, ["small"], "nothing was loaded")
 
+        // Refused before anything is allocated: at its full context (32,768) Gemma's KV
+        // cache is 1.1 GiB, and the address space is capped at what is mapped now plus
+        // 768 MiB — room for mapping the file (241 MiB) to read its header, none for the
+        // cache. Loading first and checking after would fail to map the cache and say so.
+        try withAddressSpaceLimit(headroom: 768 << 20) {
+            s.console.reset()
+            XCTAssertFalse(s.run("load \(try Self.gemma3.path) as big"))
+        }
+        XCTAssertTrue(s.console.capturedErrors.hasPrefix("error: big would not fit: "), s.console.capturedErrors)
+        XCTAssertTrue(s.console.capturedErrors.contains("KV cache 1.1 GiB for 32,768 tokens"), s.console.capturedErrors)
+        XCTAssertEqual(s.models.names, ["small"])
+
         // With room for the weights but not the whole context, the refusal says which context would fit.
         s.availableMemory = { 400 << 20 }
         s.console.reset()
@@ -130,6 +142,22 @@ final class MultiModelTests: XCTestCase {
         XCTAssertLessThanOrEqual(need.total, 400 << 20, "the suggested context fits")
         XCTAssertNil(need.refusal(name: "big", available: 400 << 20))
         XCTAssertTrue(s.run("load \(try Self.gemma3.path) as big --context \(suggested)"), s.console.capturedErrors)
+    }
+
+    /// Runs `body` with RLIMIT_AS (soft) at this process's current virtual size plus
+    /// `headroom`, then restores it. Linux only (the size comes from /proc/self/status).
+    func withAddressSpaceLimit(headroom: Int, _ body: () throws -> Void) throws {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("VmSize:") })
+        // "VmSize:\t  265644 kB": a tab, then spaces only while the number is short.
+        let kilobytes = try XCTUnwrap(Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" })[1]), String(line))
+        var old = rlimit()
+        XCTAssertEqual(getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &old), 0)
+        var capped = old
+        capped.rlim_cur = rlim_t(kilobytes * 1024 + headroom)
+        XCTAssertEqual(setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &capped), 0)
+        defer { XCTAssertEqual(setrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &old), 0) }
+        try body()
     }
 
     func topToken(_ json: String) throws -> (id: Int, piece: String, ids: [Int]) {

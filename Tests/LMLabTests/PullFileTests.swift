@@ -45,6 +45,22 @@ final class PullFileTests: XCTestCase {
         XCTAssertTrue(again.stderr.hasPrefix("error: no model named 'mini'"), again.stderr)
     }
 
+    func testPullingASymbolicLinkCopiesTheFileItPointsTo() throws {
+        let source = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-src-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: source) }
+        let file = source.appendingPathComponent("real.gguf"), link = source.appendingPathComponent("linked.gguf")
+        try writeSmallGGUF(to: file)
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: file)
+
+        let pulled = try BinaryRunner.run(["-c", "pull \(link.path)"], environment: env)
+        XCTAssertEqual(pulled.status, 0, pulled.stderr)
+        let copy = folder.appendingPathComponent("linked.gguf")
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: copy.path)[.type] as? FileAttributeType, .typeRegular,
+                       "a copy, not a link into a folder that may go away")
+        XCTAssertEqual(try Data(contentsOf: copy), try Data(contentsOf: file))
+    }
+
     func testANonGGUFFileIsDiscardedWithoutAPartialFile() throws {
         let junk = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-junk-\(UUID().uuidString).gguf")
         try Data("this is not a model".utf8).write(to: junk)

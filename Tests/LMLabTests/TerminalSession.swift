@@ -8,7 +8,12 @@ final class TerminalSession {
     let name = "lab"
     let home: URL
 
-    init(arguments: [String] = [], width: Int = 100, height: Int = 40, environment: [String: String] = [:]) throws {
+    /// `fileSizeLimit`: `ulimit -f` for the lab (in the shell's blocks: 1024 bytes in
+    /// bash, 512 in dash), so that writing a file past it fails as on a full disk.
+    /// `exitStatusFile`: the lab's exit status is written there, and the shell
+    /// ignores SIGHUP so that it outlives the terminal to write it (as under nohup).
+    init(arguments: [String] = [], width: Int = 100, height: Int = 40, environment: [String: String] = [:],
+         fileSizeLimit: Int? = nil, exitStatusFile: URL? = nil) throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") else {
             throw XCTSkip("tmux is not installed (make test installs it)")
         }
@@ -17,10 +22,14 @@ final class TerminalSession {
         var env = ["LMLAB_HOME": home.path, "LANG": "C.UTF-8", "TERM": "xterm-256color"]
         for (k, v) in environment { env[k] = v }
         let exports = env.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
-        let command = "env \(exports) '\(BinaryRunner.lmlab.path)' " + arguments.map { "'\($0)'" }.joined(separator: " ")
-            + "; echo '[exited]' $?; sleep 30"
+        let command = (fileSizeLimit.map { "ulimit -f \($0); " } ?? "") + (exitStatusFile == nil ? "" : "trap '' HUP; ")
+            + "env \(exports) '\(BinaryRunner.lmlab.path)' " + arguments.map { "'\($0)'" }.joined(separator: " ")
+            + (exitStatusFile.map { "; echo $? > '\($0.path)'" } ?? "") + "; echo '[exited]' $?; sleep 30"
         try tmux(["new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", command], capture: false)
     }
+
+    /// Closes the terminal under the lab, as closing its window does.
+    func closeTerminal() throws { try tmux(["kill-server"], capture: false) }
 
     deinit {
         _ = try? tmux(["kill-server"], capture: false)

@@ -98,4 +98,20 @@ extension TerminalTests {
         try t.type("set seed 3"); try t.keys("Enter")
         try t.waitForText("seed = 3 (user)")
     }
+
+    func testClosingTheTerminalEndsTheLabWithoutACrash() throws {
+        // The terminal goes away while the lab waits at its prompt: reading
+        // gives end of input, and the newline written after it fails (EIO).
+        // The lab used to trap on that failed write (FileHandle.write(_:)).
+        let status = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-status-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: status) }
+        let t = try TerminalSession(exitStatusFile: status)
+        try t.waitFor("the prompt") { $0.hasSuffix("lab>") }
+        try t.type("set seed 5"); try t.keys("Enter")
+        try t.waitForText("seed = 5")
+        try t.closeTerminal()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, (try? String(contentsOf: status, encoding: .utf8))?.hasSuffix("\n") != true { usleep(50_000) }
+        XCTAssertEqual(try String(contentsOf: status, encoding: .utf8), "0\n", "the lab's exit status once its terminal is gone")
+    }
 }

@@ -95,9 +95,8 @@ public struct GGUFWriter {
 
     /// Writes the file, streaming tensor data rather than building it all in memory.
     public func write(to url: URL) throws {
-        guard FileManager.default.createFile(atPath: url.path, contents: Data(encodedHeader())) else {
-            throw GGUFError.cannotOpen(path: url.path, reason: "cannot create the file")
-        }
+        // Data.write, not FileManager.createFile: its error keeps the cause (no space, no permission).
+        try Data(encodedHeader()).write(to: url)
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
         try handle.seekToEnd()

@@ -43,10 +43,8 @@ public enum GGUFExport {
                 try w.addTensor(name: t.name, dims: dims, type: .f16, bytes: bytes)
             }
         }
-        // Write beside the target, then rename: a failed export never leaves half a model.
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
-        try w.write(to: temporary)
-        _ = try? FileManager.default.removeItem(at: url)
-        try FileManager.default.moveItem(at: temporary, to: url)
+        // Beside the target, then renamed: a failed export (a full disk) leaves
+        // neither half a model under the final name nor the temporary file.
+        try w.writeAtomically(to: url)
     }
 }

@@ -33,14 +33,16 @@ struct FilePuller {
             try ModelPuller.runProcess(["python3", "-c", FilePuller.downloadScript, source, partial.path],
                                        failure: "could not download \(TextUtil.sanitize(source))", shouldStop: shouldStop)
         } else {
-            let from = URL(fileURLWithPath: (source as NSString).expandingTildeInPath)
+            // Resolved first: copyItem copies a symbolic link as a link, and the
+            // models folder must get the file itself.
+            let from = URL(fileURLWithPath: (source as NSString).expandingTildeInPath).resolvingSymlinksInPath()
             guard fm.fileExists(atPath: from.path) else { throw CommandError.failed("no file at '\(TextUtil.sanitize(source))'") }
             guard from.standardizedFileURL.resolvingSymlinksInPath() != final.standardizedFileURL.resolvingSymlinksInPath() else {
                 throw CommandError.usage("'\(TextUtil.sanitize(source))' is already in the models folder")
             }
             say("copying \(TextUtil.sanitize(source))…")
             do { try fm.copyItem(at: from, to: partial) } catch {
-                throw CommandError.failed("could not copy '\(TextUtil.sanitize(source))': \(error.localizedDescription)")
+                throw CommandError.failed("could not copy '\(TextUtil.sanitize(source))': \(TextUtil.reason(for: error))")
             }
         }
         if shouldStop() { throw CommandError.interrupted }

@@ -71,7 +71,7 @@ enum NotebookWriter {
     /// Writes next to the target and renames, so a crash never leaves half a file.
     static func writeAtomically(_ data: Data, to url: URL) throws {
         do { try data.write(to: url, options: .atomic) } catch {
-            throw CommandError.failed("can't write '\(TextUtil.sanitize(url.path))': \(error.localizedDescription)")
+            throw CommandError.failed("can't write '\(TextUtil.sanitize(url.path))': \(TextUtil.reason(for: error))")
         }
     }
 }

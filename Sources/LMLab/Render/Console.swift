@@ -58,7 +58,10 @@ public final class Console: @unchecked Sendable {
         switch sink {
         case .capture: captured += text
         case .standard:
-            FileHandle.standardOutput.write(Data(text.utf8))
+            // The throwing write, ignoring failure: the old `write(_:)` traps on a
+            // failed write, so a closed terminal (EIO) crashed the lab on its way
+            // out instead of letting it read end of input and leave.
+            try? FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
         }
     }
 
@@ -71,7 +74,7 @@ public final class Console: @unchecked Sendable {
         record(text)
         switch sink {
         case .capture: capturedErrors += text
-        case .standard: FileHandle.standardError.write(Data(text.utf8))
+        case .standard: try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
         }
     }
 
@@ -81,7 +84,7 @@ public final class Console: @unchecked Sendable {
         record(message + "\n")
         switch sink {
         case .capture: capturedErrors += message + "\n"
-        case .standard: FileHandle.standardError.write(Data((message + "\n").utf8))
+        case .standard: try? FileHandle.standardError.write(contentsOf: Data((message + "\n").utf8))
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LMEngine
 
 /// Text helpers shared by the renderers.
 public enum TextUtil {
@@ -19,6 +20,22 @@ public enum TextUtil {
             }
         }
         return String(out)
+    }
+
+    /// Why a file operation failed, in one line and the system's words ("No space
+    /// left on device", "File too large"). Foundation's own text for a failed
+    /// write is "The operation could not be completed. (NSCocoaErrorDomain error
+    /// 512.)"; the cause is the POSIX error it keeps underneath.
+    public static func reason(for error: Error) -> String {
+        if case let GGUFError.cannotOpen(_, reason) = error { return sanitize(reason) }
+        if let posix = error as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
+        let ns = error as NSError
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        // `as? Error`, not `as? NSError`: on Linux the underlying error may be a
+        // Swift value (POSIXError) that a cast to NSError out of Any doesn't bridge.
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? Error { return reason(for: underlying) }
+        if ns.domain == NSCocoaErrorDomain { return sanitize(ns.localizedDescription) }
+        return sanitize(String(describing: error))
     }
 
     /// Removes ANSI escape sequences (for measuring or for plain output).

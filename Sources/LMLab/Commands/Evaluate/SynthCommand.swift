@@ -47,7 +47,7 @@ struct SynthCommand: Command {
         } catch is CancellationError {
             throw CommandError.interrupted
         } catch {
-            throw CommandError.failed("can't write '\(TextUtil.sanitize(url.path))': \(error)")
+            throw CommandError.failed("can't write '\(TextUtil.sanitize(url.path))': \(TextUtil.reason(for: error))")
         }
         console.line(String(format: "wrote %@ in %.1f s — random weights: good for speed and memory only, its text is noise",
                             url.path, Date().timeIntervalSince(start)))

@@ -36,7 +36,7 @@ struct SaveCommand: Command {
         }
         let start = Date()
         do { try loaded.model.writeGGUF(to: url, mostly: loaded.weightSet?.requested) } catch {
-            throw CommandError.failed("can't write '\(TextUtil.sanitize(shown))': \(error)")
+            throw CommandError.failed("can't write '\(TextUtil.sanitize(shown))': \(TextUtil.reason(for: error))")
         }
         let bytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         let weights = loaded.weightSet.map { "\($0.requested.name) weights" } ?? "the file's weights"

@@ -61,10 +61,14 @@ struct DistillCommand: Command {
         }
         let documents = existing.components(separatedBy: DistillCommand.separator).dropLast()
         var tokens = documents.reduce(0) { $0 + tokenizer.encode($1, addBOS: false, parseSpecial: false).count }
-        if !FileManager.default.createFile(atPath: out.path, contents: Data(existing.utf8)) {
-            throw CommandError.failed("can't write \(out.path)")
+        let handle: FileHandle
+        do {
+            // Atomically: a full disk while rewriting must not cut the corpus already there.
+            try Data(existing.utf8).write(to: out, options: .atomic)
+            handle = try FileHandle(forWritingTo: out)
+        } catch {
+            throw CommandError.failed("can't write \(out.path): \(TextUtil.reason(for: error))")
         }
-        let handle = try FileHandle(forWritingTo: out)
         defer { try? handle.close() }
         try handle.seekToEnd()
 
@@ -90,7 +94,10 @@ struct DistillCommand: Command {
             let document = DistillCommand.tidy(tokenizer.decode(generated), cut: stats.stopReason != .endOfText)
             index += 1
             guard !document.isEmpty else { continue }
-            try handle.write(contentsOf: Data((document + DistillCommand.separator).utf8))
+            // A document cut short by a full disk is dropped by the next run, like any cut-off tail.
+            do { try handle.write(contentsOf: Data((document + DistillCommand.separator).utf8)) } catch {
+                throw CommandError.failed("can't write \(out.path): \(TextUtil.reason(for: error))")
+            }
             tokens += tokenizer.encode(document, addBOS: false, parseSpecial: false).count
             bar.update(Double(tokens - already))
         }

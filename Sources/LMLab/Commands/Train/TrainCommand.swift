@@ -63,7 +63,7 @@ struct TrainCommand: Command {
         while !trainer.isFinished {
             if session.interrupt.isSet {
                 if console.isTerminal { console.write("\n") }
-                try trainer.saveCheckpoint(to: checkpoint)
+                try saveCheckpoint(trainer, to: checkpoint)
                 console.line("stopped at step \(trainer.step) of \(total); checkpoint saved to \(checkpoint.path)")
                 console.line("continue with: train \(path) --resume")
                 throw CommandError.interrupted
@@ -84,8 +84,8 @@ struct TrainCommand: Command {
         }
         if console.isTerminal { console.write("\n") }
         let seconds = Date().timeIntervalSince(start)
-        try trainer.saveCheckpoint(to: checkpoint)
-        do { try trainer.export(to: out) } catch { throw CommandError.failed("can't write \(out.path): \(error)") }
+        try saveCheckpoint(trainer, to: checkpoint)
+        do { try trainer.export(to: out) } catch { throw CommandError.failed("can't write \(out.path): \(TextUtil.reason(for: error))") }
         let validation = trainer.validationLosses.last?.loss ?? .nan
         session.figures["final_loss"] = finalLoss(trainer)
         session.figures["first_loss"] = trainer.trainLosses.first ?? .nan
@@ -97,6 +97,12 @@ struct TrainCommand: Command {
         if !prompts.isEmpty {
             console.line(console.styled("after training:", .bold))
             try printSamples(trainer, prompts, console: console)
+        }
+    }
+
+    func saveCheckpoint(_ trainer: Trainer, to url: URL) throws {
+        do { try trainer.saveCheckpoint(to: url) } catch {
+            throw CommandError.failed("can't save the checkpoint \(url.path): \(TextUtil.reason(for: error))")
         }
     }
 

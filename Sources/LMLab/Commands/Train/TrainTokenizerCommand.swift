@@ -45,7 +45,7 @@ struct TrainTokenizerCommand: Command {
         var w = GGUFWriter()
         w.set("general.name", .string(input.deletingPathExtension().lastPathComponent + " tokenizer"))
         for (k, v) in vocabulary.metadata() { w.set(k, v) }
-        do { try w.write(to: out) } catch { throw CommandError.failed("can't write \(out.path): \(error)") }
+        do { try w.writeAtomically(to: out) } catch { throw CommandError.failed("can't write \(out.path): \(TextUtil.reason(for: error))") }
 
         // How much the merges compress this very text, as the engine's tokenizer encodes it.
         let tokenizer = try vocabulary.makeTokenizer()
