@@ -106,6 +106,16 @@ func widenPairs(_ p: SIMD16<Int16>) -> SIMD8<Int32> {
     return ((v &<< 16) &>> 16) &+ (v &>> 16)
 }
 
+/// Σ of each pair of Int16 lanes as Int32, for pair sums that themselves fit Int16 (the
+/// 4- and 5-bit formats' groups of four: |4 · 31 · 128| < 2^15): adding the lane shifted
+/// up by 16 leaves the exact sum in the upper half, which an arithmetic shift brings
+/// down. Three operations where `widenPairs` needs four.
+@inline(__always)
+func addPairsFittingInt16(_ p: SIMD16<Int16>) -> SIMD8<Int32> {
+    let v = unsafeBitCast(p, to: SIMD8<Int32>.self)
+    return (v &+ (v &<< 16)) &>> 16
+}
+
 /// 16 nibble codes from the 16 bytes at `p` (byte j: element j low, element j+16 high),
 /// as (even elements, odd elements) of the block, lane k = element 2k / 2k+1, values 0...15.
 @inline(__always)
@@ -288,9 +298,9 @@ extension Q4_0Format: IntBlockDot {
         let v = unsafeBitCast(SIMD16<UInt16>(lowHalf: q, highHalf: q &>> 4), to: SIMD16<Int16>.self)
         return ((v &<< 12) &>> 12, (v &<< 4) &>> 12)
     }
-    /// (code − 8)·a: |8·128| per product, two per lane: fits Int16.
+    /// (code − 8)·a: |8·128| per product, four per group: fits Int16.
     @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
-        widenPairs(w.0 &* ye &+ w.1 &* yo)
+        addPairsFittingInt16(w.0 &* ye &+ w.1 &* yo)
     }
 }
 
@@ -302,9 +312,9 @@ extension Q4_1Format: IntBlockDot {
     static var minimumOffset: Int { 2 }
     static var activationSumOffset: Int { 2 }
     @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) { loadNibbles32(x + 4) }
-    /// code·a: |15·128| per product, two per lane: fits Int16.
+    /// code·a: |15·128| per product, four per group: fits Int16.
     @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
-        widenPairs(w.0 &* ye &+ w.1 &* yo)
+        addPairsFittingInt16(w.0 &* ye &+ w.1 &* yo)
     }
 }
 
@@ -337,9 +347,9 @@ extension Q5_0Format: IntBlockDot {
         let (e, o) = loadFiveBitCodes(qh: x.loadUnaligned(fromByteOffset: 2, as: UInt32.self), qs: x + 6)
         return (e &- 16, o &- 16)
     }
-    /// (code − 16)·a: |16·128| per product, two per lane: fits Int16.
+    /// (code − 16)·a: |16·128| per product, four per group: fits Int16.
     @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
-        widenPairs(w.0 &* ye &+ w.1 &* yo)
+        addPairsFittingInt16(w.0 &* ye &+ w.1 &* yo)
     }
 }
 
@@ -353,8 +363,8 @@ extension Q5_1Format: IntBlockDot {
     @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
         loadFiveBitCodes(qh: x.loadUnaligned(fromByteOffset: 4, as: UInt32.self), qs: x + 8)
     }
-    /// code·a: |31·128| per product, two per lane: fits Int16.
+    /// code·a: |31·128| per product, four per group: fits Int16.
     @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
-        widenPairs(w.0 &* ye &+ w.1 &* yo)
+        addPairsFittingInt16(w.0 &* ye &+ w.1 &* yo)
     }
 }
