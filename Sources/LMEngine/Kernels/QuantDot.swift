@@ -19,21 +19,35 @@
 /// element 2k+1 in the high byte; `(v << 8) >> 8` and `v >> 8` sign-extend them.
 /// Products are made in Int16 (`vpmullw`), where they fit exactly (see each format),
 /// and pairs of Int16 lanes are widened to Int32 the same way (`widenPairs`).
-protocol IntBlockDot {
-    /// A weight block unpacked to Int16 lanes, reused across activation rows.
-    associatedtype Unpacked
+protocol IntBlockDot: BlockFormat {
     static var weightBlockBytes: Int { get }
-    static var activationBlockBytes: Int { get }
-    /// Offset of the 32 int8 codes in the activation block (2 for Q8_0, 4 for Q8_1).
-    static var activationCodesOffset: Int { get }
-    static func unpack(_ x: UnsafeRawPointer) -> Unpacked
-    /// 8 Int32 lanes whose sum is the block's exact Σ q_w·q_a.
-    static func products(_ w: Unpacked, _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32>
-    /// Whether the weight has a minimum m (Q4_1, Q5_1): then Σ m·s is added.
-    static var hasMinimum: Bool { get }
-    /// Offsets of the fp16 weight minimum m and of the activation's s = d_a·Σ q_a.
-    static var minimumOffset: Int { get }
-    static var activationSumOffset: Int { get }
+    /// A weight block as (even, odd) Int16 lanes, lane k = element 2k / 2k+1, reused
+    /// across activation rows.
+    static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>)
+    /// 8 Int32 lanes whose sum is the block's exact Σ q_w·q_a, lane k = group 4k…4k+3.
+    static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32>
+}
+
+/// What follows from the activation type: formats dotted against Q8_1 (Q4_1, Q5_1)
+/// carry a minimum m right after their scale, and Q8_1 carries s = d_a·Σ q_a right after
+/// its own, before the 32 codes; Q8_0 is the scale and the codes. (Constant per format:
+/// the compiler folds these in each specialized kernel.)
+extension IntBlockDot {
+    /// Whether the weight has a minimum m: then Σ m·s is added.
+    @inline(__always) static var hasMinimum: Bool { activationType == .q8_1 }
+    @inline(__always) static var activationBlockBytes: Int { hasMinimum ? 36 : 34 }
+    @inline(__always) static var activationCodesOffset: Int { hasMinimum ? 4 : 2 }
+    /// Offsets of the fp16 weight minimum m and of the activation's s.
+    @inline(__always) static var minimumOffset: Int { 2 }
+    @inline(__always) static var activationSumOffset: Int { 2 }
+
+    /// For the 4- and 5-bit formats, whose products fit Int16 in groups of four
+    /// (|4 · 31 · 128| < 2^15): pairs summed in Int16, then `addPairsFittingInt16`.
+    /// Q8_0, whose pairs may not fit, gives its own.
+    @inline(__always)
+    static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
+        addPairsFittingInt16(w.0 &* ye &+ w.1 &* yo)
+    }
 }
 
 /// Every fp16 value as fp32, indexed by its bits (256 KiB, stays in L2): four
@@ -266,11 +280,6 @@ extension UnsafeRawPointer {
 
 extension Q8_0Format: IntBlockDot {
     static var weightBlockBytes: Int { 34 }
-    static var activationBlockBytes: Int { 34 }
-    static var activationCodesOffset: Int { 2 }
-    static var hasMinimum: Bool { false }
-    static var minimumOffset: Int { 0 }
-    static var activationSumOffset: Int { 0 }
     @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) { loadCodes32(x + 2) }
     /// Single int8·int8 products fit Int16 (|−128·−128| = 16384), their pairs may not: widen each.
     @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
@@ -280,11 +289,6 @@ extension Q8_0Format: IntBlockDot {
 
 extension Q4_0Format: IntBlockDot {
     static var weightBlockBytes: Int { 18 }
-    static var activationBlockBytes: Int { 34 }
-    static var activationCodesOffset: Int { 2 }
-    static var hasMinimum: Bool { false }
-    static var minimumOffset: Int { 0 }
-    static var activationSumOffset: Int { 0 }
     /// code − 8 without a subtraction: flipping bit 3 of a nibble (XOR 8) turns code into
     /// the 4-bit two's complement of code − 8, and an arithmetic shift sign-extends it.
     /// Lane k of the 16-bit view holds bytes 2k, 2k+1 (elements 2k, 2k+1 in bits 0–3 and
@@ -298,24 +302,11 @@ extension Q4_0Format: IntBlockDot {
         let v = unsafeBitCast(SIMD16<UInt16>(lowHalf: q, highHalf: q &>> 4), to: SIMD16<Int16>.self)
         return ((v &<< 12) &>> 12, (v &<< 4) &>> 12)
     }
-    /// (code − 8)·a: |8·128| per product, four per group: fits Int16.
-    @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
-        addPairsFittingInt16(w.0 &* ye &+ w.1 &* yo)
-    }
 }
 
 extension Q4_1Format: IntBlockDot {
     static var weightBlockBytes: Int { 20 }
-    static var activationBlockBytes: Int { 36 }
-    static var activationCodesOffset: Int { 4 }
-    static var hasMinimum: Bool { true }
-    static var minimumOffset: Int { 2 }
-    static var activationSumOffset: Int { 2 }
     @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) { loadNibbles32(x + 4) }
-    /// code·a: |15·128| per product, four per group: fits Int16.
-    @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
-        addPairsFittingInt16(w.0 &* ye &+ w.1 &* yo)
-    }
 }
 
 /// The 32 five-bit codes of a Q5_0/Q5_1 block as (even, odd) Int16 lanes, values 0...31:
@@ -338,33 +329,15 @@ func loadFiveBitCodes(qh: UInt32, qs: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD1
 
 extension Q5_0Format: IntBlockDot {
     static var weightBlockBytes: Int { 22 }
-    static var activationBlockBytes: Int { 34 }
-    static var activationCodesOffset: Int { 2 }
-    static var hasMinimum: Bool { false }
-    static var minimumOffset: Int { 0 }
-    static var activationSumOffset: Int { 0 }
     @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
         let (e, o) = loadFiveBitCodes(qh: x.loadUnaligned(fromByteOffset: 2, as: UInt32.self), qs: x + 6)
         return (e &- 16, o &- 16)
-    }
-    /// (code − 16)·a: |16·128| per product, four per group: fits Int16.
-    @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
-        addPairsFittingInt16(w.0 &* ye &+ w.1 &* yo)
     }
 }
 
 extension Q5_1Format: IntBlockDot {
     static var weightBlockBytes: Int { 24 }
-    static var activationBlockBytes: Int { 36 }
-    static var activationCodesOffset: Int { 4 }
-    static var hasMinimum: Bool { true }
-    static var minimumOffset: Int { 2 }
-    static var activationSumOffset: Int { 2 }
     @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
         loadFiveBitCodes(qh: x.loadUnaligned(fromByteOffset: 4, as: UInt32.self), qs: x + 8)
-    }
-    /// code·a: |31·128| per product, four per group: fits Int16.
-    @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
-        addPairsFittingInt16(w.0 &* ye &+ w.1 &* yo)
     }
 }
