@@ -117,4 +117,29 @@ final class CascadeCacheKeyTests: XCTestCase {
         XCTAssertEqual(third.cached, first.computed)
         XCTAssertEqual(third.answers, first.answers)
     }
+
+    /// A cache that can't be written (here a file stands where its folder goes) costs the
+    /// next run its answers, not this run its report: one line says so and the run ends.
+    func testAnUnwritableCacheIsReportedAndTheRunStillEnds() throws {
+        let folder = try temporaryFolder()
+        let math = try committedModel("tiny-math.gguf"), stories = try committedModel("tiny-stories.gguf")
+        let home = folder.appendingPathComponent("home")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        try Data("not a folder".utf8).write(to: home.appendingPathComponent("cascade-cache"))
+        let workload = Self.root.appendingPathComponent("workloads/arithmetic-compact.jsonl").path
+
+        let s = Session(console: .capturing(), interrupt: Interrupt(), home: home)
+        XCTAssertTrue(s.run("load \(math.path) as math"), s.console.capturedErrors)
+        XCTAssertTrue(s.run("load \(stories.path) as stories"), s.console.capturedErrors)
+        s.console.reset()
+        XCTAssertTrue(s.run("cascade run --workload \(workload) --tiers math,stories --limit 4 --json"), s.console.capturedErrors)
+        let report = try JSONSerialization.jsonObject(with: Data(s.console.captured.utf8)) as! [String: Any]
+        XCTAssertEqual((report["items"] as? [Any])?.count, 4)
+        XCTAssertGreaterThanOrEqual(report["answers_computed"] as? Int ?? 0, 4, "tiny-math answers all 4")
+        let notes = s.console.capturedErrors.split(separator: "\n")
+        XCTAssertEqual(notes.count, 1, s.console.capturedErrors)
+        XCTAssertTrue(notes.first?.hasPrefix("cascade: answers not saved to the cache (\(home.path)/cascade-cache): ") == true,
+                      s.console.capturedErrors)
+        XCTAssertTrue(s.run("models"), "the lab goes on")
+    }
 }

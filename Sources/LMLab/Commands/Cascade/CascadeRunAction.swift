@@ -39,7 +39,10 @@ enum CascadeRunAction {
         let result = try CascadeRunner(rungs: rungs, cache: cache).run(
             workload.items, shouldStop: { session.interrupt.isSet }, progress: { done, _ in bar?.update(Double(done)) })
         bar?.finish(Double(result.records.count * rungs.count))
-        try? cache?.save()
+        do { try cache?.save() } catch {
+            // The answers are in memory and this run's report is whole; only the next run loses them.
+            console.note("cascade: answers not saved to the cache (\(cache?.folder.path ?? "")): \(TextUtil.reason(for: error))")
+        }
         guard !result.records.isEmpty else { throw CommandError.interrupted }
 
         let analysis = CascadeAnalysis(records: result.records, tiers: tiers, score: score, rule: rule, seed: UInt64(seed))
