@@ -1,5 +1,5 @@
-// Why a Q4_0 × Q8_0 row dot costs what it costs on this CPU: four shapes of the
-// same block dot, timed on one SmolLM2-sized matrix (576 rows × 1536 columns, Q4_0,
+// Why a Q4_0 × Q8_0 row dot costs what it costs on this CPU: six shapes of the
+// same block dot (four for decode, two for prefill), timed on one SmolLM2-sized matrix (576 rows × 1536 columns, Q4_0,
 // ~0.5 MB, so it stays in L2 and memory is out of the picture).
 //
 //   swiftc -O -target-cpu haswell scripts/blockdot-shapes.swift -o /tmp/blockdot && /tmp/blockdot
@@ -103,6 +103,48 @@ nonisolated(unsafe) var opaqueMask: UInt8 = 0x0F
     return Float(acc.wrappedSum())
 }
 
+// Prefill shapes: one weight row against four tokens' activations (four chains, the
+// weight block unpacked once).
+@inline(never) func tokens4Int16(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ aStride: Int, _ codes: UnsafeRawPointer, _ cStride: Int, _ blocks: Int) -> SIMD4<Float> {
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+    var x = w, y = a, c = codes
+    for _ in 0..<blocks {
+        let u = unpackQ4_0(x)
+        let dw = half(x, 0)
+        @inline(__always) func groups(_ c: UnsafeRawPointer) -> SIMD8<Float> {
+            SIMD8<Float>(addPairsFittingInt16(u.0 &* c.load(as: SIMD16<Int16>.self) &+ u.1 &* c.load(fromByteOffset: 32, as: SIMD16<Int16>.self)))
+        }
+        a0 = a0.addingProduct(groups(c), SIMD8(repeating: dw * half(y, 0)))
+        a1 = a1.addingProduct(groups(c + cStride), SIMD8(repeating: dw * half(y + aStride, 0)))
+        a2 = a2.addingProduct(groups(c + 2 * cStride), SIMD8(repeating: dw * half(y + 2 * aStride, 0)))
+        a3 = a3.addingProduct(groups(c + 3 * cStride), SIMD8(repeating: dw * half(y + 3 * aStride, 0)))
+        x += 18; y += 34; c += 64
+    }
+    return SIMD4(hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3))
+}
+@inline(never) func tokens4Maddubs(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ aStride: Int, _ pairSums8: UnsafeRawPointer, _ pStride: Int, _ blocks: Int) -> SIMD4<Float> {
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+    var x = w, y = a, ps = pairSums8
+    let mask = SIMD16<UInt8>(repeating: opaqueMask), zero = SIMD16<UInt8>(repeating: opaqueMask &- 15)
+    for _ in 0..<blocks {
+        let q = x.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
+        let u = SIMD32<UInt8>(lowHalf: q & mask, highHalf: (q &>> 4) & mask | zero)
+        let dw = half(x, 0)
+        withUnsafeBytes(of: u) { ub in
+            let up = ub.baseAddress!
+            @inline(__always) func groups(_ y: UnsafeRawPointer, _ ps: UnsafeRawPointer) -> SIMD8<Float> {
+                SIMD8<Float>(addPairsFittingInt16(madduBytes(up, y + 2) &- ps.load(as: SIMD16<Int16>.self)))
+            }
+            a0 = a0.addingProduct(groups(y, ps), SIMD8(repeating: dw * half(y, 0)))
+            a1 = a1.addingProduct(groups(y + aStride, ps + pStride), SIMD8(repeating: dw * half(y + aStride, 0)))
+            a2 = a2.addingProduct(groups(y + 2 * aStride, ps + 2 * pStride), SIMD8(repeating: dw * half(y + 2 * aStride, 0)))
+            a3 = a3.addingProduct(groups(y + 3 * aStride, ps + 3 * pStride), SIMD8(repeating: dw * half(y + 3 * aStride, 0)))
+        }
+        x += 18; y += 34; ps += 32
+    }
+    return SIMD4(hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3))
+}
+
 // A random Q4_0 matrix and one Q8_0 activation row, with its split codes and pair sums.
 let rows = 576, cols = 1536, blocks = cols / 32, rowBytes = blocks * 18
 var rng = SystemRandomNumberGenerator()
@@ -144,3 +186,23 @@ time("1 one row, Int16 products (lmlab)") { var s: Float = 0; for _ in 0..<passe
 time("2 four rows per pass, Int16 products") { var s: Float = 0; for _ in 0..<passes { for r in stride(from: 0, to: rows, by: 4) { s += rows4Int16(weights + r * rowBytes, rowBytes, activation, codes, blocks).sum() } }; return s }
 time("3 one row, vpmaddubsw") { var s: Float = 0; for _ in 0..<passes { for r in 0..<rows { s += rowMaddubs(weights + r * rowBytes, activation, pairSums8, blocks) } }; return s }
 time("4 one row, integer sums only (no fma chain)") { var s: Float = 0; for _ in 0..<passes { for r in 0..<rows { s += rowIntegerOnly(weights + r * rowBytes, codes, blocks) } }; return s }
+
+// Four tokens: the same activation row four times at different addresses.
+let acts4 = UnsafeMutableRawPointer.allocate(byteCount: 4 * blocks * 34, alignment: 64)
+let codes4 = UnsafeMutableRawPointer.allocate(byteCount: 4 * blocks * 64, alignment: 64)
+let pairs4 = UnsafeMutableRawPointer.allocate(byteCount: 4 * blocks * 32, alignment: 64)
+for t in 0..<4 {
+    acts4.advanced(by: t * blocks * 34).copyMemory(from: activation, byteCount: blocks * 34)
+    codes4.advanced(by: t * blocks * 64).copyMemory(from: codes, byteCount: blocks * 64)
+    pairs4.advanced(by: t * blocks * 32).copyMemory(from: pairSums8, byteCount: blocks * 32)
+}
+var t4a = [Float](), t4b = [Float]()
+for r in 0..<rows {
+    let v = tokens4Int16(weights + r * rowBytes, acts4, blocks * 34, codes4, blocks * 64, blocks)
+    let m = tokens4Maddubs(weights + r * rowBytes, acts4, blocks * 34, pairs4, blocks * 32, blocks)
+    t4a.append(v[0]); t4b.append(m[0])
+    precondition(v[0] == v[3] && m[0] == m[3])
+}
+print("four tokens same floats: \(t4a == reference), vpmaddubsw \(t4b == reference)")
+time("5 four tokens, Int16 products (lmlab)") { var s: Float = 0; for _ in 0..<passes / 4 { for r in 0..<rows { s += tokens4Int16(weights + r * rowBytes, acts4, blocks * 34, codes4, blocks * 64, blocks).sum() } }; return s }
+time("6 four tokens, vpmaddubsw") { var s: Float = 0; for _ in 0..<passes / 4 { for r in 0..<rows { s += tokens4Maddubs(weights + r * rowBytes, acts4, blocks * 34, pairs4, blocks * 32, blocks).sum() } }; return s }
