@@ -125,6 +125,34 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertGreaterThan(second.components(separatedBy: "<|endoftext|>").count - 1, firstCount)
     }
 
+    func testDistillWithSeveralWorkersWritesTheSameCorpus() throws {
+        // Sampling at temperature 1 makes every document depend on its own seed, so a
+        // worker that took the wrong index, or a document written out of order, shows.
+        let recipe = try writeMathRecipe(steps: 30)
+        XCTAssertTrue(session().run("train \(recipe.path)"))
+        let prompts = folder.appendingPathComponent("p.txt")
+        try "1+2=\n5-3=\n7+\n".write(to: prompts, atomically: true, encoding: .utf8)
+        let teacher = folder.appendingPathComponent("math.gguf").path
+        var corpora: [String] = []
+        for workers in [1, 2, 3] {
+            let corpus = folder.appendingPathComponent("c\(workers).txt")
+            let s = session()
+            XCTAssertTrue(s.run("distill \(teacher) --prompts \(prompts.path) --tokens 60 --out \(corpus.path) --temp 1 --max 12 --workers \(workers)"),
+                          s.console.capturedErrors)
+            corpora.append(try String(contentsOf: corpus, encoding: .utf8))
+        }
+        XCTAssertGreaterThan(corpora[0].components(separatedBy: "<|endoftext|>").count - 1, 4)
+        XCTAssertEqual(corpora[1], corpora[0], "2 workers")
+        XCTAssertEqual(corpora[2], corpora[0], "3 workers")
+        // Continuing with another number of workers picks up at the same document.
+        let continued = folder.appendingPathComponent("c1.txt")
+        let s = session()
+        XCTAssertTrue(s.run("distill \(teacher) --prompts \(prompts.path) --tokens 120 --out \(continued.path) --temp 1 --max 12 --workers 2"))
+        let whole = folder.appendingPathComponent("whole.txt")
+        XCTAssertTrue(session().run("distill \(teacher) --prompts \(prompts.path) --tokens 120 --out \(whole.path) --temp 1 --max 12"))
+        XCTAssertEqual(try String(contentsOf: continued, encoding: .utf8), try String(contentsOf: whole, encoding: .utf8))
+    }
+
     /// The shipped model, loaded by name through the catalogue, keeps its measured
     /// score on a held-out slice: 194/200 (97.0%, models/tiny-math.md), above the
     /// issue's 95% target, which is the bound here: a retrained model that falls
