@@ -83,7 +83,13 @@ public final class Sampler {
             ids = [Int32](repeating: 0, count: n); values = [Float](repeating: 0, count: n)
             penalized = [Bool](repeating: false, count: n)
         }
-        for i in 0..<n { ids[i] = Int32(i); values[i] = logits[i] }
+        // Through buffer pointers: indexing the class's arrays element by element pays an
+        // exclusivity check and a uniqueness check per element (7% of a distill run).
+        ids.withUnsafeMutableBufferPointer { idp in
+            values.withUnsafeMutableBufferPointer { vp in
+                for i in 0..<n { idp[i] = Int32(i); vp[i] = logits[i] }
+            }
+        }
         // Repetition penalty: make recently seen tokens less likely (divide positive
         // logits, multiply negative ones, as llama.cpp does).
         if s.repeatPenalty != 1 {

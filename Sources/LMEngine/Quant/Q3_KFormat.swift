@@ -151,7 +151,7 @@ public enum Q3_KFormat: BlockFormat {
                 }
             }
             let d = x.loadHalf(108) * y.q8KScale()
-            sums += d * SIMD8<Float>(acc)
+            sums += d * floats(acc)
         }
         return addLanes(0, sums)
     }

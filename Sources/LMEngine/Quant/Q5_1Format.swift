@@ -84,7 +84,7 @@ public enum Q5_1Format: BlockFormat {
             let v1 = (((qs1 & 0x0F) | fifthBits(bits, laneBits8 &<< 8))) &* loadInt8x8(y, 12)
             let v2 = (((qs0 &>> 4) | fifthBits(bits, laneBits8 &<< 16))) &* loadInt8x8(y, 20)
             let v3 = (((qs1 &>> 4) | fifthBits(bits, laneBits8 &<< 24))) &* loadInt8x8(y, 28)
-            acc = acc.addingProduct(SIMD8<Float>(foldFours(v0, v1, v2, v3)), SIMD8<Float>(repeating: x.loadHalf(0) * y.loadHalf(0)))
+            acc = acc.addingProduct(floats(foldFours(v0, v1, v2, v3)), SIMD8<Float>(repeating: x.loadHalf(0) * y.loadHalf(0)))
             summs = summs.addingProduct(x.loadHalf(2), y.loadHalf(2))
         }
         return hsum8(acc) + summs

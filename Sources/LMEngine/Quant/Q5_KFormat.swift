@@ -108,7 +108,7 @@ public enum Q5_KFormat: BlockFormat {
                 acc &+= byte(scales, 2 * c) &* lo &+ byte(scales, 2 * c + 1) &* hi
             }
             let d = x.loadHalf(0) * y.q8KScale()
-            sums += d * SIMD8<Float>(acc)
+            sums += d * floats(acc)
             let dmin = x.loadHalf(2) * y.q8KScale()
             sumf -= dmin * Float(summs)
         }

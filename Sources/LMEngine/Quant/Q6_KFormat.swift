@@ -146,7 +146,7 @@ public enum Q6_KFormat: BlockFormat {
                 lanes[m] &-= 32 &* (scale(x, 2 * m) &* bsum0 &+ scale(x, 2 * m + 1) &* bsum1)
             }
             let d = y.q8KScale() * x.loadHalf(208)
-            acc = acc.addingProduct(SIMD8<Float>(repeating: d), SIMD8<Float>(lanes))
+            acc = acc.addingProduct(SIMD8<Float>(repeating: d), floats(lanes))
         }
         return hsum8(acc)
     }
