@@ -13,8 +13,19 @@ public enum TrainingOps {
     // MARK: linear
 
     /// y[t, o] = Σ_i x[t, i]·w[o, i].   x: [n × cols], w: [rows × cols], y: [n × rows].
+    /// Float runs in register tiles (linearF32), with the very bits of linearReference.
     public static func linear<T: TrainingScalar>(_ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
                                                  n: Int, rows: Int, cols: Int, compute: ComputeContext) {
+        if T.self == Float.self {
+            linearF32(floats(x), floats(w), floats(y), n: n, rows: rows, cols: cols, compute: compute)
+        } else {
+            linearReference(x, w, y, n: n, rows: rows, cols: cols, compute: compute)
+        }
+    }
+
+    /// linear as the plain loop: one dot product per output (dotF32 for Float).
+    public static func linearReference<T: TrainingScalar>(_ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
+                                                          n: Int, rows: Int, cols: Int, compute: ComputeContext) {
         compute.parallelFor(n) { t in
             let xt = x + t * cols, yt = y + t * rows
             for o in 0..<rows { yt[o] = T.dot(xt, w + o * cols, count: cols) }
@@ -22,10 +33,27 @@ public enum TrainingOps {
     }
 
     /// dx[t, :] += Σ_o dy[t, o]·w[o, :]   and   dw[o, :] += Σ_t dy[t, o]·x[t, :].
-    /// dx may be nil when the input needs no gradient.
+    /// dx may be nil when the input needs no gradient. Float runs in register tiles
+    /// (accumulateF32), with the very bits of linearBackwardReference.
     public static func linearBackward<T: TrainingScalar>(_ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ dy: UnsafePointer<T>,
                                                          dx: UnsafeMutablePointer<T>?, dw: UnsafeMutablePointer<T>,
                                                          n: Int, rows: Int, cols: Int, compute: ComputeContext) {
+        guard T.self == Float.self else {
+            return linearBackwardReference(x, w, dy, dx: dx, dw: dw, n: n, rows: rows, cols: cols, compute: compute)
+        }
+        if let dx {
+            accumulateF32(into: floats(dx), g: floats(dy), gRow: rows, gK: 1, v: floats(w),
+                          outRows: n, inner: rows, cols: cols, compute: compute)
+        }
+        accumulateF32(into: floats(dw), g: floats(dy), gRow: 1, gK: rows, v: floats(x),
+                      outRows: rows, inner: n, cols: cols, compute: compute)
+    }
+
+    /// linearBackward as the plain loops: axpy over o in order for dx, over t in order for dw,
+    /// skipping dy = 0 (which is not the same as adding 0·w: −0 + +0 is +0, and 0·∞ is NaN).
+    public static func linearBackwardReference<T: TrainingScalar>(_ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ dy: UnsafePointer<T>,
+                                                                  dx: UnsafeMutablePointer<T>?, dw: UnsafeMutablePointer<T>,
+                                                                  n: Int, rows: Int, cols: Int, compute: ComputeContext) {
         if let dx {
             compute.parallelFor(n) { t in
                 let dyt = dy + t * rows, dxt = dx + t * cols
@@ -39,6 +67,113 @@ public enum TrainingOps {
                 if g != 0 { T.axpy(g, x + t * cols, dwo, count: cols) }
             }
         }
+    }
+
+    /// linear for Float: two tokens × sixteen outputs at a time, the outputs in the vector lanes.
+    /// dotF32 keeps 32 lane sums: lane j < 16 adds x[i]·w[i] for i = j, j+32, j+64, … and then
+    /// for the 16-block past the last whole 32 (if any); lane 16+j for i = 16+j, 48+j, …; then
+    /// adds lane 16+j to lane j, sums lanes 0…15 in order, and adds the last cols % 16 products
+    /// one by one. Here each such partial sum is a SIMD16 holding it for sixteen outputs: the
+    /// same additions lane for lane, and the horizontal sum becomes sixteen vertical adds.
+    /// Outputs outside whole tiles (an odd last token, rows past the last 16) call dotF32 itself.
+    static func linearF32(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                          n: Int, rows: Int, cols: Int, compute: ComputeContext) {
+        let blocks = rows / 16, thirtyTwos = cols / 32, hasSixteen = cols % 32 >= 16, tail = cols - cols % 16
+        // w's rows in blocks of 16, each block transposed: [blocks × cols × 16], element
+        // (b, i, l) = w[16b + l, i], so one contiguous load is w[·, i] for a block's outputs.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, blocks * cols * 16)) { buffer in
+            let panels = buffer.baseAddress!
+            for o in 0..<(16 * blocks) { for i in 0..<cols { panels[(o / 16 * cols + i) * 16 + o % 16] = w[o * cols + i] } }
+            compute.forEachChunk((n + 1) / 2) { pairs, _ in
+                for b in 0..<blocks {
+                    let panel = UnsafePointer(panels + b * cols * 16)   // [cols × 16]
+                    for pair in pairs where 2 * pair + 1 < n {
+                        let x0 = x + 2 * pair * cols, x1 = x0 + cols
+                        var sum0 = SIMD16<Float>(), sum1 = SIMD16<Float>()
+                        for j in 0..<16 {
+                            var a0 = SIMD16<Float>(), b0 = a0, a1 = a0, b1 = a0   // lanes j and 16+j, both tokens
+                            var i = j
+                            for _ in 0..<thirtyTwos {
+                                let wa = load(panel + 16 * i), wb = load(panel + 16 * (i + 16))
+                                a0 += x0[i] * wa; a1 += x1[i] * wa
+                                b0 += x0[i + 16] * wb; b1 += x1[i + 16] * wb
+                                i += 32
+                            }
+                            if hasSixteen { let wa = load(panel + 16 * i); a0 += x0[i] * wa; a1 += x1[i] * wa }
+                            // sum() starts from −0, and −0 + s is s exactly.
+                            if j == 0 { sum0 = a0 + b0; sum1 = a1 + b1 } else { sum0 += a0 + b0; sum1 += a1 + b1 }
+                        }
+                        for i in tail..<cols { let wi = load(panel + 16 * i); sum0 += x0[i] * wi; sum1 += x1[i] * wi }
+                        store(sum0, y + 2 * pair * rows + 16 * b)
+                        store(sum1, y + (2 * pair + 1) * rows + 16 * b)
+                    }
+                }
+                // Outside the tiles: rows past the last 16 of every token, every row of an odd last token.
+                for t in (2 * pairs.lowerBound)..<min(n, 2 * pairs.upperBound) {
+                    let first = 2 * (t / 2) + 1 < n ? 16 * blocks : 0
+                    for o in first..<rows { y[t * rows + o] = dotF32(x + t * cols, w + o * cols, count: cols) }
+                }
+            }
+        }
+    }
+
+    /// out[r, :] += Σ_k g[r, k]·v[k, :] over k in order, skipping g = 0: linearBackward's two axpy
+    /// loops as one kernel (dx: g = dy, v = w;  dw: g = dyᵀ, v = x). Four rows × sixteen columns of
+    /// out stay in registers while k runs, so one load of v serves four rows; each element still
+    /// gets out + g·v, multiply then add, in the order of k, as axpyF32 does.
+    /// g[r, k] is g[r·gRow + k·gK] (so dyᵀ is dy read across), v: [inner × cols], out: [outRows × cols].
+    static func accumulateF32(into out: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, gRow: Int, gK: Int,
+                              v: UnsafePointer<Float>, outRows: Int, inner: Int, cols: Int, compute: ComputeContext) {
+        let tiles = outRows / 4, panels = cols / 16
+        let kBlock = 128   // k's per pass over a thread's tiles, so that slice of v stays in cache for all of them
+        // v's columns in panels of 16, [panels × inner × 16], so the k loop reads memory in order
+        // (v's own rows lie cols floats apart: for cols = 256 only a few cache sets).
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, panels * inner * 16)) { buffer in
+            let packed = buffer.baseAddress!
+            for k in 0..<inner { for c in 0..<(16 * panels) { packed[(c / 16 * inner + k) * 16 + c % 16] = v[k * cols + c] } }
+            compute.forEachChunk((outRows + 3) / 4) { chunk, _ in
+                for k0 in stride(from: 0, to: inner, by: kBlock) {
+                    for tile in chunk where tile < tiles {
+                        let r = 4 * tile
+                        let g0 = g + r * gRow, g1 = g0 + gRow, g2 = g1 + gRow, g3 = g2 + gRow
+                        for p in 0..<panels {
+                            let panel = UnsafePointer(packed + p * inner * 16)   // [inner × 16]
+                            let out0 = out + r * cols + 16 * p, out1 = out0 + cols, out2 = out1 + cols, out3 = out2 + cols
+                            var a0 = load(out0), a1 = load(out1), a2 = load(out2), a3 = load(out3)
+                            for k in k0..<min(inner, k0 + kBlock) {
+                                let vk = load(panel + 16 * k), at = k * gK
+                                if g0[at] != 0 { a0 += g0[at] * vk }
+                                if g1[at] != 0 { a1 += g1[at] * vk }
+                                if g2[at] != 0 { a2 += g2[at] * vk }
+                                if g3[at] != 0 { a3 += g3[at] * vk }
+                            }
+                            store(a0, out0); store(a1, out1); store(a2, out2); store(a3, out3)
+                        }
+                    }
+                }
+                // The rest as the plain loop: columns past the last panel, every column of rows past the last tile.
+                for r in (4 * chunk.lowerBound)..<min(outRows, 4 * chunk.upperBound) {
+                    let first = r < 4 * tiles ? 16 * panels : 0
+                    guard first < cols else { continue }
+                    for k in 0..<inner where g[r * gRow + k * gK] != 0 {
+                        axpyF32(g[r * gRow + k * gK], v + k * cols + first, out + r * cols + first, count: cols - first)
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always) private static func floats<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+        UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+    @inline(__always) private static func floats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+    @inline(__always) private static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+    @inline(__always) private static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 
     // MARK: embedding
