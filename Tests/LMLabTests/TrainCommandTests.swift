@@ -125,6 +125,22 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertGreaterThan(second.components(separatedBy: "<|endoftext|>").count - 1, firstCount)
     }
 
+    func testTheSameRunWritesTheSameCheckpointBytes() throws {
+        // Training is deterministic for a seed, so its checkpoint should be too. Separate
+        // processes, because an unsorted JSON encoder's key order changes with each
+        // process's hash seed (it did: the header's keys are sorted now).
+        let recipe = try writeMathRecipe(steps: 20)
+        var checkpoints: [Data] = []
+        for _ in 0..<3 {
+            let result = try BinaryRunner.run(["-c", "train \(recipe.path)"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            checkpoints.append(try Data(contentsOf: folder.appendingPathComponent(".cache/math-test.ckpt")))
+        }
+        XCTAssertGreaterThan(checkpoints[0].count, 1000)
+        XCTAssertEqual(checkpoints[1], checkpoints[0])
+        XCTAssertEqual(checkpoints[2], checkpoints[0])
+    }
+
     func testDistillWithSeveralWorkersWritesTheSameCorpus() throws {
         // Sampling at temperature 1 makes every document depend on its own seed, so a
         // worker that took the wrong index, or a document written out of order, shows.

@@ -151,7 +151,10 @@ public final class Trainer {
                                       optimizerSteps: optimizer.steps, seed: recipe.training.seed, trainLosses: trainLosses,
                                       validationSteps: validationLosses.map(\.step),
                                       validationLosses: validationLosses.map(\.loss), parameterCount: parameterCount)
-        let json = try JSONEncoder().encode(header)
+        // Sorted keys: the same run writes the same checkpoint bytes (a plain encoder's key order varies).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = try encoder.encode(header)
         var data = Data(Trainer.checkpointMagic)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(json)
