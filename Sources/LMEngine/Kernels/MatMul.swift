@@ -58,11 +58,18 @@ extension ComputeContext {
 extension ComputeContext {
     /// For the integer block formats the fast kernels take (MatMul's `runTiled`): each
     /// activation row's codes split once into (even, odd) Int16 lanes, [n × cols] Int16,
-    /// in the context's second byte scratch. nil for the other formats.
+    /// in the context's second byte scratch, followed by each group of four rows' scales
+    /// as floats, [n/4 × cols/32 × 8] Float (`splitActivationScales`). nil for the other formats.
     func splitActivations(_ type: GGMLType, _ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int) -> UnsafeMutableRawPointer? {
         func split<F: IntBlockDot>(_ format: F.Type) -> UnsafeMutableRawPointer {
-            let codes = splitCodeBytes(n * cols * 2)
+            let codeBytes = n * cols * 2, scaleBytes = cols / 32 * 32
+            let codes = splitCodeBytes(codeBytes + n / 4 * scaleBytes)
             for t in 0..<n { F.splitActivationCodes(a + t * rowBytes, into: codes + t * cols * 2, count: cols) }
+            for q in 0..<n / 4 {
+                let at = UnsafeRawPointer(a + 4 * q * rowBytes)
+                F.splitActivationScales(BlockPointers4(at, at + rowBytes, at + 2 * rowBytes, at + 3 * rowBytes),
+                                        into: codes + codeBytes + q * scaleBytes, count: cols)
+            }
             return codes
         }
         switch type {
@@ -147,6 +154,7 @@ final class MatmulTask: PoolTask {
         let a = activations!, ab = activationRowBytes
         let rows = w.rows, cols = w.cols, rb = w.rowBytes, data = w.data
         let codes = UnsafeRawPointer(splitCodes!), cb = cols * 2   // [n × cols] Int16, split per block
+        let scales = codes + n * cb, sb = cols / 32 * 32             // [n/4 × cols/32 × 8] Float
         if n < 4 {
             // One row at a time, in address order: tiles of four rows were faster on
             // an L2-resident matrix but 2× slower streaming the 30 MB output head
@@ -166,11 +174,10 @@ final class MatmulTask: PoolTask {
                 let r1 = min(end, r0 + chunkRows)
                 var t = 0
                 while t + 4 <= n {
-                    let at = a + t * ab, ct = codes + t * cb
-                    let tokens = BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab)
+                    let ct = codes + t * cb, st = scales + t / 4 * sb
                     let tokenCodes = BlockPointers4(ct, ct + cb, ct + 2 * cb, ct + 3 * cb)
                     for r in r0..<r1 {
-                        let s = F.dotTokens4(data + r * rb, tokens, codes: tokenCodes, count: cols)
+                        let s = F.dotTokens4(data + r * rb, scales: st, codes: tokenCodes, count: cols)
                         y[t * rows + r] = s[0]; y[(t + 1) * rows + r] = s[1]
                         y[(t + 2) * rows + r] = s[2]; y[(t + 3) * rows + r] = s[3]
                     }

@@ -239,17 +239,18 @@ extension IntBlockDot {
     }
 
     /// One weight row against four activation rows: lane i = dotRowLanes(w, a_i), with
-    /// each weight block unpacked once for the four. `codes`: the four rows' split codes.
+    /// each weight block unpacked once for the four. `codes`: the four rows' split codes;
+    /// `scales`: their scales per block as `splitActivationScales` writes them.
     @inline(__always)
-    static func dotTokens4(_ w: UnsafeRawPointer, _ a: BlockPointers4, codes: BlockPointers4, count: Int) -> SIMD4<Float> {
+    static func dotTokens4(_ w: UnsafeRawPointer, scales: UnsafeRawPointer, codes: BlockPointers4, count: Int) -> SIMD4<Float> {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
         var summs = SIMD4<Float>()
-        var x = w, y = a, c = codes
+        var x = w, c = codes, sc = scales
         let halves = HalfTable.floats
         for _ in 0..<count / 32 {
             let u = unpack(x)
             let dw = HalfTable.at(x, 0, halves)
-            let scales = SIMD4<Float>(repeating: dw) * y.halves(0)
+            let scales = SIMD4<Float>(repeating: dw) * sc.loadUnaligned(as: SIMD4<Float>.self)
             let (e0, o0) = c.p0.splitCodes, (e1, o1) = c.p1.splitCodes
             let (e2, o2) = c.p2.splitCodes, (e3, o3) = c.p3.splitCodes
             acc0 = acc0.addingProduct(floats(products(u, e0, o0)), SIMD8<Float>(repeating: scales[0]))
@@ -258,12 +259,25 @@ extension IntBlockDot {
             acc3 = acc3.addingProduct(floats(products(u, e3, o3)), SIMD8<Float>(repeating: scales[3]))
             if hasMinimum {
                 summs = summs.addingProduct(SIMD4<Float>(repeating: HalfTable.at(x, minimumOffset, halves)),
-                                            y.halves(activationSumOffset))
+                                            sc.loadUnaligned(fromByteOffset: 16, as: SIMD4<Float>.self))
             }
-            x += weightBlockBytes; y = y.advanced(by: activationBlockBytes); c = c.advanced(by: 64)
+            x += weightBlockBytes; c = c.advanced(by: 64); sc += 32
         }
         let sums = SIMD4<Float>(hsum8(acc0), hsum8(acc1), hsum8(acc2), hsum8(acc3))
         return hasMinimum ? sums + summs : sums
+    }
+
+    /// Writes four activation rows' fp16 scales as floats, 32 bytes a block: (d_0…d_3) and,
+    /// for Q8_1, (s_0…s_3) — decoded once per matmul instead of once per weight row
+    /// (scalar fp16 decoding was a visible share of the prefill tile).
+    static func splitActivationScales(_ a: BlockPointers4, into scales: UnsafeMutableRawPointer, count: Int) {
+        var y = a
+        for b in 0..<count / 32 {
+            scales.storeBytes(of: y.halves(0), toByteOffset: 32 * b, as: SIMD4<Float>.self)
+            scales.storeBytes(of: hasMinimum ? y.halves(activationSumOffset) : SIMD4<Float>(),
+                              toByteOffset: 32 * b + 16, as: SIMD4<Float>.self)
+            y = y.advanced(by: activationBlockBytes)
+        }
     }
 
     /// Writes the codes of `count` activation elements (a row of this format's
