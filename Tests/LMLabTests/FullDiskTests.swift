@@ -119,7 +119,7 @@ final class FullDiskTests: XCTestCase {
     }
 
     func testSaveAModelAndTrainOntoAFullDisk() throws {
-        // tiny-stories.gguf (1,000,704 bytes) is committed with the repository.
+        // tiny-stories.gguf (2,000,928 bytes) is committed with the repository.
         let model = BinaryRunner.packageRoot.appendingPathComponent("models/tiny-stories.gguf")
         let out = try makeFolder("out")
         let t = try lab(models: try makeFolder("models"))
