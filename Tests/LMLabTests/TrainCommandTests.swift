@@ -31,6 +31,13 @@ final class TrainCommandTests: XCTestCase {
         return url
     }
 
+    /// A tiny model trained for 30 steps, as the teacher of the distill tests (fast; the real one is SmolLM2).
+    func trainedTeacher() throws -> String {
+        let recipe = try writeMathRecipe(steps: 30)
+        XCTAssertTrue(session().run("train \(recipe.path)"))
+        return folder.appendingPathComponent("math.gguf").path
+    }
+
     func testTrainPrintsLossesExportsAModelTheLabLoads() throws {
         let recipe = try writeMathRecipe(steps: 60)
         let s = session()
@@ -105,13 +112,10 @@ final class TrainCommandTests: XCTestCase {
     }
 
     func testDistillWritesWholeDocumentsAndContinues() throws {
-        // A tiny trained model is the teacher here (fast); the real one is SmolLM2.
-        let recipe = try writeMathRecipe(steps: 30)
-        XCTAssertTrue(session().run("train \(recipe.path)"))
+        let teacher = try trainedTeacher()
         let prompts = folder.appendingPathComponent("p.txt")
         try "# sums\n1+2=\n5-3=\n".write(to: prompts, atomically: true, encoding: .utf8)
         let corpus = folder.appendingPathComponent("c.txt")
-        let teacher = folder.appendingPathComponent("math.gguf").path
         let s = session()
         XCTAssertTrue(s.run("distill \(teacher) --prompts \(prompts.path) --tokens 4 --out \(corpus.path) --temp 0"), s.console.capturedErrors)
         let first = try String(contentsOf: corpus, encoding: .utf8)
@@ -144,11 +148,9 @@ final class TrainCommandTests: XCTestCase {
     func testDistillWithSeveralWorkersWritesTheSameCorpus() throws {
         // Sampling at temperature 1 makes every document depend on its own seed, so a
         // worker that took the wrong index, or a document written out of order, shows.
-        let recipe = try writeMathRecipe(steps: 30)
-        XCTAssertTrue(session().run("train \(recipe.path)"))
+        let teacher = try trainedTeacher()
         let prompts = folder.appendingPathComponent("p.txt")
         try "1+2=\n5-3=\n7+\n".write(to: prompts, atomically: true, encoding: .utf8)
-        let teacher = folder.appendingPathComponent("math.gguf").path
         var corpora: [String] = []
         for workers in [1, 2, 3] {
             let corpus = folder.appendingPathComponent("c\(workers).txt")

@@ -62,15 +62,15 @@ extension ComputeContext {
     /// as floats, [n/4 × cols/32 × 8] Float (`splitActivationScales`). nil for the other formats.
     func splitActivations(_ type: GGMLType, _ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int) -> UnsafeMutableRawPointer? {
         func split<F: IntBlockDot>(_ format: F.Type) -> UnsafeMutableRawPointer {
-            let codeBytes = n * cols * 2, scaleBytes = cols / 32 * 32
-            let codes = splitCodeBytes(codeBytes + n / 4 * scaleBytes)
-            for t in 0..<n { F.splitActivationCodes(a + t * rowBytes, into: codes + t * cols * 2, count: cols) }
+            let layout = SplitActivationLayout(cols: cols, n: n)
+            let split = splitCodeBytes(layout.totalBytes)
+            for t in 0..<n { F.splitActivationCodes(a + t * rowBytes, into: split + layout.codesOffset(token: t), count: cols) }
             for q in 0..<n / 4 {
                 let at = UnsafeRawPointer(a + 4 * q * rowBytes)
                 F.splitActivationScales(BlockPointers4(at, at + rowBytes, at + 2 * rowBytes, at + 3 * rowBytes),
-                                        into: codes + codeBytes + q * scaleBytes, count: cols)
+                                        into: split + layout.scalesOffset(firstToken: 4 * q), count: cols)
             }
-            return codes
+            return split
         }
         switch type {
         case .q4_0: return split(Q4_0Format.self)
@@ -81,6 +81,22 @@ extension ComputeContext {
         default: return nil
         }
     }
+}
+
+/// Where `splitActivations` puts things in its buffer, for n activation rows of cols
+/// elements: each row's split codes, [n × cols] Int16 (64 bytes a block), then for each
+/// group of four rows their scales as floats, [n/4 × cols/32 × 8] Float (32 bytes a block).
+struct SplitActivationLayout {
+    let codeRowBytes: Int, scaleGroupBytes: Int, codeBytes: Int, totalBytes: Int
+    init(cols: Int, n: Int) {
+        codeRowBytes = cols * 2
+        scaleGroupBytes = cols / 32 * 32
+        codeBytes = n * codeRowBytes
+        totalBytes = codeBytes + n / 4 * scaleGroupBytes
+    }
+    func codesOffset(token t: Int) -> Int { t * codeRowBytes }
+    /// The group of four rows starting at `firstToken` (a multiple of 4).
+    func scalesOffset(firstToken t: Int) -> Int { codeBytes + t / 4 * scaleGroupBytes }
 }
 
 /// One matmul call's worth of state for the pool: worker k takes the k-th contiguous
@@ -95,7 +111,7 @@ final class MatmulTask: PoolTask {
     var n = 1
     var expand = false                           // true: dequantize rows and dot in f32
     var scratch: UnsafeMutablePointer<Float>?    // [workers × cols] when expanding
-    var splitCodes: UnsafeMutableRawPointer?     // [n × cols] Int16: activations split for the integer formats
+    var splitCodes: UnsafeMutableRawPointer?     // activations split for the integer formats (SplitActivationLayout)
 
     func set(format: any BlockFormat.Type, w: WeightMatrix, x: UnsafePointer<Float>, activations: UnsafeRawPointer?,
              activationRowBytes: Int, y: UnsafeMutablePointer<Float>, n: Int, expand: Bool, scratch: UnsafeMutablePointer<Float>?) {
@@ -153,8 +169,8 @@ final class MatmulTask: PoolTask {
     private func runTiled<F: IntBlockDot & BlockFormat>(_ format: F.Type, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
         let a = activations!, ab = activationRowBytes
         let rows = w.rows, cols = w.cols, rb = w.rowBytes, data = w.data
-        let codes = UnsafeRawPointer(splitCodes!), cb = cols * 2   // [n × cols] Int16, split per block
-        let scales = codes + n * cb, sb = cols / 32 * 32             // [n/4 × cols/32 × 8] Float
+        let split = UnsafeRawPointer(splitCodes!), layout = SplitActivationLayout(cols: cols, n: n)
+        let codes = split, cb = layout.codeRowBytes   // [n × cols] Int16, split per block
         if n < 4 {
             // One row at a time, in address order: tiles of four rows were faster on
             // an L2-resident matrix but 2× slower streaming the 30 MB output head
@@ -174,7 +190,7 @@ final class MatmulTask: PoolTask {
                 let r1 = min(end, r0 + chunkRows)
                 var t = 0
                 while t + 4 <= n {
-                    let ct = codes + t * cb, st = scales + t / 4 * sb
+                    let ct = codes + t * cb, st = split + layout.scalesOffset(firstToken: t)
                     let tokenCodes = BlockPointers4(ct, ct + cb, ct + 2 * cb, ct + 3 * cb)
                     for r in r0..<r1 {
                         let s = F.dotTokens4(data + r * rb, scales: st, codes: tokenCodes, count: cols)

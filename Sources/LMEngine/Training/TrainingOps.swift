@@ -17,7 +17,7 @@ public enum TrainingOps {
     public static func linear<T: TrainingScalar>(_ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
                                                  n: Int, rows: Int, cols: Int, compute: ComputeContext) {
         if T.self == Float.self {
-            linearF32(floats(x), floats(w), floats(y), n: n, rows: rows, cols: cols, compute: compute)
+            linearF32(asFloats(x), asFloats(w), asFloats(y), n: n, rows: rows, cols: cols, compute: compute)
         } else {
             linearReference(x, w, y, n: n, rows: rows, cols: cols, compute: compute)
         }
@@ -42,10 +42,10 @@ public enum TrainingOps {
             return linearBackwardReference(x, w, dy, dx: dx, dw: dw, n: n, rows: rows, cols: cols, compute: compute)
         }
         if let dx {
-            accumulateF32(into: floats(dx), g: floats(dy), gRow: rows, gK: 1, v: floats(w),
+            accumulateF32(into: asFloats(dx), g: asFloats(dy), gRow: rows, gK: 1, v: asFloats(w),
                           outRows: n, inner: rows, cols: cols, compute: compute)
         }
-        accumulateF32(into: floats(dw), g: floats(dy), gRow: 1, gK: rows, v: floats(x),
+        accumulateF32(into: asFloats(dw), g: asFloats(dy), gRow: 1, gK: rows, v: asFloats(x),
                       outRows: rows, inner: n, cols: cols, compute: compute)
     }
 
@@ -163,10 +163,10 @@ public enum TrainingOps {
         }
     }
 
-    @inline(__always) private static func floats<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+    @inline(__always) private static func asFloats<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
         UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
     }
-    @inline(__always) private static func floats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+    @inline(__always) private static func asFloats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
         UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
     @inline(__always) private static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {

@@ -51,8 +51,9 @@ struct DistillCommand: Command {
         guard !prompts.isEmpty else { throw CommandError.failed("'\(TextUtil.sanitize(promptsPath))' has no prompts") }
 
         let (name, url) = try ModelLocator.resolve(teacherName, home: session.home)
-        // One copy of the teacher per worker: each has its own KV cache and tokenizer state.
-        // With one worker it keeps the session's thread count; with several, one thread each.
+        // One copy of the teacher per worker, for its own KV cache and buffers (the weights are
+        // mapped once; the tokenizer is safe to share). With one worker it keeps the session's
+        // thread count; with several, one thread each.
         let teachers: [DecoderModel]
         do {
             let threads = workerCount == 1 ? session.settings.int("threads") : 1
@@ -161,9 +162,9 @@ private final class DocumentQueue: @unchecked Sendable {
         nextToReturn = first
         guard teachers.count > 1 else { return }
         running = teachers.count
-        for teacher in teachers {
+        for (k, teacher) in teachers.enumerated() {
             let thread = Thread { [self] in work(teacher) }
-            thread.stackSize = 8 << 20
+            thread.name = "distill-worker-\(k)"
             thread.start()
         }
     }
