@@ -115,7 +115,8 @@ final class TrainCommandTests: XCTestCase {
         let teacher = try trainedTeacher()
         let prompts = folder.appendingPathComponent("p.txt")
         try "# sums\n1+2=\n5-3=\n".write(to: prompts, atomically: true, encoding: .utf8)
-        let corpus = folder.appendingPathComponent("c.txt")
+        // Into folders not made yet, as lesson 6 writes into a fresh ~/.lmlab.
+        let corpus = folder.appendingPathComponent("new/deeper/c.txt")
         let s = session()
         XCTAssertTrue(s.run("distill \(teacher) --prompts \(prompts.path) --tokens 4 --out \(corpus.path) --temp 0"), s.console.capturedErrors)
         let first = try String(contentsOf: corpus, encoding: .utf8)
