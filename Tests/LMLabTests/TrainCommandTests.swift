@@ -98,10 +98,12 @@ final class TrainCommandTests: XCTestCase {
         let text = folder.appendingPathComponent("t.txt")
         try String(repeating: "the cat and the dog play in the sun.\n", count: 40).write(to: text, atomically: true, encoding: .utf8)
         let s = session()
-        XCTAssertTrue(s.run("train-tokenizer \(text.path) --vocab 300"), s.console.capturedErrors)
+        // Into a folder not made yet: the GGUF writer makes it.
+        let out = folder.appendingPathComponent("new/t.tokenizer.gguf")
+        XCTAssertTrue(s.run("train-tokenizer \(text.path) --vocab 300 --out \(out.path)"), s.console.capturedErrors)
         // Every word of this text fits in fewer than 43 merges, so the trainer stops early and says so.
         XCTAssertTrue(s.console.captured.contains("no pair of tokens occurs twice"), s.console.captured)
-        let gguf = try GGUFFile(url: folder.appendingPathComponent("t.tokenizer.gguf"))
+        let gguf = try GGUFFile(url: out)
         let tokenizer = try TokenizerFactory.make(from: gguf)
         XCTAssertTrue(s.console.captured.contains("learned \(tokenizer.vocabularySize) tokens (\(tokenizer.vocabularySize - 257) merges)"),
                       s.console.captured)

@@ -161,8 +161,7 @@ public final class Trainer {
         for array in [model.parameters, optimizer.m, optimizer.v] {
             array.withUnsafeBytes { data.append(contentsOf: $0) }
         }
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: url, options: .atomic)
+        try AtomicWrite.write(data, to: url)
     }
 
     /// Restores a checkpoint saved from this recipe (same shape, vocabulary and seed).

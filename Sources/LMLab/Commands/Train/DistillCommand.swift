@@ -75,10 +75,8 @@ struct DistillCommand: Command {
         var tokens = documents.reduce(0) { $0 + tokenizer.encode($1, addBOS: false, parseSpecial: false).count }
         let handle: FileHandle
         do {
-            // A folder not made yet (a fresh ~/.lmlab, say) is made, as `train --out` does.
-            try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
             // Atomically: a full disk while rewriting must not cut the corpus already there.
-            try Data(existing.utf8).write(to: out, options: .atomic)
+            try AtomicWrite.write(Data(existing.utf8), to: out)
             handle = try FileHandle(forWritingTo: out)
         } catch {
             throw CommandError.failed("can't write \(out.path): \(TextUtil.reason(for: error))")
