@@ -1,7 +1,8 @@
 import Foundation
 
-/// Files written where a student asked: the folder is made when it is missing (a fresh
-/// ~/.lmlab, say), and the bytes appear under the final name only when complete.
+/// What the lab makes (corpora, checkpoints, models): the folder is made when it is missing
+/// (a fresh ~/.lmlab, say), and the bytes appear under the final name only when complete.
+/// `save` does not use it: a notebook into a folder that isn't there is a mistyped path.
 public enum AtomicWrite {
     /// Makes the folder that will hold `url`, with any folders above it.
     public static func makeFolder(for url: URL) throws {

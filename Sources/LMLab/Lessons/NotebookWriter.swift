@@ -1,5 +1,4 @@
 import Foundation
-import LMEngine
 
 /// Writes a session's transcript as a notebook: Markdown in the lesson format
 /// (so `open` replays it, and it can become a lesson) or Jupyter's nbformat 4.
@@ -71,7 +70,7 @@ enum NotebookWriter {
 
     /// Writes next to the target and renames, so a crash never leaves half a file.
     static func writeAtomically(_ data: Data, to url: URL) throws {
-        do { try AtomicWrite.write(data, to: url) } catch {
+        do { try data.write(to: url, options: .atomic) } catch {
             throw CommandError.failed("can't write '\(TextUtil.sanitize(url.path))': \(TextUtil.reason(for: error))")
         }
     }
