@@ -60,20 +60,8 @@ extension DecoderModel {
 }
 
 extension GGUFWriter {
-    /// Writes to `.NAME.partial` beside `url` and renames it over `url` only when
-    /// complete (rename(2) replaces an existing file in one step), so a crash or a
-    /// full disk never leaves half a file under the final name. A missing folder is made.
+    /// Writes the file whole under its final name or not at all (see `AtomicWrite`).
     public func writeAtomically(to url: URL) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
-        do {
-            try AtomicWrite.makeFolder(for: url)
-            try write(to: temporary)
-            guard rename(temporary.path, url.path) == 0 else {
-                throw GGUFError.cannotOpen(path: url.path, reason: String(cString: strerror(errno)))
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        }
+        try AtomicWrite.replace(url) { try write(to: $0) }
     }
 }

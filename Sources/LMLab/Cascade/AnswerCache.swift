@@ -1,4 +1,5 @@
 import Foundation
+import LMEngine
 
 /// Answers already computed, per (model, quantization, item), kept in the lab's
 /// state folder so a sweep — or the next run — asks each model once per query.
@@ -25,12 +26,11 @@ public final class AnswerCache {
 
     /// Writes the files of the models with new answers.
     public func save() throws {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         for model in changed.sorted() {
             let data = try encoder.encode(answers[model] ?? [:])
-            try data.write(to: file(model), options: .atomic)
+            try AtomicWrite.write(data, to: file(model))
         }
         changed.removeAll()
     }

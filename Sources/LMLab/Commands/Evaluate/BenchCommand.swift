@@ -105,8 +105,7 @@ struct BenchCommand: Command {
            let v = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), v > 0 { return v }
         session.console.note("measuring memory bandwidth once (kept in \(file.path))…")
         let v = MemoryBandwidth.measure(threads: threads)
-        try? FileManager.default.createDirectory(at: session.home, withIntermediateDirectories: true)
-        try? String(v).write(to: file, atomically: true, encoding: .utf8)
+        try? AtomicWrite.write(Data(String(v).utf8), to: file)
         return v
     }
 }
