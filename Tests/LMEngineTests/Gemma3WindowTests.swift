@@ -132,7 +132,7 @@ final class Gemma3WindowTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: url) }
         let tokenizer = try SentencePieceTokenizer(tokens: (0..<vocab).map { "t\($0)" }, scores: nil, tokenTypes: nil,
                                                    bosID: nil, eosID: nil, unknownID: nil, addsBOS: false, addsSpacePrefix: false)
-        let model = try Gemma3Model(gguf: GGUFFile(url: url), tokenizer: tokenizer, contextLength: 64)
+        let model = try Gemma3Model(ModelBuilder(gguf: GGUFFile(url: url), tokenizer: tokenizer, contextLength: 64))
         XCTAssertEqual((0..<layers).map(model.isGlobal), [false, false, true])
         let tokens: [Int32] = [3, 17, 5, 9, 1, 12, 0, 19, 7, 7, 2, 14, 11, 6]   // 14 > window 4
         let expected = referenceLogits(tokens)

@@ -2,16 +2,18 @@ import Foundation
 
 /// What every decoder-only architecture shares: weights read in place from the
 /// GGUF mapping, the KV cache, preallocated activation buffers, the batched
-/// forward loop, and the output head. An architecture (Llama.swift, …) reads
-/// its config and tensors and implements `block`, one transformer layer.
+/// forward loop, and the output head. An architecture (Llama.swift, …; see
+/// Architecture.swift) reads its config and tensors through a `ModelBuilder`,
+/// then calls `super.init`, and implements `block`, one transformer layer.
 ///
 /// Buffers (allocated once; `maxBatch` tokens go through the layers together):
 ///   x     [maxBatch × embedding]   the residual stream
 ///   xn    [maxBatch × embedding]   normed input to a sub-layer, then its output
 ///   q     [maxBatch × queryWidth]  queries;  attn: attention output, same shape
 ///   k, v  [maxBatch × kvWidth]     this batch's keys and values (copied into the cache)
-///   gate, up [maxBatch × hidden]   feed-forward activations
+///   gate, up [maxBatch × feedForward]   feed-forward activations
 ///   logits [logitChunk × vocabulary]
+/// An architecture that needs more (a fused projection's output) asks the builder.
 open class DecoderModel {
     public let gguf: GGUFFile
     public let config: ModelConfig
@@ -24,8 +26,8 @@ open class DecoderModel {
     public let tokenEmbeddingSlot: WeightSlot
     public var output: WeightMatrix { outputSlot.matrix }
     public var tokenEmbedding: WeightMatrix { tokenEmbeddingSlot.matrix }
-    /// Every weight matrix, in file order of registration (`slot(...)` adds to it).
-    public private(set) var slots: [WeightSlot] = []
+    /// Every weight matrix, in the order read (token_embd and output first).
+    public let slots: [WeightSlot]
     public let outputNorm: UnsafeMutablePointer<Float>
 
     // MARK: inspection hooks — nil in normal runs, so the token loop pays one nil check per layer
@@ -37,50 +39,40 @@ open class DecoderModel {
 
     public let maxBatch = 64
     public let logitChunk = 8
-    let x, xn, q, k, v, attn, gate, up, logits: UnsafeMutablePointer<Float>
-    private var owned: [UnsafeMutablePointer<Float>] = []
+    public let x, xn, q, k, v, attn, gate, up, logits: UnsafeMutablePointer<Float>
+    private let owned: [UnsafeMutablePointer<Float>]
 
-    public init(gguf: GGUFFile, config: ModelConfig, tokenizer: Tokenizer, contextLength: Int, threads: Int) throws {
+    /// Call after reading the architecture's own tensors through `builder`: every width the
+    /// buffers below are sized by has then been checked against a tensor in the file.
+    public init(_ builder: ModelBuilder, config: ModelConfig) throws {
+        let gguf = builder.gguf
         self.gguf = gguf
         self.config = config
-        self.tokenizer = tokenizer
-        // Every width a buffer below is sized by is first checked against a
-        // tensor in the file, so a corrupt figure in the metadata fails here
-        // rather than turning into a large allocation.
-        for (name, rows, cols) in [("blk.0.attn_q.weight", config.queryWidth, config.embedding),
-                                   ("blk.0.attn_k.weight", config.kvWidth, config.embedding),
-                                   ("blk.0.ffn_gate.weight", config.feedForward, config.embedding)] {
-            _ = try DecoderModel.matrix(gguf, name, rows: rows, cols: cols)
-        }
-        cache = try KVCache(layers: config.layers, capacity: contextLength, kvWidth: config.kvWidth)
-        compute = ComputeContext(threads: threads)
+        self.tokenizer = builder.tokenizer
         let embedding = WeightSlot(name: "token_embd.weight",
-                                   matrix: try DecoderModel.matrix(gguf, "token_embd.weight", rows: config.vocabulary, cols: config.embedding))
+                                   matrix: try ModelBuilder.matrix(gguf, "token_embd.weight", rows: config.vocabulary, cols: config.embedding))
         tokenEmbeddingSlot = embedding
         if gguf.tensor(named: "output.weight") != nil {
             outputSlot = WeightSlot(name: "output.weight",
-                                    matrix: try DecoderModel.matrix(gguf, "output.weight", rows: config.vocabulary, cols: config.embedding))
+                                    matrix: try ModelBuilder.matrix(gguf, "output.weight", rows: config.vocabulary, cols: config.embedding))
             outputIsTied = false
         } else {
             outputSlot = embedding
             outputIsTied = true
         }
-        // The last step that can throw: nothing allocated below is lost to an
-        // init that fails (deinit doesn't run then).
-        outputNorm = try DecoderModel.vector(gguf, "output_norm.weight", count: config.embedding)
-        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
-            p.initialize(repeating: 0, count: max(1, count))
-            return p
-        }
+        builder.prepend(outputIsTied ? [embedding] : [embedding, outputSlot])
+        outputNorm = try builder.vector("output_norm.weight", count: config.embedding)
+        let context = min(builder.contextLength ?? config.contextLength, config.contextLength)
+        // The last step that can throw; what the builder holds until `adopt` it frees itself.
+        cache = try KVCache(layers: config.layers, capacity: context, kvWidth: config.kvWidth)
+        compute = ComputeContext(threads: builder.threads)
         let b = maxBatch
-        x = buffer(b * config.embedding); xn = buffer(b * config.embedding)
-        q = buffer(b * config.queryWidth); attn = buffer(b * config.queryWidth)
-        k = buffer(b * config.kvWidth); v = buffer(b * config.kvWidth)
-        gate = buffer(b * config.feedForward); up = buffer(b * config.feedForward)
-        logits = buffer(logitChunk * config.vocabulary)
-        owned = [x, xn, q, k, v, attn, gate, up, logits, outputNorm]
-        slots = outputIsTied ? [embedding] : [embedding, outputSlot]
+        x = builder.buffer(b * config.embedding); xn = builder.buffer(b * config.embedding)
+        q = builder.buffer(b * config.queryWidth); attn = builder.buffer(b * config.queryWidth)
+        k = builder.buffer(b * config.kvWidth); v = builder.buffer(b * config.kvWidth)
+        gate = builder.buffer(b * config.feedForward); up = builder.buffer(b * config.feedForward)
+        logits = builder.buffer(logitChunk * config.vocabulary)
+        (slots, owned) = builder.adopt()
     }
 
     deinit { for p in owned { p.deallocate() } }
@@ -149,10 +141,7 @@ open class DecoderModel {
             var r = max(0, logitsFrom - done)
             while r < n {
                 let m = min(logitChunk, n - r)
-                for i in 0..<m {
-                    rmsNorm(x + (r + i) * d, weight: outputNorm, out: xn + i * d, count: d,
-                            eps: config.rmsEpsilon, mode: compute.mode)
-                }
+                compute.normRows(x + r * d, weight: outputNorm, out: xn, rows: m, width: d, eps: config.rmsEpsilon)
                 head(rows: m)
                 for i in 0..<m {
                     try onLogits(done + r + i, UnsafeBufferPointer(start: logits + i * config.vocabulary,
@@ -181,11 +170,15 @@ open class DecoderModel {
         return last
     }
 
-    // MARK: helpers for architectures
+    // MARK: steps that use the model's own buffers and cache (the rest: LayerSteps.swift)
 
-    /// Attention of this batch's queries (q) over the layer's cache into `attn`.
-    /// Only when `onAttention` is set are the weights written out and handed over.
-    func attend(layer: Int, n: Int, pos0: Int, scale: Float, window: Int?) {
+    /// Self-attention of this batch: keys k and values v ([n × kvWidth]) go into the
+    /// layer's cache at positions pos0..<pos0+n, then the queries q ([n × queryWidth])
+    /// attend over the cache into `attn` ([n × queryWidth]), scores scaled by `scale`,
+    /// within `window` recent positions when set. Only when `onAttention` is set are the
+    /// weights written out and handed over.
+    public func selfAttention(layer: Int, n: Int, pos0: Int, scale: Float, window: Int?) {
+        storeKeysAndValues(layer: layer, n: n, pos0: pos0)
         let c = config
         let span = pos0 + n
         let probabilities = onAttention == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: n * c.heads * span)
@@ -213,47 +206,20 @@ open class DecoderModel {
         }
     }
 
-    /// x[i] += y[i] for i in 0..<count (a residual connection).
-    @inline(__always)
-    func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { x[i] += y[i] }
-    }
-
-    /// A weight matrix read in place; GGUF stores [cols, rows] (ne0 = row length).
-    public static func matrix(_ gguf: GGUFFile, _ name: String, rows: Int, cols: Int) throws -> WeightMatrix {
-        guard let info = gguf.tensor(named: name) else { throw ModelError.missingTensor(name) }
-        guard info.dims.count >= 1, info.dims[0] == cols, info.rowCount == rows else {
-            throw ModelError.badTensorShape(name: name, expected: [cols, rows], actual: info.dims)
+    /// The gated feed-forward of the n rows of `input` ([n × embedding]) into `out`
+    /// (may be `input`): out = down · (act(gate · input) ⊙ (up · input)), through the
+    /// gate and up buffers ([n × feedForward]).
+    public func feedForward(_ kind: FeedForwardKind, gate gateWeight: WeightSlot, up upWeight: WeightSlot,
+                            down: WeightSlot, input: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, n: Int) {
+        compute.matmul(gateWeight, input, gate, n: n)
+        compute.matmul(upWeight, input, up, n: n)
+        let count = n * config.feedForward
+        switch kind {
+        case .siluGated: siluGate(gate, up: up, count: count, mode: compute.mode)
+        case .geluTanhGated: geluTanhGate(gate, up: up, count: count, mode: compute.mode)
         }
-        guard BlockFormats.isSupported(info.type) else {
-            throw ModelError.unsupportedTensorType(name: name, type: info.type.name)
-        }
-        return WeightMatrix(type: info.type, rows: rows, cols: cols, data: gguf.pointer(to: info))
+        compute.matmul(down, gate, out, n: n)
     }
-
-    /// Registers the file's tensor `name` as a slot the quantization lab can swap.
-    public func slot(_ name: String, rows: Int, cols: Int) throws -> WeightSlot {
-        let s = WeightSlot(name: name, matrix: try DecoderModel.matrix(gguf, name, rows: rows, cols: cols))
-        slots.append(s)
-        return s
-    }
-
-    /// A small vector (norm weights) dequantized into memory the caller owns.
-    public static func vector(_ gguf: GGUFFile, _ name: String, count: Int) throws -> UnsafeMutablePointer<Float> {
-        guard let info = gguf.tensor(named: name) else { throw ModelError.missingTensor(name) }
-        guard info.elementCount == count else {
-            throw ModelError.badTensorShape(name: name, expected: [count], actual: info.dims)
-        }
-        guard BlockFormats.isSupported(info.type) else {
-            throw ModelError.unsupportedTensorType(name: name, type: info.type.name)
-        }
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        BlockFormats.dequantizeRow(info.type, src: gguf.pointer(to: info), dst: p, count: count)
-        return p
-    }
-
-    /// Keeps a vector alive as long as the model.
-    func own(_ p: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { owned.append(p); return p }
 }
 
 /// One layer's softmaxed attention weights for one batch of n queries at positions p0..<p0+n.

@@ -14,54 +14,56 @@ import Foundation
 ///     (query_pos − key_pos < window) with RoPE base 10,000; every sixth layer
 ///     (5, 11, 17 for 18 layers) attends to everything with the metadata's base.
 /// The GGUF norm weights already hold 1 + w, so RMSNorm multiplies by them as stored.
-public final class Gemma3Model: DecoderModel {
+public final class Gemma3Model: DecoderModel, Architecture {
+    public static let architectureName = "gemma3"
+
     struct Layer {
         let attnNorm, qNorm, kNorm, postAttnNorm, ffnNorm, postFFNNorm: UnsafeMutablePointer<Float>
         let wq, wk, wv, wo, gate, up, down: WeightSlot
         /// nil on global layers.
         let window: Int?
         let ropeBase: Float
+
+        init(_ b: ModelBuilder, _ l: Int, _ c: ModelConfig, window: Int?, ropeBase: Float) throws {
+            let p = "blk.\(l)."
+            attnNorm = try b.vector(p + "attn_norm.weight", count: c.embedding)
+            qNorm = try b.vector(p + "attn_q_norm.weight", count: c.headDim)
+            kNorm = try b.vector(p + "attn_k_norm.weight", count: c.headDim)
+            postAttnNorm = try b.vector(p + "post_attention_norm.weight", count: c.embedding)
+            ffnNorm = try b.vector(p + "ffn_norm.weight", count: c.embedding)
+            postFFNNorm = try b.vector(p + "post_ffw_norm.weight", count: c.embedding)
+            wq = try b.matrix(p + "attn_q.weight", rows: c.queryWidth, cols: c.embedding)
+            wk = try b.matrix(p + "attn_k.weight", rows: c.kvWidth, cols: c.embedding)
+            wv = try b.matrix(p + "attn_v.weight", rows: c.kvWidth, cols: c.embedding)
+            wo = try b.matrix(p + "attn_output.weight", rows: c.embedding, cols: c.queryWidth)
+            gate = try b.matrix(p + "ffn_gate.weight", rows: c.feedForward, cols: c.embedding)
+            up = try b.matrix(p + "ffn_up.weight", rows: c.feedForward, cols: c.embedding)
+            down = try b.matrix(p + "ffn_down.weight", rows: c.embedding, cols: c.feedForward)
+            self.window = window
+            self.ropeBase = ropeBase
+        }
     }
-    private var layerWeights: [Layer] = []
+    private let layers: [Layer]
     public let slidingWindow: Int
     /// Layer l is global when l % pattern == pattern − 1.
     public let globalEvery: Int
     /// RoPE base on sliding-window layers; llama.cpp fixes it at 10,000 (not in the metadata).
     public static let localRopeBase: Float = 10_000
 
-    public init(gguf: GGUFFile, tokenizer: Tokenizer, contextLength: Int? = nil, threads: Int = 2) throws {
+    public init(_ builder: ModelBuilder) throws {
+        let gguf = builder.gguf
         let c = try ModelConfig(gguf: gguf)
-        slidingWindow = (try? gguf.int("gemma3.attention.sliding_window")) ?? 512
-        globalEvery = (try? gguf.int("gemma3.attention.sliding_window_pattern")) ?? 6
-        guard slidingWindow > 0, globalEvery > 0 else { throw ModelError.badConfig("sliding window \(slidingWindow)") }
-        try super.init(gguf: gguf, config: c, tokenizer: tokenizer,
-                       contextLength: min(contextLength ?? c.contextLength, c.contextLength), threads: threads)
-        for l in 0..<c.layers {
-            let p = "blk.\(l)."
-            func m(_ name: String, _ rows: Int, _ cols: Int) throws -> WeightSlot {
-                try slot(p + name + ".weight", rows: rows, cols: cols)
-            }
-            func norm(_ name: String, _ count: Int) throws -> UnsafeMutablePointer<Float> {
-                own(try DecoderModel.vector(gguf, p + name + ".weight", count: count))
-            }
-            let global = isGlobal(l)
-            layerWeights.append(Layer(
-                attnNorm: try norm("attn_norm", c.embedding),
-                qNorm: try norm("attn_q_norm", c.headDim),
-                kNorm: try norm("attn_k_norm", c.headDim),
-                postAttnNorm: try norm("post_attention_norm", c.embedding),
-                ffnNorm: try norm("ffn_norm", c.embedding),
-                postFFNNorm: try norm("post_ffw_norm", c.embedding),
-                wq: try m("attn_q", c.queryWidth, c.embedding),
-                wk: try m("attn_k", c.kvWidth, c.embedding),
-                wv: try m("attn_v", c.kvWidth, c.embedding),
-                wo: try m("attn_output", c.embedding, c.queryWidth),
-                gate: try m("ffn_gate", c.feedForward, c.embedding),
-                up: try m("ffn_up", c.feedForward, c.embedding),
-                down: try m("ffn_down", c.embedding, c.feedForward),
-                window: global ? nil : slidingWindow,
-                ropeBase: global ? c.ropeBase : Gemma3Model.localRopeBase))
+        let window = (try? gguf.int("gemma3.attention.sliding_window")) ?? 512
+        let every = (try? gguf.int("gemma3.attention.sliding_window_pattern")) ?? 6
+        guard window > 0, every > 0 else { throw ModelError.badConfig("sliding window \(window)") }
+        slidingWindow = window
+        globalEvery = every
+        layers = try (0..<c.layers).map { l in
+            let global = l % every == every - 1
+            return try Layer(builder, l, c, window: global ? nil : window,
+                             ropeBase: global ? c.ropeBase : Gemma3Model.localRopeBase)
         }
+        try super.init(builder, config: c)
     }
 
     /// Whether layer l attends to the whole context (the others use the sliding window).
@@ -71,46 +73,34 @@ public final class Gemma3Model: DecoderModel {
 
     public override func embed(_ tokens: UnsafeBufferPointer<Int32>) {
         super.embed(tokens)
-        let scale = Float(config.embedding).squareRoot()
-        for i in 0..<(tokens.count * config.embedding) { x[i] *= scale }
+        compute.scale(x, by: Float(config.embedding).squareRoot(), count: tokens.count * config.embedding)
     }
 
     public override func block(_ layer: Int, n: Int, pos0: Int) {
-        let w = layerWeights[layer]
-        let c = config
-        let d = c.embedding, hd = c.headDim, eps = c.rmsEpsilon, mode = compute.mode
+        let w = layers[layer], c = config, d = c.embedding, hd = c.headDim
 
         // Attention sub-layer.
-        for t in 0..<n { rmsNorm(x + t * d, weight: w.attnNorm, out: xn + t * d, count: d, eps: eps, mode: mode) }
+        compute.normRows(x, weight: w.attnNorm, out: xn, rows: n, width: d, eps: c.rmsEpsilon)
         compute.matmul(w.wq, xn, q, n: n)
         compute.matmul(w.wk, xn, k, n: n)
         compute.matmul(w.wv, xn, v, n: n)
         // Per-head RMSNorm of queries and keys, then RoPE (half-split) at the layer's base.
-        for h in 0..<(n * c.heads) { rmsNorm(q + h * hd, weight: w.qNorm, out: q + h * hd, count: hd, eps: eps, mode: mode) }
-        for h in 0..<(n * c.kvHeads) { rmsNorm(k + h * hd, weight: w.kNorm, out: k + h * hd, count: hd, eps: eps, mode: mode) }
-        for t in 0..<n {
-            applyRoPE(q + t * c.queryWidth, heads: c.heads, headDim: hd, pos: pos0 + t,
-                      base: w.ropeBase, style: .halfSplit, mode: mode)
-            applyRoPE(k + t * c.kvWidth, heads: c.kvHeads, headDim: hd, pos: pos0 + t,
-                      base: w.ropeBase, style: .halfSplit, mode: mode)
-        }
-        storeKeysAndValues(layer: layer, n: n, pos0: pos0)
+        compute.perHeadNorm(q, weight: w.qNorm, vectors: n * c.heads, headDim: hd, eps: c.rmsEpsilon)
+        compute.perHeadNorm(k, weight: w.kNorm, vectors: n * c.kvHeads, headDim: hd, eps: c.rmsEpsilon)
+        compute.rope(q, rows: n, heads: c.heads, headDim: hd, pos0: pos0, base: w.ropeBase, style: .halfSplit)
+        compute.rope(k, rows: n, heads: c.kvHeads, headDim: hd, pos0: pos0, base: w.ropeBase, style: .halfSplit)
         // llama.cpp scales the queries (a separate op, in f32) and attends with scale 1;
         // the same here, so the f16 rounding of q inside attention sees the same values.
-        let queryScale = 1 / Float(hd).squareRoot()
-        for i in 0..<(n * c.queryWidth) { q[i] *= queryScale }
-        attend(layer: layer, n: n, pos0: pos0, scale: 1, window: w.window)
+        compute.scale(q, by: 1 / Float(hd).squareRoot(), count: n * c.queryWidth)
+        selfAttention(layer: layer, n: n, pos0: pos0, scale: 1, window: w.window)
         compute.matmul(w.wo, attn, xn, n: n)
-        for t in 0..<n { rmsNorm(xn + t * d, weight: w.postAttnNorm, out: xn + t * d, count: d, eps: eps, mode: mode) }
-        addInPlace(x, xn, count: n * d)
+        compute.normRows(xn, weight: w.postAttnNorm, out: xn, rows: n, width: d, eps: c.rmsEpsilon)
+        compute.addResidual(x, xn, count: n * d)
 
         // Feed-forward sub-layer.
-        for t in 0..<n { rmsNorm(x + t * d, weight: w.ffnNorm, out: xn + t * d, count: d, eps: eps, mode: mode) }
-        compute.matmul(w.gate, xn, gate, n: n)
-        compute.matmul(w.up, xn, up, n: n)
-        geluTanhGate(gate, up: up, count: n * c.feedForward, mode: mode)
-        compute.matmul(w.down, gate, xn, n: n)
-        for t in 0..<n { rmsNorm(xn + t * d, weight: w.postFFNNorm, out: xn + t * d, count: d, eps: eps, mode: mode) }
-        addInPlace(x, xn, count: n * d)
+        compute.normRows(x, weight: w.ffnNorm, out: xn, rows: n, width: d, eps: c.rmsEpsilon)
+        feedForward(.geluTanhGated, gate: w.gate, up: w.up, down: w.down, input: xn, out: xn, n: n)
+        compute.normRows(xn, weight: w.postFFNNorm, out: xn, rows: n, width: d, eps: c.rmsEpsilon)
+        compute.addResidual(x, xn, count: n * d)
     }
 }

@@ -6,62 +6,51 @@ import Foundation
 ///              x += Wdown · (silu(Wgate·n(x)) ⊙ Wup·n(x))
 /// with n = RMSNorm (its own weights per sub-layer). RoPE rotates adjacent
 /// pairs (2i, 2i+1): the GGUF converter permuted q/k rows for that.
-public final class LlamaModel: DecoderModel {
+public final class LlamaModel: DecoderModel, Architecture {
+    public static let architectureName = "llama"
+
     struct Layer {
         let attnNorm, ffnNorm: UnsafeMutablePointer<Float>
         let wq, wk, wv, wo, gate, up, down: WeightSlot
-    }
-    private var layerWeights: [Layer] = []
 
-    public init(gguf: GGUFFile, tokenizer: Tokenizer, contextLength: Int? = nil, threads: Int = 2) throws {
-        let c = try ModelConfig(gguf: gguf)
-        try super.init(gguf: gguf, config: c, tokenizer: tokenizer,
-                       contextLength: min(contextLength ?? c.contextLength, c.contextLength), threads: threads)
-        for l in 0..<c.layers {
+        init(_ b: ModelBuilder, _ l: Int, _ c: ModelConfig) throws {
             let p = "blk.\(l)."
-            func m(_ name: String, _ rows: Int, _ cols: Int) throws -> WeightSlot {
-                try slot(p + name + ".weight", rows: rows, cols: cols)
-            }
-            layerWeights.append(Layer(
-                attnNorm: own(try DecoderModel.vector(gguf, p + "attn_norm.weight", count: c.embedding)),
-                ffnNorm: own(try DecoderModel.vector(gguf, p + "ffn_norm.weight", count: c.embedding)),
-                wq: try m("attn_q", c.queryWidth, c.embedding),
-                wk: try m("attn_k", c.kvWidth, c.embedding),
-                wv: try m("attn_v", c.kvWidth, c.embedding),
-                wo: try m("attn_output", c.embedding, c.queryWidth),
-                gate: try m("ffn_gate", c.feedForward, c.embedding),
-                up: try m("ffn_up", c.feedForward, c.embedding),
-                down: try m("ffn_down", c.embedding, c.feedForward)))
+            attnNorm = try b.vector(p + "attn_norm.weight", count: c.embedding)
+            ffnNorm = try b.vector(p + "ffn_norm.weight", count: c.embedding)
+            wq = try b.matrix(p + "attn_q.weight", rows: c.queryWidth, cols: c.embedding)
+            wk = try b.matrix(p + "attn_k.weight", rows: c.kvWidth, cols: c.embedding)
+            wv = try b.matrix(p + "attn_v.weight", rows: c.kvWidth, cols: c.embedding)
+            wo = try b.matrix(p + "attn_output.weight", rows: c.embedding, cols: c.queryWidth)
+            gate = try b.matrix(p + "ffn_gate.weight", rows: c.feedForward, cols: c.embedding)
+            up = try b.matrix(p + "ffn_up.weight", rows: c.feedForward, cols: c.embedding)
+            down = try b.matrix(p + "ffn_down.weight", rows: c.embedding, cols: c.feedForward)
         }
+    }
+    private let layers: [Layer]
+
+    public init(_ builder: ModelBuilder) throws {
+        let c = try ModelConfig(gguf: builder.gguf)
+        layers = try (0..<c.layers).map { try Layer(builder, $0, c) }
+        try super.init(builder, config: c)
     }
 
     public override func block(_ layer: Int, n: Int, pos0: Int) {
-        let w = layerWeights[layer]
-        let c = config
-        let d = c.embedding, eps = c.rmsEpsilon, mode = compute.mode
+        let w = layers[layer], c = config, d = c.embedding
 
         // Attention sub-layer.
-        for t in 0..<n { rmsNorm(x + t * d, weight: w.attnNorm, out: xn + t * d, count: d, eps: eps, mode: mode) }
+        compute.normRows(x, weight: w.attnNorm, out: xn, rows: n, width: d, eps: c.rmsEpsilon)
         compute.matmul(w.wq, xn, q, n: n)
         compute.matmul(w.wk, xn, k, n: n)
         compute.matmul(w.wv, xn, v, n: n)
-        for t in 0..<n {
-            applyRoPE(q + t * c.queryWidth, heads: c.heads, headDim: c.headDim, pos: pos0 + t,
-                      base: c.ropeBase, style: .adjacentPairs, mode: mode)
-            applyRoPE(k + t * c.kvWidth, heads: c.kvHeads, headDim: c.headDim, pos: pos0 + t,
-                      base: c.ropeBase, style: .adjacentPairs, mode: mode)
-        }
-        storeKeysAndValues(layer: layer, n: n, pos0: pos0)
-        attend(layer: layer, n: n, pos0: pos0, scale: 1 / Float(c.headDim).squareRoot(), window: nil)
+        compute.rope(q, rows: n, heads: c.heads, headDim: c.headDim, pos0: pos0, base: c.ropeBase, style: .adjacentPairs)
+        compute.rope(k, rows: n, heads: c.kvHeads, headDim: c.headDim, pos0: pos0, base: c.ropeBase, style: .adjacentPairs)
+        selfAttention(layer: layer, n: n, pos0: pos0, scale: 1 / Float(c.headDim).squareRoot(), window: nil)
         compute.matmul(w.wo, attn, xn, n: n)
-        addInPlace(x, xn, count: n * d)
+        compute.addResidual(x, xn, count: n * d)
 
         // Feed-forward sub-layer.
-        for t in 0..<n { rmsNorm(x + t * d, weight: w.ffnNorm, out: xn + t * d, count: d, eps: eps, mode: mode) }
-        compute.matmul(w.gate, xn, gate, n: n)
-        compute.matmul(w.up, xn, up, n: n)
-        siluGate(gate, up: up, count: n * c.feedForward, mode: mode)
-        compute.matmul(w.down, gate, xn, n: n)
-        addInPlace(x, xn, count: n * d)
+        compute.normRows(x, weight: w.ffnNorm, out: xn, rows: n, width: d, eps: c.rmsEpsilon)
+        feedForward(.siluGated, gate: w.gate, up: w.up, down: w.down, input: xn, out: xn, n: n)
+        compute.addResidual(x, xn, count: n * d)
     }
 }

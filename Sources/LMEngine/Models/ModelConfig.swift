@@ -79,7 +79,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .unsupportedArchitecture(let a):
-            return "unsupported architecture '\(printable(a))' (lmlab runs llama and gemma3)"
+            return "unsupported architecture '\(printable(a))' (supported: \(ArchitectureRegistry.names.joined(separator: ", ")))"
         case .missingTensor(let n): return "the file has no tensor '\(n)'"
         case let .badTensorShape(name, expected, actual):
             return "tensor '\(name)' has shape \(actual), expected \(expected)"

@@ -1,20 +1,19 @@
 import Foundation
 
-/// Opens a GGUF file and builds the model its `general.architecture` names.
+/// Opens a GGUF file and builds the model its `general.architecture` names
+/// (ArchitectureRegistry in Architecture.swift).
 public enum ModelLoader {
     public static func load(url: URL, contextLength: Int? = nil, threads: Int = 2) throws -> DecoderModel {
         let gguf = try GGUFFile(url: url)
         if let available = availableMemory(), gguf.fileSize > available {
             throw ModelError.tooLargeForMemory(needed: gguf.fileSize, available: available)
         }
-        let architecture = try gguf.string("general.architecture")
-        let make: (GGUFFile, Tokenizer) throws -> DecoderModel
-        switch architecture {
-        case "llama": make = { try LlamaModel(gguf: $0, tokenizer: $1, contextLength: contextLength, threads: threads) }
-        case "gemma3": make = { try Gemma3Model(gguf: $0, tokenizer: $1, contextLength: contextLength, threads: threads) }
-        default: throw ModelError.unsupportedArchitecture(architecture)
+        let name = try gguf.string("general.architecture")
+        guard let architecture = ArchitectureRegistry.type(named: name) else {
+            throw ModelError.unsupportedArchitecture(name)
         }
-        return try make(gguf, TokenizerFactory.make(from: gguf))
+        let tokenizer = try TokenizerFactory.make(from: gguf, preTokenizers: ArchitectureRegistry.preTokenizers)
+        return try architecture.init(ModelBuilder(gguf: gguf, tokenizer: tokenizer, contextLength: contextLength, threads: threads))
     }
 
     /// MemAvailable from /proc/meminfo, in bytes (nil where unknown).

@@ -52,13 +52,14 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         "<|end_of_text|>", "<EOT>", "<|return|>", "<|call|>",
     ]
 
-    public convenience init(gguf: GGUFFile) throws {
+    /// `extraPreTokenizers`: `tokenizer.ggml.pre` names an architecture adds (Architecture.preTokenizers).
+    public convenience init(gguf: GGUFFile, extraPreTokenizers: [String: PreTokenizer] = [:]) throws {
         let tokens = try gguf.stringArray("tokenizer.ggml.tokens")
         let types = gguf.metadata["tokenizer.ggml.token_type"] != nil
             ? try gguf.int32Array("tokenizer.ggml.token_type") : nil
         let merges = try gguf.stringArray("tokenizer.ggml.merges")
         let preName = gguf.metadata["tokenizer.ggml.pre"] != nil ? try gguf.string("tokenizer.ggml.pre") : nil
-        guard let pre = PreTokenizer(name: preName) else {
+        guard let pre = preName.flatMap({ extraPreTokenizers[$0] }) ?? PreTokenizer(name: preName) else {
             throw TokenizerError.unsupportedPreTokenizer(preName ?? "")
         }
         func optionalID(_ key: String) throws -> Int32? {

@@ -8,7 +8,7 @@
 ///   `\p{N}` scalar as a word of its own, then apply the GPT-2 pattern inside
 ///   each remaining piece. The look-ahead `(?!\S)` cannot see past a piece,
 ///   so in "a  1" the two spaces stay together.
-enum PreTokenizer: Sendable {
+public enum PreTokenizer: Sendable {
     case gpt2
     case digitsThenGPT2
 

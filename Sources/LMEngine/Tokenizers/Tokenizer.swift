@@ -62,11 +62,12 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
 public enum TokenizerFactory {
     /// Builds the tokenizer `tokenizer.ggml.model` names. Throws `TokenizerError`
     /// for unsupported models, `GGUFError` for missing or mistyped keys.
-    public static func make(from gguf: GGUFFile) throws -> Tokenizer {
+    /// `preTokenizers`: extra `tokenizer.ggml.pre` names an architecture declares.
+    public static func make(from gguf: GGUFFile, preTokenizers: [String: PreTokenizer] = [:]) throws -> Tokenizer {
         let model = try gguf.string("tokenizer.ggml.model")
         switch model {
         case "gpt2":
-            return try BPETokenizer(gguf: gguf)
+            return try BPETokenizer(gguf: gguf, extraPreTokenizers: preTokenizers)
         case "llama":
             return try SentencePieceTokenizer(gguf: gguf)
         default:
