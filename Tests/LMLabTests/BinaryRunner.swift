@@ -12,8 +12,7 @@ enum BinaryRunner {
         return packageRoot.appendingPathComponent(".build/release/lmlab")
     }
 
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var packageRoot: URL { LabPaths.packageRoot }
 
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 

@@ -8,13 +8,9 @@ import LMLab
 /// tensor types). Checked with copies of the committed tiny-math, one with every
 /// weight negated: a real GGUF file of the same name and size, as a retraining makes.
 final class CascadeCacheKeyTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = LabPaths.packageRoot
 
-    func committedModel(_ file: String) throws -> URL {
-        let url = Self.root.appendingPathComponent("models/\(file)")
-        guard FileManager.default.fileExists(atPath: url.path) else { throw XCTSkip("models/\(file) is missing") }
-        return url
-    }
+    func committedModel(_ file: String) throws -> URL { try LabPaths.model(file) }
 
     func temporaryFolder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-cascade-key-\(getpid())-\(UUID().uuidString.prefix(8))")

@@ -22,7 +22,7 @@ final class CascadeCommandTests: XCTestCase {
     }
 
     static var workloads: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        LabPaths.packageRoot
             .appendingPathComponent("workloads")
     }
 

@@ -300,7 +300,7 @@ final class CascadeLogicTests: XCTestCase {
     }
 
     func testShippedWorkloadsParse() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = LabPaths.packageRoot
         var tasks: [String: Int] = [:]
         for name in ["arithmetic", "factual", "classification", "instructions", "mixed", "arithmetic-compact"] {
             let w = try Workload.load(root.appendingPathComponent("workloads/\(name).jsonl"))

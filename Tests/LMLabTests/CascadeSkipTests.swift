@@ -8,16 +8,9 @@ import LMLab
 /// the reason kept. Checked with the committed tiny-math (digits and `+-=`
 /// only, a 16-token context) in front of SmolLM2.
 final class CascadeSkipTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = LabPaths.packageRoot
 
-    static var tinyMath: URL {
-        get throws {
-            let url = root.appendingPathComponent("models/tiny-math.gguf")
-            // tiny-math is committed with the repository, so it is never skipped.
-            guard FileManager.default.fileExists(atPath: url.path) else { throw XCTSkip("models/tiny-math.gguf is missing") }
-            return url
-        }
-    }
+    static var tinyMath: URL { get throws { try LabPaths.model("tiny-math.gguf") } }
 
     func temporaryFolder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-cascade-skip-\(getpid())-\(UUID().uuidString.prefix(8))")

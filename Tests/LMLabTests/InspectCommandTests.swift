@@ -6,16 +6,13 @@ import LMLab
 /// The "look inside" commands (info, layers, tensor, next, attention, lens) on the
 /// real SmolLM2 and Gemma-3 files, through the same entry the REPL uses.
 final class InspectCommandTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = LabPaths.packageRoot
     static var smollm2: URL { root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf") }
     static var gemma3: URL { root.appendingPathComponent("models/gemma-3-270m-q4_k_m.gguf") }
 
     /// A session with the model loaded (small context: these tests use short prompts).
     func loaded(_ url: URL) throws -> Session {
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            if ProcessInfo.processInfo.environment["LMLAB_REQUIRE_MODELS"] == "1" { XCTFail("\(url.lastPathComponent) is missing") }
-            throw XCTSkip("\(url.lastPathComponent) not fetched (make test fetches it)")
-        }
+        _ = try LabPaths.model(url.lastPathComponent)
         let s = Session(console: .capturing(), interrupt: Interrupt(), home: FileManager.default.temporaryDirectory)
         XCTAssertTrue(s.run("load \(url.path) --context 128"), s.console.capturedErrors)
         s.console.reset()

@@ -11,14 +11,7 @@ import LMLab
 final class InterruptTests: XCTestCase {
     static let models = BinaryRunner.packageRoot.appendingPathComponent("models")
 
-    func model(_ file: String) throws -> URL {
-        let url = InterruptTests.models.appendingPathComponent(file)
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            if ProcessInfo.processInfo.environment["LMLAB_REQUIRE_MODELS"] == "1" { XCTFail("models/\(file) is missing") }
-            throw XCTSkip("models/\(file) not fetched")
-        }
-        return url
-    }
+    func model(_ file: String) throws -> URL { try LabPaths.model(file) }
     var smollm2: URL { get throws { try model("SmolLM2-135M-Instruct.Q4_1.gguf") } }
 
     /// A lab in a terminal, at its prompt.

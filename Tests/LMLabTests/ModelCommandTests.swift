@@ -6,15 +6,10 @@ import LMLab
 /// The engine commands through the same entry the REPL uses, on the real
 /// SmolLM2 file, and every bad input as a one-line error.
 final class ModelCommandTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = LabPaths.packageRoot
     static var smollm2: URL { root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf") }
 
-    func requireModel() throws {
-        guard FileManager.default.fileExists(atPath: Self.smollm2.path) else {
-            if ProcessInfo.processInfo.environment["LMLAB_REQUIRE_MODELS"] == "1" { XCTFail("SmolLM2 is missing") }
-            throw XCTSkip("models/SmolLM2-135M-Instruct.Q4_1.gguf not fetched (make test fetches it)")
-        }
-    }
+    func requireModel() throws { _ = try LabPaths.smollm2 }
 
     func session() -> Session {
         Session(console: .capturing(), interrupt: Interrupt(), home: FileManager.default.temporaryDirectory)

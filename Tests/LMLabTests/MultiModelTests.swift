@@ -6,16 +6,9 @@ import LMLab
 /// Several models at once: `load … as NAME`, `use`, `models --loaded`, `unload NAME`,
 /// and the memory check that refuses a model before anything is allocated.
 final class MultiModelTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = LabPaths.packageRoot
 
-    static func model(_ file: String) throws -> URL {
-        let url = root.appendingPathComponent("models/" + file)
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            if ProcessInfo.processInfo.environment["LMLAB_REQUIRE_MODELS"] == "1" { XCTFail("models/\(file) is missing") }
-            throw XCTSkip("models/\(file) not fetched (make test fetches it)")
-        }
-        return url
-    }
+    static func model(_ file: String) throws -> URL { try LabPaths.model(file) }
     static var smollm2: URL { get throws { try model("SmolLM2-135M-Instruct.Q4_1.gguf") } }
     static var gemma3: URL { get throws { try model("gemma-3-270m-q4_k_m.gguf") } }
 

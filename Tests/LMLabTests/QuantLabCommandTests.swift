@@ -6,16 +6,7 @@ import XCTest
 /// The quantization lab's commands on the real SmolLM2: `compare quant`,
 /// `sample`, and `save` → `load` giving back identical tensors.
 final class QuantLabCommandTests: XCTestCase {
-    var smollm2: URL {
-        get throws {
-            let url = BinaryRunner.packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf")
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                if ProcessInfo.processInfo.environment["LMLAB_REQUIRE_MODELS"] == "1" { XCTFail("SmolLM2 is missing") }
-                throw XCTSkip("SmolLM2 not fetched (make test pulls it)")
-            }
-            return url
-        }
-    }
+    var smollm2: URL { get throws { try LabPaths.smollm2 } }
 
     func testCompareQuantJSONHasOneRowPerTypeWithConsistentFigures() throws {
         let s = Session(console: .capturing())

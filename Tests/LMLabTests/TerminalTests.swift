@@ -75,11 +75,7 @@ extension TerminalTests {
     /// Ctrl-C during a running command stops it and returns to the prompt;
     /// the lab stays usable.
     func testCtrlCInterruptsGeneration() throws {
-        let model = BinaryRunner.packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        guard FileManager.default.fileExists(atPath: model.path) else {
-            if ProcessInfo.processInfo.environment["LMLAB_REQUIRE_MODELS"] == "1" { XCTFail("SmolLM2 is missing") }
-            throw XCTSkip("SmolLM2 not fetched")
-        }
+        let model = try LabPaths.smollm2
         let t = try TerminalSession(width: 200)   // the stats line must not wrap
         try t.waitFor("prompt") { $0.hasSuffix("lab>") }
         try t.type("load \(model.path)"); try t.keys("Enter")

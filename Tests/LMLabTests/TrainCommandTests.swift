@@ -6,7 +6,7 @@ import LMEngine
 /// train, eval, train-tokenizer and distill through the same entry the REPL uses.
 final class TrainCommandTests: XCTestCase {
     var folder: URL!
-    let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let packageRoot = LabPaths.packageRoot
 
     override func setUpWithError() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-train-\(UUID().uuidString)")

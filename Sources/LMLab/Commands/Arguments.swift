@@ -1,4 +1,5 @@
 import Foundation
+import LMEngine
 
 /// A command line after the command name, split into words and checked
 /// against the command's declared flags.
@@ -21,6 +22,9 @@ public struct Arguments {
         public init(_ name: String, value: String? = nil, _ help: String) {
             self.name = name; self.value = value; self.help = help
         }
+
+        /// The `--json` flag every command that has figures offers: "print one JSON object " + what.
+        public static func json(_ what: String) -> Flag { Flag("json", "print one JSON object " + what) }
     }
 
     public init(positionals: [String] = [], options: [String: String] = [:], flags: Set<String> = []) {
@@ -63,6 +67,9 @@ public struct Arguments {
     }
 
     public func flag(_ name: String) -> Bool { flags.contains(name) }
+
+    /// Whether `--json` was given: print one JSON object (`JSONText.encode`) instead of the view.
+    public var json: Bool { flags.contains("json") }
 
     /// All positionals joined by spaces: how text arguments like prompts are read,
     /// so `gen Once upon a time` and `gen "Once upon a time"` are the same.
@@ -153,6 +160,19 @@ public enum CommandError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .usage(let m), .state(let m), .failed(let m): return m
         case .interrupted: return "interrupted"
+        }
+    }
+}
+
+extension CommandError {
+    /// An error as the prompt reports it: each of the engine's ways of saying "stopped"
+    /// (CancellationError, Perplexity.Failure.interrupted, TrainingError.interrupted) is
+    /// `interrupted`; a CommandError stays itself; anything else `failed` with its one line.
+    public init(_ error: Error) {
+        switch error {
+        case let e as CommandError: self = e
+        case is CancellationError, Perplexity.Failure.interrupted, TrainingError.interrupted: self = .interrupted
+        default: self = .failed(String(describing: error))
         }
     }
 }

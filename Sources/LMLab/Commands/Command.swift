@@ -15,6 +15,9 @@ public protocol Command {
     var examples: [String] { get }
     /// Options it accepts; anything else is a usage error before `run`.
     var flags: [Arguments.Flag] { get }
+    /// How many positional words it takes; outside the range the registry answers with
+    /// the usage line before `run`. nil: the command checks its words itself (free text).
+    var positionals: ClosedRange<Int>? { get }
     /// Whether `save FILE.md` keeps this command (false for commands about the notebook itself).
     var recordsInTranscript: Bool { get }
     /// Candidates for the word being typed, given the words before it.
@@ -26,6 +29,7 @@ public extension Command {
     var aliases: [String] { [] }
     var examples: [String] { [] }
     var flags: [Arguments.Flag] { [] }
+    var positionals: ClosedRange<Int>? { nil }
     var recordsInTranscript: Bool { true }
     func complete(_ previous: [String], session: Session) -> [String] { [] }
 }

@@ -41,6 +41,9 @@ public final class CommandRegistry {
             throw CommandError.usage("unknown command '\(shown)' — type 'help' for the list")
         }
         let args = try Arguments(words: Array(words.dropFirst()), accepting: command.flags)
+        if let expected = command.positionals, !expected.contains(args.positionals.count) {
+            throw CommandError.usage("usage: \(command.usage)")
+        }
         session.interrupt.reset()
         try command.run(args, session: session)
     }

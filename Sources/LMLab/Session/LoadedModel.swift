@@ -11,6 +11,9 @@ public final class LoadedModel {
     /// The conversation `chat` keeps, and the tokens currently in the cache for it.
     var conversation: [ChatMessage] = []
     var conversationTokens: [Int32] = []
+
+    /// Forgets `chat`'s conversation: the caller is about to replace what the cache holds.
+    func forgetConversation() { conversation = []; conversationTokens = [] }
     /// The weights `quant` made (nil: the file's own), kept alive while in use.
     var weightSet: WeightSet?
     /// The file's weights expanded to f32, the reference `kld` compares against (built on first use).

@@ -27,7 +27,7 @@ struct CascadeCommand: Command {
         Arguments.Flag("seed", value: "N", "seed of the random router (default 42)"),
         Arguments.Flag("no-cache", "answer every item again instead of reading the answer cache"),
         Arguments.Flag("threshold", value: "T", "explain: the confidence threshold to show the decision at"),
-        Arguments.Flag("json", "print one JSON object with everything"),
+        Arguments.Flag.json("with everything"),
     ]
 
     static let actions: [String: (Arguments, Session) throws -> Void] = [

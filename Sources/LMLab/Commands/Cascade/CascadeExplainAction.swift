@@ -24,7 +24,7 @@ enum CascadeExplainAction {
             guard let t = Double(raw), t.isFinite else { throw CommandError.usage("--threshold expects a number, got '\(TextUtil.sanitize(raw))'") }
             return t
         } ?? defaultThreshold(a)
-        if args.flag("json") {
+        if args.json {
             return session.console.line(try JSONText.encode(ExplainJSON(last.records[index], number: index + 1, analysis: a, threshold: threshold)))
         }
         session.console.line(explain(last.records[index], number: index + 1, of: last.records.count, analysis: a,

@@ -29,7 +29,7 @@ enum CascadeRunAction {
         }
         let cache = args.flag("no-cache") ? nil : AnswerCache(folder: session.home.appendingPathComponent("cascade-cache"))
         let console = session.console
-        let json = args.flag("json")
+        let json = args.json
         if !json {
             console.line("workload \(workload.name): \(workload.items.count) items · tiers "
                          + tiers.map(\.name).joined(separator: " → "))

@@ -19,7 +19,7 @@ enum CascadeTierAction {
             session.console.line("no tiers: load two models, e.g. 'load smollm2' then 'load gemma3'")
             return
         }
-        if args.flag("json") { return session.console.line(try JSONText.encode(tiers)) }
+        if args.json { return session.console.line(try JSONText.encode(tiers)) }
         var t = Table(["#", "tier", "model", "where", "round trip", "$ in / 1K tok", "$ out / 1K tok", "figures"])
         for (i, tier) in tiers.enumerated() {
             let p = tier.profile

@@ -7,7 +7,7 @@ import LMEngine
 enum CompareModels {
     static let flags = [
         Arguments.Flag("max", value: "N", "greedy tokens to generate per model (default 24)"),
-        Arguments.Flag("json", "print one JSON object with every model's figures"),
+        Arguments.Flag.json("with every model's figures"),
     ]
 
     struct Candidate: Codable { var id: Int32; var piece: String; var probability: Float }
@@ -30,7 +30,7 @@ enum CompareModels {
             rows.append(try measure(loaded, prompt: prompt, maxTokens: maxTokens, session: session))
         }
         let console = session.console
-        if args.flag("json") { return console.line(try JSONText.encode(JSONOutput(prompt: prompt, models: rows))) }
+        if args.json { return console.line(try JSONText.encode(JSONOutput(prompt: prompt, models: rows))) }
 
         var t = Table([""] + rows.map { console.styled($0.model, .bold) },
                       alignments: [.left] + rows.map { _ in .left })
@@ -66,7 +66,7 @@ enum CompareModels {
             throw CommandError.usage("\(loaded.name): the prompt's \(ids.count) tokens don't fit its context of \(model.cache.capacity)")
         }
         let maxTokens = min(maxTokens, model.cache.capacity - ids.count)
-        loaded.conversation = []; loaded.conversationTokens = []
+        loaded.forgetConversation()
         model.reset()
         let top = TokenDistribution(logits: try model.logitsAfter(ids)).top(5).map {
             Candidate(id: $0.id, piece: TokensCommand.pieceText($0.id, model.tokenizer), probability: $0.probability)

@@ -25,15 +25,11 @@ enum CompareQuant {
                                  samplePrompt: "The capital of France is", sampleTokens: 10,
                                  shouldStop: { session.interrupt.isSet })
         let console = session.console
-        let json = args.flag("json")
+        let json = args.json
         var rungs: [QuantRung] = []
         let bar = json ? nil : ProgressBar(label: "compare", total: Double(types.count), unit: "types", console: console)
         for type in types {
-            do { rungs.append(try ladder.measure(type)) } catch is CancellationError {
-                throw CommandError.interrupted
-            } catch let e as Perplexity.Failure {
-                throw e == .interrupted ? CommandError.interrupted : CommandError.failed(e.description)
-            }
+            do { rungs.append(try ladder.measure(type)) } catch { throw CommandError(error) }
             bar?.update(Double(rungs.count))
         }
         bar?.finish(Double(rungs.count))

@@ -14,7 +14,7 @@ struct BenchCommand: Command {
         Arguments.Flag("gen", value: "N", "tokens generated one by one (default 64)"),
         Arguments.Flag("reps", value: "R", "repetitions after a warm-up (default 3)"),
         Arguments.Flag("depth", value: "LIST", "measure with the context already holding this many tokens (llama-bench's @ dN)"),
-        Arguments.Flag("json", "print one JSON object with every figure"),
+        Arguments.Flag.json("with every figure"),
     ]
 
     struct Output: Codable {
@@ -37,8 +37,8 @@ struct BenchCommand: Command {
                 results.append(try Benchmark.run(model: model, promptTokens: prompt, genTokens: gen, repetitions: reps,
                                                  depth: depth, shouldStop: { session.interrupt.isSet }))
             }
-        } catch is CancellationError { throw CommandError.interrupted }
-        loaded.conversation = []; loaded.conversationTokens = []
+        } catch { throw CommandError(error) }
+        loaded.forgetConversation()
         // After the runs, so the probe's buffer doesn't count in their peak memory.
         let bandwidth = BenchCommand.bandwidth(session: session, threads: model.compute.threads)
         let roofline = bandwidth / Double(model.weightBytes)
@@ -49,7 +49,7 @@ struct BenchCommand: Command {
         session.figures["peak_mib"] = Double(results.map(\.peakResidentBytes).max() ?? 0) / 1_048_576
         session.figures["weights_mib"] = Double(result.weightBytes) / 1_048_576
         session.figures["roofline_share"] = gen > 0 ? BenchResult.median(result.decode) / roofline : 0
-        if args.flag("json") {
+        if args.json {
             let outputs = results.map { Output(result: $0, bandwidth_bytes_per_s: bandwidth, roofline_decode_tokens_per_s: roofline) }
             if outputs.count == 1 { console.line(try JSONText.encode(outputs[0])) } else {
                 struct Depths: Codable { var depths: [Output] }

@@ -8,11 +8,12 @@ struct PplCommand: Command {
     let topic = Topic.evaluate
     let summary = "perplexity on a text file (llama-perplexity's protocol: context 256, second half scored)"
     let usage = "ppl [FILE] [--context N] [--chunks N] [--json]   (default text: data/eval-prose.txt)"
+    let positionals: ClosedRange<Int>? = 0...1
     let examples = ["ppl alice.txt", "ppl alice.txt --chunks 4", "ppl alice.txt --json"]
     let flags = [
         Arguments.Flag("context", value: "N", "tokens per chunk (default 256)"),
         Arguments.Flag("chunks", value: "N", "score only the first N chunks"),
-        Arguments.Flag("json", "print one JSON object with the figures"),
+        Arguments.Flag.json("with the figures"),
     ]
 
     func complete(_ previous: [String], session: Session) -> [String] {
@@ -23,11 +24,10 @@ struct PplCommand: Command {
 
     func run(_ args: Arguments, session: Session) throws {
         let loaded = try session.requireModel()
-        guard args.positionals.count <= 1 else { throw CommandError.usage("usage: \(usage)") }
         let (text, _) = try EvalText.read(args.positional(0))
         let context: Int = try args.number("context", in: 8...loaded.model.cache.capacity) ?? min(256, loaded.model.cache.capacity)
         let chunks: Int? = try args.number("chunks", in: 1...1_000_000)
-        let json = args.flag("json")
+        let json = args.json
         let console = session.console
         var bar: ProgressBar?
         let result: PerplexityResult
@@ -40,12 +40,12 @@ struct PplCommand: Command {
                 }
                 bar?.update(Double(done))
             }
-        } catch let e as Perplexity.Failure {
+        } catch {
             loaded.model.reset()
-            throw e == .interrupted ? CommandError.interrupted : CommandError.failed(e.description)
+            throw CommandError(error)
         }
         loaded.model.reset()
-        loaded.conversation = []; loaded.conversationTokens = []
+        loaded.forgetConversation()
         session.figures["ppl"] = result.perplexity
         if json {
             console.line(try JSONText.encode(result))

@@ -21,7 +21,7 @@ struct ChatCommand: Command {
             throw CommandError.state("\(loaded.name) has no chat template; use `gen` for plain text")
         }
         if args.flag("reset") {
-            loaded.conversation = []; loaded.conversationTokens = []
+            loaded.forgetConversation()
             if args.text.isEmpty { session.console.line("conversation cleared"); return }
         }
         if let system = args.options["system"], loaded.conversation.isEmpty {

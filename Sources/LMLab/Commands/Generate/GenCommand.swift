@@ -14,7 +14,7 @@ struct GenCommand: Command {
         Arguments.Flag("temp", value: "T", "temperature for this run; 0 = greedy"),
         Arguments.Flag("seed", value: "S", "random seed for this run"),
         Arguments.Flag("probs", "show how likely the model found each token (colour on a terminal, token(p=0.42) off one)"),
-        Arguments.Flag("json", "print one JSON object (ids, text, figures) instead of streaming"),
+        Arguments.Flag.json("(ids, text, figures) instead of streaming"),
     ]
 
     struct JSONOutput: Codable {
@@ -43,8 +43,8 @@ struct GenCommand: Command {
         let model = loaded.model
         let ids = model.tokenizer.encode(prompt, addBOS: model.tokenizer.addsBOS, parseSpecial: true)
         try GenCommand.checkFits(ids.count, model: model)
-        loaded.conversation = []; loaded.conversationTokens = []
-        let json = args.flag("json")
+        loaded.forgetConversation()
+        let json = args.json
         let console = session.console
         var text = ""
         let generator = Generator(model: model)

@@ -11,7 +11,7 @@ struct TokensCommand: Command {
     let examples = ["tokens naïve café 🤖", "tokens \"<|im_start|>user\"", "tokens 1234567890 --json"]
     let flags = [
         Arguments.Flag("no-special", "treat <|special|> tokens in the text as plain text"),
-        Arguments.Flag("json", "print one JSON object with the ids and pieces"),
+        Arguments.Flag.json("with the ids and pieces"),
     ]
 
     struct JSONOutput: Codable { var text: String; var ids: [Int32]; var pieces: [String]; var characters: Int }
@@ -24,7 +24,7 @@ struct TokensCommand: Command {
         let ids = tokenizer.encode(text, addBOS: tokenizer.addsBOS, parseSpecial: !args.flag("no-special"))
         let pieces = ids.map { TokensCommand.pieceText($0, tokenizer) }
         let console = session.console
-        if args.flag("json") {
+        if args.json {
             console.line(try JSONText.encode(JSONOutput(text: text, ids: ids, pieces: pieces, characters: text.count)))
             return
         }

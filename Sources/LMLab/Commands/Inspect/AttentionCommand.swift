@@ -13,7 +13,7 @@ struct AttentionCommand: Command {
                     "attention \"The cat sat on the mat\" 3 0", "attention \"The cat sat on the mat\" --summary"]
     let flags = [
         Arguments.Flag("summary", "for every layer and head, the key position it attends to most"),
-        Arguments.Flag("json", "print the weights (or the summary) as one JSON object"),
+        Arguments.Flag.json("with the weights (or the summary)"),
     ]
     /// Rows and columns drawn at most; the heatmap is two columns per token.
     static let maxDrawn = 48
@@ -67,7 +67,7 @@ struct AttentionCommand: Command {
             }
         }
         defer { model.onAttention = nil }
-        loaded.conversation = []; loaded.conversationTokens = []
+        loaded.forgetConversation()
         model.reset()
         try model.forward(ids, logitsFrom: ids.count) { _, _ in }   // no logits needed
         model.onAttention = nil
@@ -76,7 +76,7 @@ struct AttentionCommand: Command {
             let queries = Double(max(1, T - 1))
             let best = sums.map { $0.map { row in row.indices.max { row[$0] < row[$1] } ?? 0 } }
             let means = sums.enumerated().map { (l, hs) in hs.enumerated().map { (h, row) in row[best[l][h]] / queries } }
-            if args.flag("json") {
+            if args.json {
                 console.line(try JSONText.encode(JSONSummary(tokens: tokens, most_attended: best, mean_weight: means)))
                 return
             }
@@ -92,7 +92,7 @@ struct AttentionCommand: Command {
             return
         }
 
-        if args.flag("json") {
+        if args.json {
             console.line(try JSONText.encode(JSONMap(tokens: tokens, layer: layer, head: head, weights: map)))
             return
         }

@@ -8,8 +8,9 @@ struct InfoCommand: Command {
     let topic = Topic.inspect
     let summary = "parameter budget by component, bytes by tensor type, KV-cache and FLOPs per token"
     let usage = "info [--json]"
+    let positionals: ClosedRange<Int>? = 0...0
     let examples = ["info", "info --json"]
-    let flags = [Arguments.Flag("json", "print one JSON object with the figures")]
+    let flags = [Arguments.Flag.json("with the figures")]
 
     struct JSONPart: Codable { var component: String; var parameters: Int; var bytes: Int; var share: Double }
     struct JSONType: Codable { var type: String; var tensors: Int; var parameters: Int; var bytes: Int }
@@ -22,7 +23,6 @@ struct InfoCommand: Command {
 
     func run(_ args: Arguments, session: Session) throws {
         let loaded = try session.requireModel()
-        guard args.positionals.isEmpty else { throw CommandError.usage("usage: \(usage)") }
         let model = loaded.model, c = model.config
         let b = ParameterBudget(model: model)
         let total = max(1, b.total)
@@ -31,7 +31,7 @@ struct InfoCommand: Command {
         session.figures["embedding_share_pct"] = 100 * Double(b.parts.first { $0.component == .embeddings }?.parameters ?? 0) / Double(total)
         session.figures["kv_bytes_per_token"] = Double(b.kvCacheBytesPerToken)
         session.figures["flops_per_token"] = Double(b.flopsPerToken)
-        if args.flag("json") {
+        if args.json {
             let out = JSONOutput(
                 model: loaded.name, architecture: c.architecture, layers: c.layers, embedding: c.embedding,
                 parameters: b.total, tensor_bytes: b.totalBytes, file_bytes: model.gguf.fileSize,

@@ -28,7 +28,7 @@ enum InspectInput {
     /// This replaces what the cache held, so a `chat` conversation starts over.
     static func logits(after text: String, loaded: LoadedModel) throws -> (ids: [Int32], logits: [Float]) {
         let ids = try encode(text, loaded: loaded)
-        loaded.conversation = []; loaded.conversationTokens = []
+        loaded.forgetConversation()
         loaded.model.reset()
         return (ids, try loaded.model.logitsAfter(ids))
     }

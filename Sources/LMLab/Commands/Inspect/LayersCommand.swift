@@ -7,10 +7,10 @@ struct LayersCommand: Command {
     let topic = Topic.inspect
     let summary = "a row per layer: attention kind, parameters, bytes, tensor types"
     let usage = "layers"
+    let positionals: ClosedRange<Int>? = 0...0
 
     func run(_ args: Arguments, session: Session) throws {
         let loaded = try session.requireModel()
-        guard args.positionals.isEmpty else { throw CommandError.usage("usage: \(usage)") }
         let model = loaded.model
         let budget = ParameterBudget(model: model)
         var t = Table(["layer", "attention", "parameters", "bytes", "tensor types"],

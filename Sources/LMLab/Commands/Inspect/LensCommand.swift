@@ -9,7 +9,7 @@ struct LensCommand: Command {
     let summary = "logit lens: the top next token and its probability after every layer"
     let usage = "lens TEXT [--json]"
     let examples = ["lens The capital of France is", "lens \"1, 2, 3, 4,\" --json"]
-    let flags = [Arguments.Flag("json", "print one JSON object with each layer's top token")]
+    let flags = [Arguments.Flag.json("with each layer's top token")]
 
     struct JSONLayer: Codable { var layer: Int; var id: Int32; var piece: String; var probability: Float; var final_token_probability: Float }
     struct JSONOutput: Codable {
@@ -28,7 +28,7 @@ struct LensCommand: Command {
         var residuals = [[Float]](repeating: [], count: c.layers)
         model.onResidual = { layer, rows in residuals[layer] = Array(rows[(rows.count - d)...]) }
         defer { model.onResidual = nil }
-        loaded.conversation = []; loaded.conversationTokens = []
+        loaded.forgetConversation()
         model.reset()
         let own = TokenDistribution(logits: try model.logitsAfter(ids))
         model.onResidual = nil
@@ -42,7 +42,7 @@ struct LensCommand: Command {
                              final_token_probability: dist.probabilities[Int(ownTop.id)])
         }
         let console = session.console
-        if args.flag("json") {
+        if args.json {
             console.line(try JSONText.encode(JSONOutput(text: text, layers: layers, model_id: ownTop.id,
                                                         model_piece: TokensCommand.pieceText(ownTop.id, tokenizer),
                                                         model_probability: ownTop.probability)))

@@ -10,7 +10,7 @@ struct NextCommand: Command {
     let examples = ["next The capital of France is", "next \"Once upon a\" 20", "next \"2 + 2 =\" --temp 2", "next hello --json"]
     let flags = [
         Arguments.Flag("temp", value: "T", "show softmax(logits / T) instead of T = 1; 0 = greedy"),
-        Arguments.Flag("json", "print one JSON object with the top tokens and the entropy"),
+        Arguments.Flag.json("with the top tokens and the entropy"),
     ]
 
     struct JSONToken: Codable { var id: Int32; var piece: String; var probability: Float; var logit: Float }
@@ -36,7 +36,7 @@ struct NextCommand: Command {
         let console = session.console
         session.figures["entropy_bits"] = dist.entropyBits
         session.figures["top_probability"] = Double(top.first?.probability ?? 0)
-        if args.flag("json") {
+        if args.json {
             let out = JSONOutput(text: text, ids: ids, temperature: Float(temperature), entropy_bits: dist.entropyBits,
                                  top: top.map { JSONToken(id: $0.id, piece: TokensCommand.pieceText($0.id, tokenizer),
                                                           probability: $0.probability, logit: logits[Int($0.id)]) })

@@ -11,7 +11,7 @@ struct TensorCommand: Command {
     let examples = ["tensor blk.0.attn_q.weight", "tensor token_embd.weight row 7042", "tensor output_norm.weight --json"]
     let flags = [
         Arguments.Flag("bins", value: "N", "histogram buckets (default 20)"),
-        Arguments.Flag("json", "print one JSON object with the figures"),
+        Arguments.Flag.json("with the figures"),
     ]
 
     struct JSONOutput: Codable {
@@ -42,7 +42,7 @@ struct TensorCommand: Command {
             throw CommandError.failed("\(info.name) is \(info.type.name), which the engine can't dequantize")
         }
         let console = session.console
-        let json = args.flag("json")
+        let json = args.json
 
         if args.positionals.count > 1 {
             guard args.positionals.count == 3, args.positionals[1] == "row", let r = Int(args.positionals[2]) else {

@@ -8,11 +8,12 @@ struct SaveCommand: Command {
     let topic = Topic.lessons
     let summary = "save the session as a notebook (.md, .ipynb) or the current weights as a model (.gguf)"
     let usage = "save FILE.md|FILE.ipynb|FILE.gguf"
+    let positionals: ClosedRange<Int>? = 1...1
     let examples = ["save today.md", "save today.ipynb", "quant q4_0; save smollm2-q4_0.gguf"]
     let recordsInTranscript = false
 
     func run(_ args: Arguments, session: Session) throws {
-        guard args.positionals.count == 1, let path = args.positional(0) else { throw CommandError.usage("usage: \(usage)") }
+        let path = args.positionals[0]
         let url = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
         if url.pathExtension.lowercased() == "gguf" { return try saveModel(to: url, shown: path, session: session) }
         let entries = session.transcript.entries.count

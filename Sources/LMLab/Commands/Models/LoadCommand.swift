@@ -91,27 +91,3 @@ struct LoadCommand: Command {
         return console.styled("loaded \(m.name)", .bold) + " (\(TextUtil.sanitize(m.url.lastPathComponent)))\n" + t.render()
     }
 }
-
-/// `unload [NAME]`: free a loaded model (the current one when no name is given).
-struct UnloadCommand: Command {
-    let name = "unload"
-    let topic = Topic.models
-    let summary = "unload a model (the current one by default) and free its memory"
-    let usage = "unload [NAME]"
-    let examples = ["unload", "unload big"]
-
-    func complete(_ previous: [String], session: Session) -> [String] {
-        previous.isEmpty ? session.models.names : []
-    }
-
-    func run(_ args: Arguments, session: Session) throws {
-        guard args.positionals.count <= 1 else { throw CommandError.usage("usage: \(usage)") }
-        let m = try args.positional(0).map { try session.models.require($0) } ?? session.requireModel()
-        let wasCurrent = m.name == session.models.currentName
-        session.models.remove(m.name)
-        if wasCurrent { session.adoptModelDefaults() }
-        var message = "unloaded \(m.name)"
-        if wasCurrent, let now = session.models.currentName { message += "; the current model is now \(now)" }
-        session.console.line(message)
-    }
-}

@@ -6,6 +6,7 @@ struct PullCommand: Command {
     let topic = Topic.models
     let summary = "download a model from the catalogue (sha256 checked)"
     let usage = "pull NAME | pull URL | pull PATH.gguf"
+    let positionals: ClosedRange<Int>? = 1...1
     let examples = ["pull smollm2", "pull gemma3",
                     "pull https://huggingface.co/OWNER/REPO/resolve/main/model.gguf", "pull ~/Downloads/model.gguf"]
 
@@ -14,7 +15,7 @@ struct PullCommand: Command {
     }
 
     func run(_ args: Arguments, session: Session) throws {
-        guard args.positionals.count == 1, let word = args.positional(0) else { throw CommandError.usage("usage: \(usage)") }
+        let word = args.positionals[0]
         if word.contains("://") || word.contains("/") || word.hasSuffix(".gguf") { return try pullFile(word, session: session) }
         let catalog = try Catalog.load(home: session.home)
         guard let entry = catalog.entry(word) else {
@@ -66,29 +67,5 @@ extension PullCommand {
         let bytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         session.console.line(String(format: "pulled %@ (%@) in %.1f s — 'load %@'", url.path, TextUtil.bytes(bytes),
                                     Date().timeIntervalSince(start), url.deletingPathExtension().lastPathComponent))
-    }
-}
-
-/// `models`: the catalogue, and which models are here already.
-struct ModelsCommand: Command {
-    let name = "models"
-    let topic = Topic.models
-    let summary = "list the models the lab knows, and which are downloaded; --loaded: the ones in memory"
-    let usage = "models [--loaded]"
-    let flags = [Arguments.Flag("loaded", "the models loaded now, with the memory each takes")]
-
-    func run(_ args: Arguments, session: Session) throws {
-        guard args.positionals.isEmpty else { throw CommandError.usage("usage: \(usage)") }
-        if args.flag("loaded") { return session.console.line(LoadedModelsView.render(session)) }
-        let catalog = try Catalog.load(home: session.home)
-        var t = Table(["name", "aliases", "architecture", "parameters", "size", "licence", "status"])
-        for e in catalog.models {
-            let here = (try? ModelLocator.resolve(e.name, home: session.home)) != nil
-            let status = e.isShipped ? (here ? "shipped" : "shipped, but missing — train models/recipes/\(e.name).json")
-                : here ? "pulled" : "not pulled — pull \(e.aliases.first ?? e.name)"
-            t.add([e.name, e.aliases.joined(separator: ", "), e.architecture, TextUtil.count(e.parameters),
-                   TextUtil.bytes(e.bytes), e.license, status])
-        }
-        session.console.line(t.render(console: session.console))
     }
 }

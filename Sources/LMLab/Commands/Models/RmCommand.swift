@@ -7,6 +7,7 @@ struct RmCommand: Command {
     let topic = Topic.models
     let summary = "delete a pulled model's file (pull brings it back)"
     let usage = "rm NAME"
+    let positionals: ClosedRange<Int>? = 1...1
     let examples = ["rm gemma3"]
 
     func complete(_ previous: [String], session: Session) -> [String] {
@@ -14,7 +15,7 @@ struct RmCommand: Command {
     }
 
     func run(_ args: Arguments, session: Session) throws {
-        guard args.positionals.count == 1, let word = args.positional(0) else { throw CommandError.usage("usage: \(usage)") }
+        let word = args.positionals[0]
         guard !word.contains("/") else { throw CommandError.usage("rm takes a model name from 'models', not a path") }
         let entry = (try? Catalog.load(home: session.home))?.entry(word)
         if let entry, entry.parts.isEmpty {

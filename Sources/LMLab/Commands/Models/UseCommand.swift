@@ -6,6 +6,7 @@ struct UseCommand: Command {
     let topic = Topic.models
     let summary = "make another loaded model the current one"
     let usage = "use NAME"
+    let positionals: ClosedRange<Int>? = 1...1
     let examples = ["use big", "use smollm2"]
 
     func complete(_ previous: [String], session: Session) -> [String] {
@@ -13,7 +14,7 @@ struct UseCommand: Command {
     }
 
     func run(_ args: Arguments, session: Session) throws {
-        guard args.positionals.count == 1, let name = args.positional(0) else { throw CommandError.usage("usage: \(usage)") }
+        let name = args.positionals[0]
         try session.switchModel(to: name)
         let m = try session.requireModel()
         session.console.line("now using \(m.name) (\(TextUtil.sanitize(m.url.lastPathComponent)))")

@@ -8,6 +8,7 @@ struct QuantCommand: Command {
     let topic = Topic.quantize
     let summary = "re-quantize the loaded weights in memory (f32 … q2_k), or `quant reset`"
     let usage = "quant TYPE|reset [--only attn|mlp|embed]"
+    let positionals: ClosedRange<Int>? = 1...1
     let examples = ["quant q4_0", "quant q8_0 --only mlp", "quant reset"]
     let flags = [Arguments.Flag("only", value: "PART", "quantize only attn, mlp or embed (embeddings and output head)")]
 
@@ -29,9 +30,7 @@ struct QuantCommand: Command {
 
     func run(_ args: Arguments, session: Session) throws {
         let loaded = try session.requireModel()
-        guard args.positionals.count == 1, let word = args.positional(0)?.lowercased() else {
-            throw CommandError.usage("usage: \(usage)")
-        }
+        let word = args.positionals[0].lowercased()
         let model = loaded.model
         let console = session.console
         let before = model.weightBytes

@@ -24,7 +24,7 @@ struct SampleCommand: Command {
         let model = loaded.model
         let stop = { session.interrupt.isSet }
         let reference: WeightSet
-        do { reference = try loaded.reference(shouldStop: stop) } catch is CancellationError { throw CommandError.interrupted }
+        do { reference = try loaded.reference(shouldStop: stop) } catch { throw CommandError(error) }
         defer { model.use(nil); loaded.weightSet = nil }
         func continuation(_ set: WeightSet?) throws -> (ids: [Int32], pieces: [String], text: String) {
             model.use(set)
@@ -51,8 +51,8 @@ struct SampleCommand: Command {
                 console.line(TextUtil.pad(label, to: labelWidth) + "  " + SampleCommand.oneLine(agreed) + marked
                              + console.styled("  (\(same)/\(out.ids.count) as f32)", .dim))
             }
-        } catch is CancellationError {
-            throw CommandError.interrupted
+        } catch {
+            throw CommandError(error)
         }
     }
 

@@ -14,6 +14,7 @@ struct DistillCommand: Command {
     let topic = Topic.train
     let summary = "generate a training corpus with a teacher model (seeded, resumable)"
     let usage = "distill TEACHER --prompts FILE --tokens N --out FILE [--seed S] [--temp T] [--repeat-penalty P] [--max N] [--workers N]"
+    let positionals: ClosedRange<Int>? = 1...1
     let examples = ["distill smollm2 --prompts models/data/story-prompts.txt --tokens 20000 --out stories.txt"]
     let flags = [
         Arguments.Flag("prompts", value: "FILE", "one prompt per line (blank lines and # comments skipped)"),
@@ -32,7 +33,7 @@ struct DistillCommand: Command {
     }
 
     func run(_ args: Arguments, session: Session) throws {
-        guard args.positionals.count == 1, let teacherName = args.positional(0) else { throw CommandError.usage("usage: \(usage)") }
+        let teacherName = args.positionals[0]
         guard let promptsPath = args.options["prompts"] else { throw CommandError.usage("which prompts? add --prompts FILE") }
         guard let outPath = args.options["out"] else { throw CommandError.usage("where to? add --out FILE") }
         guard let target: Int = try args.number("tokens", in: 1...100_000_000) else {

@@ -9,6 +9,7 @@ struct EvalCommand: Command {
     let topic = Topic.train
     let summary = "exact-match accuracy of a model on held-out arithmetic (a+b, a−b)"
     let usage = "eval [MODEL] --task arithmetic [--count N] [--shots K] [--show N] [--json]"
+    let positionals: ClosedRange<Int>? = 0...1
     let examples = ["eval tiny-math --task arithmetic", "eval smollm2 --task arithmetic --count 50",
                     "eval gemma3 --task arithmetic --shots 5"]
     let flags = [
@@ -16,7 +17,7 @@ struct EvalCommand: Command {
         Arguments.Flag("count", value: "N", "how many held-out problems (default 200, at most 2000)"),
         Arguments.Flag("shots", value: "K", "solved examples before each problem (default: 0 for lmlab-trained models, 5 otherwise)"),
         Arguments.Flag("show", value: "N", "list N of the wrong answers (default 5)"),
-        Arguments.Flag("json", "print one JSON object with the figures and every answer"),
+        Arguments.Flag.json("with the figures and every answer"),
     ]
 
     func complete(_ previous: [String], session: Session) -> [String] {
@@ -28,7 +29,6 @@ struct EvalCommand: Command {
             throw CommandError.usage(args.options["task"] == nil ? "which task? try: eval MODEL --task arithmetic"
                                      : "unknown task '\(TextUtil.sanitize(args.options["task"]!))' (known: arithmetic)")
         }
-        guard args.positionals.count <= 1 else { throw CommandError.usage("usage: \(usage)") }
         let count: Int = try args.number("count", in: 1...2000) ?? 200
         let show: Int = try args.number("show", in: 0...2000) ?? 5
         let console = session.console
@@ -48,7 +48,7 @@ struct EvalCommand: Command {
         let trainedHere = model.gguf.metadata["lmlab.training.steps"] != nil
         let shots: Int = try args.number("shots", in: 0...50) ?? (trainedHere ? 0 : 5)
         let evaluation = ArithmeticEvaluation(count: count, shots: shots)
-        let json = args.flag("json")
+        let json = args.json
         var bar: ProgressBar?
         if !json, console.isTerminal || count >= 50 {
             bar = ProgressBar(label: "eval", total: Double(count), unit: "problems", console: console)

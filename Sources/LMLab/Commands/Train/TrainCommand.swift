@@ -9,6 +9,7 @@ struct TrainCommand: Command {
     let topic = Topic.train
     let summary = "train a tiny model from a recipe (live loss, Ctrl-C saves a checkpoint)"
     let usage = "train RECIPE.json [--steps N] [--out FILE.gguf] [--resume]"
+    let positionals: ClosedRange<Int>? = 1...1
     let examples = ["train models/recipes/tiny-math-short.json", "train models/recipes/tiny-math.json --resume",
                     "train models/recipes/tiny-stories-short.json --out /tmp/stories.gguf"]
     let flags = [
@@ -30,7 +31,7 @@ struct TrainCommand: Command {
     }
 
     func run(_ args: Arguments, session: Session) throws {
-        guard args.positionals.count == 1, let path = args.positional(0) else { throw CommandError.usage("usage: \(usage)") }
+        let path = args.positionals[0]
         var recipe: TrainingRecipe
         do { recipe = try TrainingRecipe.load(URL(fileURLWithPath: (path as NSString).expandingTildeInPath)) } catch let e as TrainingError {
             throw CommandError.failed(e.description)

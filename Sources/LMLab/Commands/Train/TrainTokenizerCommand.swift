@@ -10,6 +10,7 @@ struct TrainTokenizerCommand: Command {
     let topic = Topic.train
     let summary = "learn a byte-level BPE vocabulary from a text file"
     let usage = "train-tokenizer FILE --vocab N [--out FILE.gguf]"
+    let positionals: ClosedRange<Int>? = 1...1
     let examples = ["train-tokenizer models/data/tiny-stories-corpus.txt --vocab 512"]
     let flags = [
         Arguments.Flag("vocab", value: "N", "tokens in the vocabulary, 257 or more (256 bytes + <|endoftext|> + merges)"),
@@ -17,7 +18,7 @@ struct TrainTokenizerCommand: Command {
     ]
 
     func run(_ args: Arguments, session: Session) throws {
-        guard args.positionals.count == 1, let path = args.positional(0) else { throw CommandError.usage("usage: \(usage)") }
+        let path = args.positionals[0]
         guard let size: Int = try args.number("vocab", in: 257...65_536) else {
             throw CommandError.usage("how many tokens? add --vocab N (257 or more)")
         }
@@ -37,9 +38,9 @@ struct TrainTokenizerCommand: Command {
         do {
             vocabulary = try BPETrainer.train(text: text, size: size, progress: { done, _ in bar.update(Double(done - 257)) },
                                               shouldStop: { session.interrupt.isSet })
-        } catch TrainingError.interrupted {
+        } catch {
             console.line("")
-            throw CommandError.interrupted
+            throw CommandError(error)
         }
         bar.finish(Double(vocabulary.count - 257))
         var w = GGUFWriter()
