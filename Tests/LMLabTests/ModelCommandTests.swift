@@ -125,7 +125,7 @@ final class ModelCommandTests: XCTestCase {
         s.console.reset()
         XCTAssertFalse(s.run("gen " + String(repeating: "word ", count: 40)))
         XCTAssertEqual(s.console.capturedErrors,
-                       "error: the prompt has 40 tokens; the context holds 16 (shorten it or `unload` and load with a larger context)\n")
+                       "error: the prompt has 40 tokens; the context holds 16 (shorten it, or `unload` and load with a larger --context)\n")
         XCTAssertTrue(s.run("gen hi --max 2"), "the session goes on")
     }
 

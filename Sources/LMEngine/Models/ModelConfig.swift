@@ -87,11 +87,11 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return "tensor '\(name)' has type \(type), which lmlab can't compute with yet"
         case .badConfig(let m): return "bad model metadata: \(m)"
         case let .promptTooLong(tokens, context):
-            return "the prompt has \(tokens) tokens; the context holds \(context) (shorten it or `unload` and load with a larger context)"
+            return "the prompt has \(tokens) tokens; the context holds \(context)"
         case let .tooLargeForMemory(needed, available):
             return "the model needs about \(needed >> 20) MiB but only \(available >> 20) MiB of memory is available"
         case let .kvCacheTooLarge(layers, context, kvWidth):
-            return "the KV cache for \(context) tokens × \(layers) layers × \(kvWidth) floats can't be reserved (load with a smaller --context)"
+            return "the KV cache for \(context) tokens × \(layers) layers × \(kvWidth) floats can't be reserved"
         }
     }
 }

@@ -57,7 +57,7 @@ public final class Session {
         } catch let e as CommandError {
             console.error(e.description)
         } catch {
-            console.error(TextUtil.sanitize(String(describing: error)))
+            console.error(TextUtil.sanitize(ErrorLine.text(for: error)))
         }
         if let recording { _ = console.stopRecording(recording) }   // failed commands are not saved
         return false

@@ -101,7 +101,7 @@ struct GenCommand: Command {
 
     static func checkFits(_ count: Int, model: DecoderModel) throws {
         if count >= model.cache.capacity {
-            throw CommandError.usage(ModelError.promptTooLong(tokens: count, context: model.cache.capacity).description)
+            throw CommandError.usage(ErrorLine.text(for: ModelError.promptTooLong(tokens: count, context: model.cache.capacity)))
         }
     }
 

@@ -32,8 +32,8 @@ struct LoadCommand: Command {
         let model: DecoderModel
         do {
             model = try ModelLoader.load(url: url, contextLength: context, threads: session.settings.int("threads"))
-        } catch let e as CustomStringConvertible where e is Error {
-            throw CommandError.failed("can't load '\(TextUtil.sanitize(url.lastPathComponent))': \(e.description)")
+        } catch {
+            throw CommandError.failed("can't load '\(TextUtil.sanitize(url.lastPathComponent))': \(ErrorLine.text(for: error))")
         }
         // Building a model can't stop halfway; Ctrl-C during it drops the result instead.
         try session.interrupt.check()
