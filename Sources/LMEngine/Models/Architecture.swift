@@ -29,6 +29,7 @@ public enum ArchitectureRegistry {
     static let builtIn: [any Architecture.Type] = [
         LlamaModel.self,
         Gemma3Model.self,
+        Phi3Model.self,
     ]
 
     private static let lock = NSLock()

@@ -37,7 +37,9 @@ open class DecoderModel {
     /// Called after each layer with the residual stream x of this batch, [n × embedding].
     public var onResidual: ((_ layer: Int, _ rows: UnsafeBufferPointer<Float>) -> Void)?
 
-    public let maxBatch = 64
+    /// Tokens that go through the layers together (an architecture's own buffers use it before `super.init`).
+    public static let batchCapacity = 64
+    public let maxBatch = DecoderModel.batchCapacity
     public let logitChunk = 8
     public let x, xn, q, k, v, attn, gate, up, logits: UnsafeMutablePointer<Float>
     private let owned: [UnsafeMutablePointer<Float>]

@@ -19,11 +19,14 @@ extension ComputeContext {
     }
 
     /// Rotary position embedding in place: row t of v ([rows × heads × headDim]) is at position pos0 + t.
+    /// `rotated`: how many leading dimensions of each head turn (nil: all); `freqFactors`
+    /// ([rotated/2]): Llama 3's rope_freqs or LongRoPE's factors, dividing each pair's angle.
     public func rope(_ v: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int, pos0: Int,
-                     base: Float, style: RoPEStyle) {
+                     base: Float, style: RoPEStyle, rotated: Int? = nil, freqFactors: UnsafePointer<Float>? = nil,
+                     magnitude: Float = 1) {
         for t in 0..<rows {
-            applyRoPE(v + t * heads * headDim, heads: heads, headDim: headDim, pos: pos0 + t,
-                      base: base, style: style, mode: mode)
+            applyRoPE(v + t * heads * headDim, heads: heads, headDim: headDim, pos: pos0 + t, base: base, style: style,
+                      rotated: rotated, freqFactors: freqFactors, magnitude: magnitude, mode: mode)
         }
     }
 

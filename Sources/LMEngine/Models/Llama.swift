@@ -5,7 +5,9 @@ import Foundation
 /// Each layer:  x += Wo · attention(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x))
 ///              x += Wdown · (silu(Wgate·n(x)) ⊙ Wup·n(x))
 /// with n = RMSNorm (its own weights per sub-layer). RoPE rotates adjacent
-/// pairs (2i, 2i+1): the GGUF converter permuted q/k rows for that.
+/// pairs (2i, 2i+1): the GGUF converter permuted q/k rows for that. Llama 3.1 and
+/// later stretch RoPE's long wavelengths for a longer context: the converter wrote the
+/// factors as `rope_freqs.weight`, each pair's angle divided by its factor.
 public final class LlamaModel: DecoderModel, Architecture {
     public static let architectureName = "llama"
 
@@ -27,10 +29,14 @@ public final class LlamaModel: DecoderModel, Architecture {
         }
     }
     private let layers: [Layer]
+    /// Llama 3's RoPE frequency factors, [ropeDimensions/2]; nil when the file has none.
+    private let ropeFactors: UnsafeMutablePointer<Float>?
 
     public init(_ builder: ModelBuilder) throws {
         let c = try ModelConfig(gguf: builder.gguf)
+        try RoPEScaling.requireNone(builder.gguf)
         layers = try (0..<c.layers).map { try Layer(builder, $0, c) }
+        ropeFactors = try builder.optionalVector("rope_freqs.weight", count: c.ropeDimensions / 2)
         try super.init(builder, config: c)
     }
 
@@ -42,8 +48,10 @@ public final class LlamaModel: DecoderModel, Architecture {
         compute.matmul(w.wq, xn, q, n: n)
         compute.matmul(w.wk, xn, k, n: n)
         compute.matmul(w.wv, xn, v, n: n)
-        compute.rope(q, rows: n, heads: c.heads, headDim: c.headDim, pos0: pos0, base: c.ropeBase, style: .adjacentPairs)
-        compute.rope(k, rows: n, heads: c.kvHeads, headDim: c.headDim, pos0: pos0, base: c.ropeBase, style: .adjacentPairs)
+        compute.rope(q, rows: n, heads: c.heads, headDim: c.headDim, pos0: pos0, base: c.ropeBase, style: .adjacentPairs,
+                     rotated: c.ropeDimensions, freqFactors: ropeFactors)
+        compute.rope(k, rows: n, heads: c.kvHeads, headDim: c.headDim, pos0: pos0, base: c.ropeBase, style: .adjacentPairs,
+                     rotated: c.ropeDimensions, freqFactors: ropeFactors)
         selfAttention(layer: layer, n: n, pos0: pos0, scale: 1 / Float(c.headDim).squareRoot(), window: nil)
         compute.matmul(w.wo, attn, xn, n: n)
         compute.addResidual(x, xn, count: n * d)

@@ -52,7 +52,8 @@ public final class ModelBuilder {
     }
 
     /// A zeroed scratch buffer of `count` floats the model owns: an architecture's extra
-    /// activations (e.g. a fused projection's output), beside the shared ones in DecoderModel.
+    /// activations (e.g. a fused projection's output, [DecoderModel.batchCapacity × width]),
+    /// beside the shared ones in DecoderModel.
     public func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
         let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
         p.initialize(repeating: 0, count: max(1, count))

@@ -15,6 +15,9 @@ public struct ModelConfig: Sendable, Equatable {
     /// The context the model was trained for.
     public var contextLength: Int
     public var ropeBase: Float
+    /// How many leading dimensions of each head RoPE rotates (`rope.dimension_count`; phi's
+    /// partial rotary rotates fewer than headDim).
+    public var ropeDimensions: Int
     public var rmsEpsilon: Float
     /// `general.file_type`'s label, e.g. "Q4_1" (the file's mixture label; tensors may differ).
     public var fileType: String?
@@ -47,6 +50,7 @@ extension ModelConfig {
             vocabulary: vocabulary,
             contextLength: try int("context_length"),
             ropeBase: (try? gguf.float("\(a).rope.freq_base")) ?? 10_000,
+            ropeDimensions: (try? int("rope.dimension_count")) ?? headDim,
             rmsEpsilon: try gguf.float("\(a).attention.layer_norm_rms_epsilon"),
             fileType: (try? gguf.int("general.file_type")).flatMap(ModelLoader.fileTypeName))
         // Heads and head size are bounded too: heads × head size (and the KV cache
@@ -57,8 +61,8 @@ extension ModelConfig {
             throw ModelError.badConfig("layers \(config.layers), width \(embedding), heads \(heads), head size \(headDim), "
                                        + "feed-forward \(config.feedForward), context \(config.contextLength) out of range")
         }
-        if let rot = try? int("rope.dimension_count"), rot != headDim {
-            throw ModelError.badConfig("partial RoPE (\(rot) of \(headDim) dimensions) is not supported")
+        guard (2...headDim).contains(config.ropeDimensions), config.ropeDimensions % 2 == 0 else {
+            throw ModelError.badConfig("RoPE turns \(config.ropeDimensions) of \(headDim) dimensions per head")
         }
         self = config
     }
@@ -93,5 +97,19 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case let .kvCacheTooLarge(layers, context, kvWidth):
             return "the KV cache for \(context) tokens × \(layers) layers × \(kvWidth) floats can't be reserved"
         }
+    }
+}
+
+/// RoPE context-stretching schemes named in `<arch>.rope.scaling.type`. Llama 3 bakes its
+/// stretching into `rope_freqs.weight` and LongRoPE into factor tensors, which the
+/// architectures read; a linear or YaRN rescale of every angle is not implemented, and a
+/// file asking for one is refused rather than run with the wrong positions.
+public enum RoPEScaling {
+    public static func requireNone(_ gguf: GGUFFile) throws {
+        let a = try gguf.string("general.architecture")
+        guard let type = try? gguf.string("\(a).rope.scaling.type"), type != "none" else { return }
+        let factor = (try? gguf.float("\(a).rope.scaling.factor")) ?? 1
+        if factor == 1 || factor == 0 { return }
+        throw ModelError.badConfig("RoPE scaling '\(printable(type))' (factor \(factor)) is not supported")
     }
 }
