@@ -30,6 +30,8 @@ public enum ArchitectureRegistry {
         LlamaModel.self,
         Gemma3Model.self,
         Phi3Model.self,
+        Qwen2Model.self,
+        Qwen3Model.self,
     ]
 
     private static let lock = NSLock()
