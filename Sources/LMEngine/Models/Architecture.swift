@@ -16,10 +16,13 @@ public protocol Architecture: DecoderModel {
     /// each mapped to one of the splitter's patterns (PreTokenizer.swift).
     static var preTokenizers: [String: PreTokenizer] { get }
     init(_ builder: ModelBuilder) throws
+    /// The tensors `synth` writes for a random-weight file of this shape (nil: it can't).
+    static func syntheticLayout(_ shape: SyntheticModel.Shape) -> SyntheticLayout?
 }
 
 extension Architecture {
     public static var preTokenizers: [String: PreTokenizer] { [:] }
+    public static func syntheticLayout(_ shape: SyntheticModel.Shape) -> SyntheticLayout? { nil }
 }
 
 /// Architecture name → type. The built-in ones are listed here; a test (or a plug-in)

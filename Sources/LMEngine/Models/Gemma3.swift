@@ -76,6 +76,16 @@ public final class Gemma3Model: DecoderModel, Architecture {
         compute.scale(x, by: Float(config.embedding).squareRoot(), count: tokens.count * config.embedding)
     }
 
+    /// Llama's tensors, the per-head q/k norms and the two post-norms; a window of 512 every
+    /// layer but each sixth.
+    public static func syntheticLayout(_ s: SyntheticModel.Shape) -> SyntheticLayout? {
+        var layout = SyntheticLayout.llama(s)
+        layout.layer += [.norm("attn_q_norm", s.headDim), .norm("attn_k_norm", s.headDim),
+                         .norm("post_attention_norm", s.embedding), .norm("post_ffw_norm", s.embedding)]
+        layout.metadata = ["attention.sliding_window": .uint32(512), "attention.sliding_window_pattern": .uint32(6)]
+        return layout
+    }
+
     public override func block(_ layer: Int, n: Int, pos0: Int) {
         let w = layers[layer], c = config, d = c.embedding, hd = c.headDim
 

@@ -40,6 +40,8 @@ public final class LlamaModel: DecoderModel, Architecture {
         try super.init(builder, config: c)
     }
 
+    public static func syntheticLayout(_ s: SyntheticModel.Shape) -> SyntheticLayout? { .llama(s) }
+
     public override func block(_ layer: Int, n: Int, pos0: Int) {
         let w = layers[layer], c = config, d = c.embedding
 

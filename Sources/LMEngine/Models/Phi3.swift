@@ -62,6 +62,16 @@ public final class Phi3Model: DecoderModel, Architecture {
         try super.init(builder, config: c)
     }
 
+    /// Fused [q|k|v] and [gate|up] matrices; full rotary, no LongRoPE factors.
+    public static func syntheticLayout(_ s: SyntheticModel.Shape) -> SyntheticLayout? {
+        SyntheticLayout(layer: [
+            .norm("attn_norm", s.embedding),
+            .matrix("attn_qkv", s.queryWidth + 2 * s.kvWidth, s.embedding), .matrix("attn_output", s.embedding, s.queryWidth),
+            .norm("ffn_norm", s.embedding),
+            .matrix("ffn_up", 2 * s.feedForward, s.embedding), .matrix("ffn_down", s.embedding, s.feedForward),
+        ])
+    }
+
     public override func block(_ layer: Int, n: Int, pos0: Int) {
         let w = layers[layer], c = config, d = c.embedding, hd = c.headDim
 

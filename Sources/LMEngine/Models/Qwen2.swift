@@ -36,6 +36,13 @@ public final class Qwen2Model: DecoderModel, Architecture {
         try super.init(builder, config: c)
     }
 
+    /// Llama's tensors and the three biases.
+    public static func syntheticLayout(_ s: SyntheticModel.Shape) -> SyntheticLayout? {
+        var layout = SyntheticLayout.llama(s)
+        layout.layer += [.bias("attn_q", s.queryWidth), .bias("attn_k", s.kvWidth), .bias("attn_v", s.kvWidth)]
+        return layout
+    }
+
     public override func block(_ layer: Int, n: Int, pos0: Int) {
         let w = layers[layer], c = config, d = c.embedding
 

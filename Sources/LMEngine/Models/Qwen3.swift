@@ -37,6 +37,13 @@ public final class Qwen3Model: DecoderModel, Architecture {
         try super.init(builder, config: c)
     }
 
+    /// Llama's tensors and the per-head q/k norms.
+    public static func syntheticLayout(_ s: SyntheticModel.Shape) -> SyntheticLayout? {
+        var layout = SyntheticLayout.llama(s)
+        layout.layer += [.norm("attn_q_norm", s.headDim), .norm("attn_k_norm", s.headDim)]
+        return layout
+    }
+
     public override func block(_ layer: Int, n: Int, pos0: Int) {
         let w = layers[layer], c = config, d = c.embedding, hd = c.headDim
 

@@ -1,0 +1,81 @@
+import Foundation
+import XCTest
+import LMEngine
+
+/// Every architecture held to llama.cpp on random-weight files: each fixture in
+/// Tests/Fixtures/differential/ names how `synth` wrote a file (architecture, shape, type,
+/// seed) and holds llama.cpp's greedy tokens and top-5 logits per step for prompts run on it
+/// (scripts/differential.sh made them with the llama.cpp of the llama-cpp-python 0.3.36
+/// sdist). The test writes the same file again, bit for bit, and runs the same prompts.
+///
+/// `LMLAB_DIFFERENTIAL_DIR=folder` runs the full reports the script leaves there instead
+/// of the committed sample, and prints the first differing token and the largest top-5
+/// logit gap per case.
+final class DifferentialTests: XCTestCase {
+    struct Fixture: Decodable {
+        struct Shape: Decodable { let layers, embedding, heads, kvHeads, feedForward, vocabulary: Int; let headSize: Int? }
+        struct Case: Decodable {
+            let prompt_ids: [Int32]
+            let generated_ids: [Int32]
+            let top5_per_step: [[[Double]]]
+        }
+        let architecture: String
+        let shape: Shape
+        let type: String
+        let seed: UInt64
+        let n_ctx: Int
+        let cases: [Case]
+    }
+
+    static let types: [String: (GGMLType, Bool)] = ["q4_0": (.q4_0, false), "q8_0": (.q8_0, false), "f16": (.f16, false),
+                                                    "f32": (.f32, false), "q4_k": (.q4_K, false), "q4_k_m": (.q4_K, true)]
+
+    func fixtures() throws -> [URL] {
+        let folder = ProcessInfo.processInfo.environment["LMLAB_DIFFERENTIAL_DIR"].map { URL(fileURLWithPath: $0) }
+            ?? TestPaths.fixture("differential")
+        let files = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? []
+        let json = files.filter { $0.pathExtension == "json" }.sorted { $0.path < $1.path }
+        if json.isEmpty { throw XCTSkip("no differential fixtures in \(folder.path)") }
+        return json
+    }
+
+    func testEveryArchitectureAgainstLlamaCpp() throws {
+        for url in try fixtures() {
+            let f = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+            let s = f.shape
+            let shape = SyntheticModel.Shape(layers: s.layers, embedding: s.embedding, heads: s.heads, kvHeads: s.kvHeads,
+                                             feedForward: s.feedForward, vocabulary: s.vocabulary, headSize: s.headSize)
+            let (type, mixture) = try XCTUnwrap(Self.types[f.type], f.type)
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("differential-\(UUID()).gguf")
+            defer { try? FileManager.default.removeItem(at: file) }
+            try SyntheticModel.write(shape, architecture: f.architecture, type: type, mixture: mixture, to: file, seed: f.seed,
+                                     contextLength: 4096)
+            let model = try ModelLoader.load(url: file, contextLength: f.n_ctx, threads: 2)
+            model.compute.activations = .q8
+            var diverged = 0, worst: Double = 0, report: [String] = []
+            for (i, c) in f.cases.enumerated() {
+                model.reset()
+                var ids: [Int32] = [], gap: Double = 0, firstDifference: Int?
+                var logits = try model.logitsAfter(c.prompt_ids)
+                for step in 0..<c.generated_ids.count {
+                    for pair in c.top5_per_step[step] { gap = max(gap, abs(Double(logits[Int(pair[0])]) - pair[1])) }
+                    // argmax, ties to the lowest id (llama.cpp's order)
+                    var best = 0
+                    for t in 1..<logits.count where logits[t] > logits[best] { best = t }
+                    ids.append(Int32(best))
+                    if Int32(best) != c.generated_ids[step] { firstDifference = step; break }
+                    if step + 1 < c.generated_ids.count { logits = try model.logitsAfter([Int32(best)]) }
+                }
+                worst = max(worst, gap)
+                if let step = firstDifference {
+                    diverged += 1
+                    report.append("case \(i): first differing token at step \(step): lmlab \(ids[step]), llama.cpp \(c.generated_ids[step])")
+                }
+                XCTAssertNil(firstDifference, "\(url.lastPathComponent) case \(i)")
+                XCTAssertLessThanOrEqual(gap, 1e-4, "\(url.lastPathComponent) case \(i): top-5 logit gap")
+            }
+            print("\(url.lastPathComponent) (\(f.architecture), \(f.type)): \(f.cases.count) cases, \(diverged) diverged, "
+                  + "largest top-5 logit gap \(worst)" + (report.isEmpty ? "" : "\n  " + report.joined(separator: "\n  ")))
+        }
+    }
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The differential harness: every architecture the lab runs, held to llama.cpp on the same
+# random-weight files (lmlab synth), token for token and top-5 logit by logit. Run by
+# developers, never by CI (it needs llama.cpp built beside the project).
+#
+#   scripts/differential.sh [OUT_DIR] [PROMPTS_PER_ARCHITECTURE]
+#
+# LMLAB_LLAMACPP_SRC: the unpacked llama-cpp-python sdist, its vendored llama.cpp built
+# into vendor/llama.cpp/build (scripts/llamacpp-build.sh does both).
+# Leaves OUT_DIR/ARCH.json reports, then runs DifferentialTests over them; copy a sample
+# (a few cases per file) into Tests/Fixtures/differential/ to commit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SRC=${LMLAB_LLAMACPP_SRC:?set LMLAB_LLAMACPP_SRC to the unpacked llama-cpp-python sdist}
+OUT=${1:-/tmp/lmlab-differential}
+N=${2:-300}
+mkdir -p "$OUT"
+export LLAMA_CPP_LIB_PATH="$SRC/vendor/llama.cpp/build/bin"
+export PYTHONPATH="$SRC:$SRC/vendor/llama.cpp/gguf-py"
+LMLAB=.build/release/lmlab
+[ -x "$LMLAB" ] || swift build -c release --product lmlab
+for ARCH in ${ARCHS:-llama qwen2 qwen3 phi3 gemma3}; do
+  for TYPE in ${TYPES:-q8_0 q4_0}; do
+    FILE="$OUT/$ARCH-$TYPE.gguf"
+    LMLAB_HOME="$OUT/home" "$LMLAB" -c "synth $ARCH --params 20M --type $TYPE --seed 7 --out $FILE" >/dev/null
+    # Prompts: token ids of varied lengths (1…200) drawn from the byte tokens and the rest of
+    # the table, seeded by the architecture's name so every run asks the same.
+    python3 - "$N" "$ARCH" > "$OUT/$ARCH-prompts.jsonl" <<'PY'
+import json, random, sys
+n, arch = int(sys.argv[1]), sys.argv[2]
+rng = random.Random(arch)
+for i in range(n):
+    length = rng.choice([1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 200])
+    print(json.dumps({"ids": [rng.randrange(32000) for _ in range(length)]}))
+PY
+    python3 scripts/llamacpp_reference.py "$FILE" "$OUT/$ARCH-prompts.jsonl" "$OUT/$ARCH-$TYPE.json" --steps 16 --synth "$TYPE:7"
+    echo "llama.cpp: $OUT/$ARCH-$TYPE.json"
+  done
+done
+LMLAB_DIFFERENTIAL_DIR="$OUT" swift test -c release --filter DifferentialTests 2>&1 | grep -E "cases|first differing|error|Executed"
