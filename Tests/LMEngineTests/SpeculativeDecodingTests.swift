@@ -5,7 +5,7 @@ import XCTest
 /// token; the sampling rule gives the verifier's distribution; the pieces are checked
 /// on the real models.
 final class SpeculativeDecodingTests: XCTestCase {
-    static let maxTokens = 20
+    static let maxTokens = 16
 
     static func prompts() throws -> [String] {
         let text = try String(contentsOf: TestPaths.fixture("speculative-prompts.txt"), encoding: .utf8)
@@ -122,6 +122,32 @@ final class SpeculativeDecodingTests: XCTestCase {
         for id in ids { try single.forward([id], logitsFrom: 0) { _, l in b.append(Array(l)) } }
         XCTAssertEqual(a.count, ids.count)
         for i in ids.indices { XCTAssertTrue(a[i] == b[i], "position \(i): batched and single logits differ") }
+    }
+
+    /// Gemma's Q4_K matmuls sum groups of four tokens in another order (llama.cpp's), so its
+    /// batched logits differ from one-token logits in the last bits — unless the batch is
+    /// computed in decode order, as the verify pass does. Then Gemma drafting for itself
+    /// keeps every token and writes plain greedy's text.
+    func testGemmaVerifiesInDecodeOrder() throws {
+        let url = try TestPaths.model("gemma-3-270m-q4_k_m.gguf")
+        let batched = try ModelLoader.load(url: url, contextLength: 128, threads: 2)
+        let single = try ModelLoader.load(url: url, contextLength: 128, threads: 2)
+        let ids = batched.tokenizer.encode("The cat sat on the mat, and the dog", addBOS: true, parseSpecial: false)
+        var fast: [[Float]] = [], exact: [[Float]] = [], one: [[Float]] = []
+        try batched.forward(ids, logitsFrom: 0) { _, l in fast.append(Array(l)) }
+        batched.reset()
+        batched.compute.decodeOrder = true
+        try batched.forward(ids, logitsFrom: 0) { _, l in exact.append(Array(l)) }
+        batched.compute.decodeOrder = false
+        for id in ids { try single.forward([id], logitsFrom: 0) { _, l in one.append(Array(l)) } }
+        XCTAssertNotEqual(fast, one, "Gemma's four-token order should differ in the last bits")
+        for i in ids.indices { XCTAssertTrue(exact[i] == one[i], "position \(i): decode-order batch differs from one token at a time") }
+
+        let prompt = batched.tokenizer.encode("The capital of France is", addBOS: true, parseSpecial: false)
+        let plain = try Generator(model: batched).generate(prompt: prompt, maxTokens: 16, sampler: Sampler(.greedy)) { _, _ in }.ids
+        let r = try speculative(batched, ModelDrafter(model: single, sampler: Sampler(.greedy)), prompt, maxTokens: 16)
+        XCTAssertEqual(r.ids, plain)
+        XCTAssertEqual(r.stats.accepted, r.stats.drafted)
     }
 
     func testGreedyWithLookupEqualsPlainGreedy() throws {

@@ -211,17 +211,36 @@ public final class SpeculativeDecoder {
         var history = prompt
         var generated: [Int32] = []
         var k = { if case .fixed(let n) = length { return n } else { return 4 } }()
+        var finished = maxTokens == 0
+        /// Appends one token to the text (or stops at an end of text, the length or the context).
+        func emit(_ token: Int32, drafted: Bool) {
+            if tokenizer.endOfTurnIDs.contains(token) || token == tokenizer.eosID {
+                stats.stopReason = .endOfText; finished = true; return
+            }
+            generated.append(token)
+            history.append(token)
+            onToken(token, decoder.append(tokenizer.isSpecial(token) ? Array(tokenizer.piece(token).utf8) : tokenizer.bytes(token)), drafted)
+            if generated.count >= maxTokens { stats.stopReason = .length; finished = true }
+            else if history.count - 1 >= capacity { stats.stopReason = .context; finished = true }
+        }
 
-        // The verifier's cache holds all of history but its last token, which goes first
-        // into the next round's batch (its logits give the distribution for draft 1).
+        // The prompt exactly as plain decoding runs it (one prefill, the first token drawn from
+        // its last logits). From then on the verifier's cache holds all of history but its last
+        // token, which goes first into the next round's batch (its logits give draft 1's p).
         let start = Date()
-        if prompt.count > 1 {
-            try model.forward(Array(prompt.dropLast()), logitsFrom: prompt.count, shouldStop: shouldStop) { _, _ in }
+        var first = SparseDistribution.pointMass(0)
+        let completed = try model.forward(prompt, logitsFrom: prompt.count - 1, shouldStop: shouldStop) { _, logits in
+            first = sampler.distribution(logits, recent: prompt[...])
         }
         stats.prefillSeconds = Date().timeIntervalSince(start)
         let decodeStart = Date()
-        var finished = maxTokens == 0
-        if shouldStop() { stats.stopReason = .interrupted; finished = true }
+        if !completed { stats.stopReason = .interrupted; finished = true }
+        if !finished { emit(sampler.draw(from: first), drafted: false) }
+        if !finished, shouldStop() { stats.stopReason = .interrupted; finished = true }
+        // Verify passes compute every row as decoding one token would (see ComputeContext.decodeOrder).
+        let decodeOrder = model.compute.decodeOrder
+        model.compute.decodeOrder = true
+        defer { model.compute.decodeOrder = decodeOrder }
 
         while !finished {
             let L = history.count
@@ -264,16 +283,7 @@ public final class SpeculativeDecoder {
                 if a == drafts.count, drafts.count == k { k = min(maxK, k + 1) } else if a < drafts.count / 2 { k = max(1, k - 1) }
             }
 
-            for (token, drafted) in kept {
-                if tokenizer.endOfTurnIDs.contains(token) || token == tokenizer.eosID {
-                    stats.stopReason = .endOfText; finished = true; break
-                }
-                generated.append(token)
-                history.append(token)
-                onToken(token, decoder.append(tokenizer.isSpecial(token) ? Array(tokenizer.piece(token).utf8) : tokenizer.bytes(token)), drafted)
-                if generated.count >= maxTokens { stats.stopReason = .length; finished = true; break }
-                if history.count - 1 >= capacity { stats.stopReason = .context; finished = true; break }
-            }
+            for (token, drafted) in kept where !finished { emit(token, drafted: drafted) }
             if !finished, shouldStop() { stats.stopReason = .interrupted; finished = true }
         }
         let tail = decoder.flush()
