@@ -140,7 +140,8 @@ public struct SpeculativeStats: Sendable, Equatable, Codable {
     public var rounds = 0
     public var drafted = 0
     public var accepted = 0
-    /// Per draft position i (0-based): rounds that drafted a token there, and rounds that kept it.
+    /// Per draft position i (0-based): rounds that drafted a token there, and rounds that kept
+    /// it (which needs every token before it kept too, so the rate falls with i).
     public var draftedAt: [Int] = []
     public var acceptedAt: [Int] = []
     public var prefillSeconds = 0.0
@@ -260,11 +261,11 @@ public final class SpeculativeDecoder {
             stats.rounds += 1
             stats.drafted += drafts.count
             while stats.draftedAt.count < drafts.count { stats.draftedAt.append(0); stats.acceptedAt.append(0) }
+            for i in drafts.indices { stats.draftedAt[i] += 1 }
 
             // Keep the longest agreeing prefix, then one token of the verifier's own.
             var kept: [(token: Int32, drafted: Bool)] = []
             for (i, d) in drafts.enumerated() {
-                stats.draftedAt[i] += 1
                 let verdict = SpeculativeRule.verify(d.token, p: p[i], q: d.q, uniform: sampler.uniform)
                 kept.append((verdict.token, verdict.accepted))
                 if !verdict.accepted { break }
