@@ -76,12 +76,42 @@ public final class Sampler {
 
     /// Picks a token. `recent` are the tokens the repetition penalty considers.
     public func sample(_ logits: UnsafeBufferPointer<Float>, recent: ArraySlice<Int32> = []) -> Int32 {
+        let kept = filter(logits, recent: recent)
+        if settings.temperature <= 0 { return ids[0] }   // greedy: no draw
+        var r = rng.nextUnit() * kept.total
+        for i in 0..<kept.count {
+            r -= values[i]
+            if r <= 0 { return ids[i] }
+        }
+        return ids[kept.count - 1]
+    }
+
+    /// The distribution `sample` draws from for these logits, after every filter and the
+    /// temperature: what speculative decoding calls p (the verifier's) and q (the draft's).
+    /// Greedy settings give a point mass on the token `sample` would pick.
+    public func distribution(_ logits: UnsafeBufferPointer<Float>, recent: ArraySlice<Int32> = []) -> SparseDistribution {
+        let kept = filter(logits, recent: recent)
+        return SparseDistribution(ids: Array(ids[0..<kept.count]), probabilities: values[0..<kept.count].map { $0 / kept.total })
+    }
+
+    /// A draw from `d` with this sampler's generator.
+    public func draw(from d: SparseDistribution) -> Int32 { d.draw(uniform: d.ids.count == 1 ? 0 : rng.nextUnit()) }
+
+    /// A uniform number in [0, 1) from this sampler's generator.
+    public func uniform() -> Float { rng.nextUnit() }
+
+    /// Leaves the surviving candidates in ids/values[0..<count] (values unnormalised,
+    /// summing to `total`), best first. Greedy leaves one candidate.
+    private func filter(_ logits: UnsafeBufferPointer<Float>, recent: ArraySlice<Int32>) -> (count: Int, total: Float) {
         let s = settings
-        if s.temperature <= 0 && s.repeatPenalty == 1 { return Sampler.argmax(logits) }
         let n = logits.count
         if ids.count != n {
             ids = [Int32](repeating: 0, count: n); values = [Float](repeating: 0, count: n)
             penalized = [Bool](repeating: false, count: n)
+        }
+        if s.temperature <= 0 && s.repeatPenalty == 1 {
+            ids[0] = Sampler.argmax(logits); values[0] = 1
+            return (1, 1)
         }
         // Through buffer pointers: indexing the class's arrays element by element pays an
         // exclusivity check and a uniqueness check per element (7% of a distill run).
@@ -104,7 +134,8 @@ public final class Sampler {
         if s.temperature <= 0 {
             var best = 0
             for i in 1..<n where values[i] > values[best] { best = i }
-            return Int32(best)
+            ids[0] = Int32(best); values[0] = 1
+            return (1, 1)
         }
         // Sort candidates by logit, best first: only the top-k matter.
         var count = n
@@ -136,12 +167,7 @@ public final class Sampler {
             values[i] = exp(log(max(values[i], .leastNonzeroMagnitude)) / s.temperature)
             total += values[i]
         }
-        var r = rng.nextUnit() * total
-        for i in 0..<count {
-            r -= values[i]
-            if r <= 0 { return ids[i] }
-        }
-        return ids[count - 1]
+        return (count, total)
     }
 
     /// Moves the k largest values (and their ids) to the front, sorted descending
@@ -186,5 +212,32 @@ public final class Sampler {
         var sum: Float = 0
         for i in 0..<count { v[i] = exp((v[i] - m) / temperature); sum += v[i] }
         for i in 0..<count { v[i] /= sum }
+    }
+}
+
+/// A distribution over a few token ids (the candidates a sampler keeps), most likely
+/// first; the probabilities sum to 1.
+public struct SparseDistribution: Sendable, Equatable {
+    public var ids: [Int32]
+    public var probabilities: [Float]
+
+    public init(ids: [Int32], probabilities: [Float]) { self.ids = ids; self.probabilities = probabilities }
+
+    /// All the mass on one token (greedy decoding, or a token looked up rather than sampled).
+    public static func pointMass(_ id: Int32) -> SparseDistribution { SparseDistribution(ids: [id], probabilities: [1]) }
+
+    /// p(id): 0 for an id outside the candidates.
+    public func probability(of id: Int32) -> Float {
+        ids.firstIndex(of: id).map { probabilities[$0] } ?? 0
+    }
+
+    /// The id where the cumulative probability passes u ∈ [0, 1).
+    public func draw(uniform u: Float) -> Int32 {
+        var r = u
+        for i in ids.indices {
+            r -= probabilities[i]
+            if r < 0 { return ids[i] }
+        }
+        return ids[ids.count - 1]   // rounding left r ≥ 0: the last candidate
     }
 }

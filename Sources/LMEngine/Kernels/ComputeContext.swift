@@ -7,6 +7,11 @@ import Foundation
 public final class ComputeContext {
     public var mode: KernelMode
     public var activations: ActivationPrecision
+    /// When set, a batch of n tokens is computed exactly as n one-token passes would be.
+    /// Q4_K matmuls otherwise sum groups of four tokens in llama.cpp's repacked order,
+    /// which differs in the last bits; speculative decoding's verify pass sets this so
+    /// greedy output stays plain greedy's, token for token.
+    public var decodeOrder = false
 
     /// Number of threads used by the fast kernels (the caller's thread counts as one).
     /// Setting it replaces the pool.

@@ -20,7 +20,7 @@ extension ComputeContext {
                 activationFormat.quantizeActivationRow(src: x + t * cols, dst: a + t * aRowBytes, count: cols)
             }
             if mode == .reference {
-                let fourRowTokens = n - n % 4
+                let fourRowTokens = decodeOrder ? 0 : n - n % 4
                 for r in 0..<rows {
                     for t in 0..<n {
                         let wr = w.data + r * rowBytes, at = a + t * aRowBytes
@@ -36,6 +36,7 @@ extension ComputeContext {
             matmulTask.set(format: format, w: w, x: x, activations: UnsafeRawPointer(a), activationRowBytes: aRowBytes,
                            y: y, n: n, expand: false, scratch: nil)
             matmulTask.splitCodes = splitActivations(w.type, a, rowBytes: aRowBytes, cols: cols, n: n)
+            matmulTask.decodeOrder = decodeOrder
             dispatch(matmulTask, count: rows * cols * n >= minParallelWork ? rows : 1)
 
         case .f32:
@@ -112,6 +113,7 @@ final class MatmulTask: PoolTask {
     var expand = false                           // true: dequantize rows and dot in f32
     var scratch: UnsafeMutablePointer<Float>?    // [workers × cols] when expanding
     var splitCodes: UnsafeMutableRawPointer?     // activations split for the integer formats (SplitActivationLayout)
+    var decodeOrder = false                      // Q4_K: every token summed as decoding one token would
 
     func set(format: any BlockFormat.Type, w: WeightMatrix, x: UnsafePointer<Float>, activations: UnsafeRawPointer?,
              activationRowBytes: Int, y: UnsafeMutablePointer<Float>, n: Int, expand: Bool, scratch: UnsafeMutablePointer<Float>?) {
@@ -142,7 +144,7 @@ final class MatmulTask: PoolTask {
             }
             let a = activations!
             if w.type == .q4_K {
-                let fourRowTokens = n - n % 4
+                let fourRowTokens = decodeOrder ? 0 : n - n % 4
                 for r in first..<end {
                     let wr = w.data + r * rowBytes
                     for t in 0..<n {

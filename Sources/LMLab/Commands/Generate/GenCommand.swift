@@ -7,14 +7,18 @@ struct GenCommand: Command {
     let aliases = ["generate"]
     let topic = Topic.generate
     let summary = "continue a text with the loaded model (streams; Ctrl-C stops)"
-    let usage = "gen TEXT [--max N] [--temp T] [--seed S] [--probs] [--json]"
-    let examples = ["gen Once upon a time", "gen \"The capital of France is\" --temp 0 --max 8", "gen hello --json", "gen \"The capital of France is\" --probs"]
+    let usage = "gen TEXT [--max N] [--temp T] [--seed S] [--probs] [--json] [--draft MODEL [--draft-n K|auto] | --lookup N]"
+    let examples = ["gen Once upon a time", "gen \"The capital of France is\" --temp 0 --max 8", "gen hello --json", "gen \"The capital of France is\" --probs",
+                    "gen Once upon a time --temp 0 --draft tiny-smol", "gen \"one, two, three, one, two,\" --temp 0 --lookup 3"]
     let flags = [
         Arguments.Flag("max", value: "N", "new tokens at most (default: the max_tokens setting)"),
         Arguments.Flag("temp", value: "T", "temperature for this run; 0 = greedy"),
         Arguments.Flag("seed", value: "S", "random seed for this run"),
         Arguments.Flag("probs", "show how likely the model found each token (colour on a terminal, token(p=0.42) off one)"),
         Arguments.Flag.json("(ids, text, figures) instead of streaming"),
+        Arguments.Flag("draft", value: "MODEL", "speculative decoding: MODEL (same vocabulary) drafts, the current model verifies"),
+        Arguments.Flag("draft-n", value: "K", "tokens drafted a round (default 4; auto adapts it)"),
+        Arguments.Flag("lookup", value: "N", "speculative decoding drafting from n-grams (≤ N) of the text so far, no draft model"),
     ]
 
     struct JSONOutput: Codable {
@@ -44,6 +48,11 @@ struct GenCommand: Command {
         let ids = model.tokenizer.encode(prompt, addBOS: model.tokenizer.addsBOS, parseSpecial: true)
         try GenCommand.checkFits(ids.count, model: model)
         loaded.forgetConversation()
+        if args.options["draft"] != nil || args.options["lookup"] != nil {
+            return try SpeculativeGen(session: session, args: args)
+                .run(verifier: loaded, prompt: prompt, ids: ids, sampling: sampling, maxTokens: maxTokens)
+        }
+        if args.options["draft-n"] != nil { throw CommandError.usage("--draft-n goes with --draft MODEL") }
         let json = args.json
         let console = session.console
         var text = ""
