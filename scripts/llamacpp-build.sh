@@ -8,6 +8,7 @@
 #   scripts/llamacpp-build.sh                 # cache in $LMLAB_LLAMACPP_DIR or /work/llamacpp
 #   LMLAB_LLAMACPP_DIR=~/llamacpp JOBS=4 scripts/llamacpp-build.sh
 #   scripts/llamacpp-build.sh --print-bin     # only print the bin folder (fails if not built)
+#   scripts/llamacpp-build.sh --configure-only  # download, unpack and configure; no compiling
 #
 # Every step is skipped when its result is already there (the sdist, the unpacked
 # tree, the configured build, each binary), so re-running is cheap; the last line
@@ -69,6 +70,8 @@ if [ ! -f "$llama/build/CMakeCache.txt" ]; then
         -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_TOOLS=ON \
         -DLLAMA_BUILD_SERVER=ON -DLLAMA_CURL=OFF > "$DIR/cmake.log"
 fi
+
+if [ "${1:-}" = "--configure-only" ]; then echo "configured: $llama/build"; exit 0; fi
 
 # 5. Build only the tools that are missing.
 missing=()
