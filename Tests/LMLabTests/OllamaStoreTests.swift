@@ -65,16 +65,15 @@ final class OllamaStoreTests: XCTestCase {
         try JSONSerialization.data(withJSONObject: manifest).write(to: folder.appendingPathComponent(tag))
     }
 
+    /// coreutils' sha256sum through system(3), its output in a file: no Foundation Process or
+    /// pipe (after other suites' helpers, waiting on a pipe here once never returned).
     func sha256(_ url: URL) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())", url.path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let out = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-sha-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        XCTAssertEqual(system("sha256sum '\(url.path)' > '\(out.path)'"), 0)
+        let hex = String(decoding: try Data(contentsOf: out), as: UTF8.self).prefix(64)
+        XCTAssertEqual(hex.count, 64)
+        return String(hex)
     }
 
     func session() -> Session {
