@@ -12,6 +12,31 @@ final class CommandTests: XCTestCase {
         XCTAssertEqual(try Arguments.split("gen \"\"\"\nline \"one\"\nline two\n\"\"\""),
                        ["gen", "line \"one\"\nline two"])
         XCTAssertEqual(try Arguments.split(#"x "a\nb""#), ["x", "a\nb"])
+    }
+
+    func testDoubleQuotesReadEscapes() throws {
+        // \r and \t are their characters (a CRLF stays two scalars), \uXXXX one BMP scalar,
+        // a surrogate pair or \u{…} one scalar beyond it; other escaped characters stand for themselves.
+        XCTAssertEqual(try Arguments.split(#"x "a\r\nb\tc""#), ["x", "a\r\nb\tc"])
+        XCTAssertEqual(Array(try Arguments.split(#""\r\n""#)[0].unicodeScalars), ["\r", "\n"])
+        XCTAssertEqual(try Arguments.split(#""caf\u00e9 \u4E2D""#), ["café 中"])
+        XCTAssertEqual(try Arguments.split(#""\uD83D\uDE00 \u{1F600}!""#), ["😀 😀!"])
+        XCTAssertEqual(try Arguments.split(#""say \"hi\" \\ \q""#), [#"say "hi" \ q"#])
+        // single and triple quotes are verbatim
+        XCTAssertEqual(try Arguments.split(#"'a\rb' """c\u00e9""""#), [#"a\rb"#, #"c\u00e9"#])
+        let bad: [(String, String)] = [
+            (#""\u12""#, #"bad escape \u12 in quotes: \u needs four hex digits, like \u00e9"#),
+            (#""\u00g1""#, #"bad escape \u00g1 in quotes: \u needs four hex digits, like \u00e9"#),
+            (#""\uD83D x""#, #"bad escape \uD83D in quotes: a high surrogate must be followed by a low one (\uDC00-\uDFFF)"#),
+            (#""\uDE00""#, #"bad escape \uDE00 in quotes: a low surrogate without a high one"#),
+            (#""\u{110000}""#, #"bad escape \u{110000} in quotes: expected 1-8 hex digits of a Unicode scalar, like \u{1F600}"#),
+            (#""\u{}""#, #"bad escape \u{} in quotes: expected 1-8 hex digits of a Unicode scalar, like \u{1F600}"#),
+        ]
+        for (line, message) in bad {
+            XCTAssertThrowsError(try Arguments.split(line), line) { e in
+                XCTAssertEqual((e as? CommandError)?.description, message, line)
+            }
+        }
         XCTAssertThrowsError(try Arguments.split(#"gen "open"#)) { e in
             XCTAssertEqual((e as? CommandError)?.description, "unclosed quote \"")
         }

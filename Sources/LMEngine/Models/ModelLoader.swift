@@ -4,7 +4,20 @@ import Foundation
 /// (ArchitectureRegistry in Architecture.swift).
 public enum ModelLoader {
     public static func load(url: URL, contextLength: Int? = nil, threads: Int = 2) throws -> DecoderModel {
-        let gguf = try GGUFFile(url: url)
+        // A llama2.c checkpoint (.bin, no magic) becomes a GGUF in memory first.
+        let gguf = isLlama2c(url) ? try Llama2cCheckpoint.load(checkpoint: url) : try GGUFFile(url: url)
+        return try load(gguf: gguf, contextLength: contextLength, threads: threads)
+    }
+
+    /// A `.bin` file that does not start with GGUF's magic: llama2.c's checkpoint format.
+    public static func isLlama2c(_ url: URL) -> Bool {
+        guard url.pathExtension == "bin", let handle = try? FileHandle(forReadingFrom: url) else { return false }
+        defer { try? handle.close() }
+        let magic = (try? handle.read(upToCount: 4)) ?? Data()
+        return magic != Data("GGUF".utf8)
+    }
+
+    public static func load(gguf: GGUFFile, contextLength: Int? = nil, threads: Int = 2) throws -> DecoderModel {
         if let available = availableMemory(), gguf.fileSize > available {
             throw ModelError.tooLargeForMemory(needed: gguf.fileSize, available: available)
         }

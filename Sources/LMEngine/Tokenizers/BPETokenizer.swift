@@ -20,6 +20,8 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     private let preTokenizer: PreTokenizer
     /// Merge table keyed by the pair of token ids `left << 32 | right`.
     private let merges: [UInt64: Merge]
+    /// Token ids by their text, kept only when the pre-tokenizer ignores merges for whole-token words.
+    private let wholeWordIDs: [String: Int32]
     /// Token id of each single byte's alphabet character (-1 when the vocabulary lacks it).
     private let byteTokens: [Int32]
     /// Special tokens by first byte, longest first, for matching in raw text.
@@ -71,7 +73,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
             return Int32(id)
         }
         let addBOS = gguf.metadata["tokenizer.ggml.add_bos_token"] != nil
-            ? try gguf.bool("tokenizer.ggml.add_bos_token") : false
+            ? try gguf.bool("tokenizer.ggml.add_bos_token") : pre.addsBOSByDefault
         try self.init(tokens: tokens, tokenTypes: types, merges: merges, preTokenizer: pre,
                       bosID: try optionalID("tokenizer.ggml.bos_token_id"),
                       eosID: try optionalID("tokenizer.ggml.eos_token_id"),
@@ -112,6 +114,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
             if table[key] == nil { table[key] = Merge(rank: Int32(rank), result: result) }
         }
         merges = table
+        wholeWordIDs = preTokenizer.ignoresMerges ? idOf : [:]
 
         byteTokens = (0..<256).map { idOf[String(ByteLevel.byteToScalar[$0])] ?? -1 }
 
@@ -209,7 +212,12 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         let cached = cache[word]
         cacheLock.unlock()
         if let cached { return cached }
-        let ids = mergeWord(word)
+        let ids: [Int32]
+        if !wholeWordIDs.isEmpty, let whole = wholeWordIDs[String(String.UnicodeScalarView(word.map { ByteLevel.byteToScalar[Int($0)] }))] {
+            ids = [whole]  // llama.cpp's ignore_merges: a word that is a token is that token
+        } else {
+            ids = mergeWord(word)
+        }
         cacheLock.lock()
         if cache.count >= BPETokenizer.cacheLimit { cache.removeAll(keepingCapacity: true) }
         cache[word] = ids

@@ -8,7 +8,9 @@ import LMEngine
 ///     positionals: ["Once upon a time"]; options: temp=0.8, max=40; flags: json
 ///
 /// Words are split on spaces; "double", 'single' and """triple""" quotes
-/// group words (triple quotes may span lines and hold quotes).
+/// group words (triple quotes may span lines and hold quotes). Inside "double quotes"
+/// `\n` `\r` `\t` `\uXXXX` `\u{X…}` are escapes (see `escape`); 'single' and
+/// """triple""" quotes are verbatim.
 public struct Arguments {
     public private(set) var positionals: [String] = []
     public private(set) var options: [String: String] = [:]
@@ -117,13 +119,9 @@ public struct Arguments {
                 var piece = ""
                 while j < chars.count && chars[j] != c {
                     if c == "\"" && chars[j] == "\\" && j + 1 < chars.count {
-                        let n = chars[j + 1]
-                        switch n {
-                        case "n": piece.append("\n")
-                        case "t": piece.append("\t")
-                        default: piece.append(n)
-                        }
-                        j += 2; continue
+                        let (text, used) = try escape(chars, at: j)
+                        piece += text
+                        j += used; continue
                     }
                     piece.append(chars[j]); j += 1
                 }
@@ -142,6 +140,56 @@ public struct Arguments {
         if inWord { words.append(current) }
         chars.removeAll()
         return words
+    }
+
+    /// The escape starting at `chars[at]` (a backslash) inside "double quotes": its text and
+    /// how many characters it spans. `\n` `\r` `\t`, `\uXXXX` (four hex digits; a UTF-16
+    /// surrogate pair `\uD83D\uDE00` is one scalar, as in JSON) and `\u{1F600}` (1–8 hex digits);
+    /// any other character after the backslash stands for itself (`\"`, `\\`).
+    static func escape(_ chars: [Character], at start: Int) throws -> (String, Int) {
+        let n = chars[start + 1]
+        switch n {
+        case "n": return ("\n", 2)
+        case "r": return ("\r", 2)
+        case "t": return ("\t", 2)
+        case "u": break
+        default: return (String(n), 2)
+        }
+        // \u{…}: any scalar, written with 1–8 hex digits.
+        if start + 2 < chars.count, chars[start + 2] == "{" {
+            var k = start + 3
+            var hex = ""
+            while k < chars.count, chars[k] != "}", hex.count <= 8 { hex.append(chars[k]); k += 1 }
+            guard k < chars.count, chars[k] == "}", (1...8).contains(hex.count),
+                  let v = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(v) else {
+                throw CommandError.usage("bad escape \\u{\(hex)} in quotes: expected 1-8 hex digits of a Unicode scalar, like \\u{1F600}")
+            }
+            return (String(Character(scalar)), k + 1 - start)
+        }
+        // \uXXXX, and a following \uXXXX when the first is a high surrogate.
+        func hex4(_ from: Int) -> UInt32? {
+            guard from + 4 <= chars.count else { return nil }
+            let digits = String(chars[from..<(from + 4)])
+            guard digits.allSatisfy(\.isHexDigit) else { return nil }
+            return UInt32(digits, radix: 16)
+        }
+        guard let unit = hex4(start + 2) else {
+            let seen = String(chars[(start + 2)..<min(start + 6, chars.count)]
+                .prefix { $0 != "\"" && !$0.isWhitespace })
+            throw CommandError.usage("bad escape \\u\(seen) in quotes: \\u needs four hex digits, like \\u00e9")
+        }
+        if (0xD800...0xDBFF).contains(unit) {
+            guard start + 7 < chars.count, chars[start + 6] == "\\", chars[start + 7] == "u",
+                  let low = hex4(start + 8), (0xDC00...0xDFFF).contains(low) else {
+                throw CommandError.usage(String(format: "bad escape \\u%04X in quotes: a high surrogate must be followed by a low one (\\uDC00-\\uDFFF)", unit))
+            }
+            let scalar = Unicode.Scalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))!
+            return (String(Character(scalar)), 12)
+        }
+        guard let scalar = Unicode.Scalar(unit) else {
+            throw CommandError.usage(String(format: "bad escape \\u%04X in quotes: a low surrogate without a high one", unit))
+        }
+        return (String(Character(scalar)), 6)
     }
 }
 

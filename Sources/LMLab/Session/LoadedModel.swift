@@ -87,7 +87,12 @@ public enum ModelLocator {
 
     public static func resolve(_ word: String, home: URL) throws -> (name: String, url: URL) {
         let fm = FileManager.default
-        if word.contains("/") || word.hasSuffix(".gguf") {
+        if word.hasPrefix(ollamaPrefix) {
+            // Ollama's store: the blob is a GGUF, mapped where it lies.
+            let entry = try OllamaStore.fromEnvironment().resolve(OllamaStore.Reference(parsing: String(word.dropFirst(ollamaPrefix.count))))
+            return (entry.reference.sessionName, entry.blob)
+        }
+        if word.contains("/") || word.hasSuffix(".gguf") || word.hasSuffix(".bin") {
             let url = URL(fileURLWithPath: (word as NSString).expandingTildeInPath)
             guard fm.fileExists(atPath: url.path) else {
                 throw CommandError.failed("no file at '\(TextUtil.sanitize(word))'")
@@ -109,6 +114,9 @@ public enum ModelLocator {
         throw CommandError.usage("no model named '\(TextUtil.sanitize(word))'\(hint); give a path to a .gguf file or one of: "
                                  + names.joined(separator: ", "))
     }
+
+    /// `load ollama:NAME[:TAG]` reads Ollama's store (OllamaStore).
+    public static let ollamaPrefix = "ollama:"
 
     /// Names and files to offer for completion.
     public static func candidates(home: URL) -> [String] {

@@ -1,15 +1,15 @@
 import Foundation
 import LMEngine
 
-/// `load PATH|NAME [as NAME]`: map a GGUF file, build its model, print a one-screen summary.
+/// `load PATH|NAME|ollama:MODEL[:TAG] [as NAME]`: map a GGUF file (Ollama's blobs in place), build its model, print a one-screen summary.
 /// Several models can be loaded at once, each under its own name; the one
 /// loaded last becomes current (`use NAME` switches).
 struct LoadCommand: Command {
     let name = "load"
     let topic = Topic.models
     let summary = "load a GGUF model by name or path (several at once: `as NAME`) and show its summary"
-    let usage = "load NAME|PATH.gguf [as NAME] [--context N]"
-    let examples = ["load smollm2", "load gemma3 as big", "load models/gemma-3-270m-q4_k_m.gguf", "load smollm2 --context 1024"]
+    let usage = "load NAME|PATH.gguf|ollama:MODEL[:TAG]|MODEL.bin (llama2.c) [as NAME] [--context N]"
+    let examples = ["load smollm2", "load ollama:qwen3:4b", "load gemma3 as big", "load models/gemma-3-270m-q4_k_m.gguf", "load smollm2 --context 1024"]
     let flags = [Arguments.Flag("context", value: "N", "context length to allocate (default: the model's)")]
 
     func complete(_ previous: [String], session: Session) -> [String] {
@@ -33,7 +33,8 @@ struct LoadCommand: Command {
         do {
             model = try ModelLoader.load(url: url, contextLength: context, threads: session.settings.int("threads"))
         } catch {
-            throw CommandError.failed("can't load '\(TextUtil.sanitize(url.lastPathComponent))': \(ErrorLine.text(for: error))")
+            let shown = word.hasPrefix(ModelLocator.ollamaPrefix) ? word : url.lastPathComponent
+            throw CommandError.failed("can't load '\(TextUtil.sanitize(shown))': \(ErrorLine.text(for: error))")
         }
         // Building a model can't stop halfway; Ctrl-C during it drops the result instead.
         try session.interrupt.check()
