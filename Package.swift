@@ -11,6 +11,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `lmlab serve`: the OpenAI-compatible HTTP server (Sources/LMLab/Server).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // libedit through its readline-compatible header; see module.modulemap.
@@ -25,7 +30,16 @@ let package = Package(
             name: "LMEngine",
             swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]
         ),
-        .target(name: "LMLab", dependencies: ["LMEngine", "CEditLine"]),
+        .target(
+            name: "LMLab",
+            dependencies: [
+                "LMEngine", "CEditLine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .executableTarget(
             name: "lmlab",
             dependencies: [

@@ -2,7 +2,7 @@
 # Installs what lmlab needs on a fresh Debian machine, only when missing:
 # libedit-dev (the line editor), pkg-config, and for tests tmux (the
 # pseudo-terminal the REPL tests drive) and Python's nbformat (the .ipynb
-# validator). Uses sudo when not root.
+# validator) and OpenAI's Python client (the serve tests). Uses sudo when not root.
 set -euo pipefail
 need=()
 [ -f /usr/include/editline/readline.h ] || need+=(libedit-dev)
@@ -13,6 +13,8 @@ fi
 if [ "${1:-}" = "--test" ]; then
   # The notebook tests validate saved .ipynb files with Jupyter's own validator.
   python3 -c "import nbformat" >/dev/null 2>&1 || python3 -m pip install -q nbformat || echo "note: nbformat not installed; the .ipynb test will check the structure itself"
+  # `lmlab serve` is tested with OpenAI's official Python client (Tests/python).
+  python3 -c "import openai" >/dev/null 2>&1 || python3 -m pip install -q openai
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 sudo=""

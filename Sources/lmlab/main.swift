@@ -14,6 +14,7 @@ struct LMLabCommand: ParsableCommand {
               lmlab -c "help; show settings"
               lmlab run demo.lab            run a script, one command per line
               lmlab lesson 3 --run          run lesson 3 start to end, checking it
+              lmlab serve smollm2 --port 8080   an OpenAI-compatible server (Ctrl-C stops)
               echo help | lmlab             piped input runs as a script
             """,
         version: LMLabInfo.version
@@ -25,7 +26,8 @@ struct LMLabCommand: ParsableCommand {
     @Flag(name: .customLong("run"), help: "With `lesson N`: run the whole lesson without pausing, failing on the first failed check.")
     var runLesson = false
 
-    @Argument(help: "`run FILE` runs a script of lab commands; `lesson N` plays a lesson.")
+    @Argument(parsing: .allUnrecognized,
+              help: "`run FILE` runs a script of lab commands; `lesson N` plays a lesson; `serve [MODEL ...] [OPTIONS]` serves models.")
     var words: [String] = []
 
     func run() throws {
@@ -39,6 +41,11 @@ struct LMLabCommand: ParsableCommand {
             guard words.count == 2 else { throw ValidationError("usage: lmlab run FILE.lab") }
             Interrupt.installHandler()
             code = REPL.runScript(at: words[1], session: session)
+        } else if words.first == "serve" {
+            // The rest is `serve`'s own line: models and its options (see `help serve`).
+            Interrupt.installHandler()
+            let rest = words.dropFirst().map { $0.contains(" ") ? "\"\($0)\"" : $0 }
+            code = REPL.runCommands([(["serve"] + rest).joined(separator: " ")], session: session)
         } else if words.first == "lesson" {
             guard words.count == 2 else { throw ValidationError("usage: lmlab lesson N [--run]") }
             if runLesson || isatty(STDIN_FILENO) != 1 {

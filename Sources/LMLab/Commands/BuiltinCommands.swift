@@ -6,7 +6,7 @@ public enum BuiltinCommands {
          ModelsCommand(), PullCommand(), LoadCommand(), UnloadCommand(),
          UseCommand(), RmCommand(), CompareCommand(),
          CascadeCommand(),
-         GenCommand(), ChatCommand(),
+         GenCommand(), ChatCommand(), ServeCommand(),
          TokensCommand(), InfoCommand(), LayersCommand(), TensorCommand(), NextCommand(), AttentionCommand(), LensCommand(),
          QuantCommand(), SampleCommand(),
          PplCommand(), KldCommand(), BenchCommand(), SynthCommand(),
