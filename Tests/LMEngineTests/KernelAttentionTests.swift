@@ -94,4 +94,43 @@ final class KernelAttentionTests: XCTestCase {
             }
         }
     }
+
+    /// The idea (`attentionReference`: plain loops, one query at a time) and the fast f32
+    /// path (SIMD dots, threads, a batch of queries) agree to within 1e-5 of the output's
+    /// scale, with and without a sliding window, probabilities included.
+    func testAttentionReferenceMatchesFastPath() {
+        var rng = SplitMix(30)
+        let heads = 8, kvHeads = 2, headDim = 64, p0 = 7, n = 9, span = p0 + n
+        let keys = rng.floats(span * kvHeads * headDim, in: -2...2), values = rng.floats(span * kvHeads * headDim, in: -2...2)
+        let q = rng.floats(n * heads * headDim, in: -2...2)
+        let ctx = ComputeContext(threads: 2, activations: .f32)
+        ctx.minParallelWork = 0
+        for window in [nil, 5] as [Int?] {
+            var fast = [Float](repeating: .nan, count: n * heads * headDim)
+            var fastProbs = [Float](repeating: .nan, count: n * heads * span)
+            ctx.attentionBatch(q: q, keys: keys, values: values, out: &fast, n: n, p0: p0, heads: heads, kvHeads: kvHeads,
+                               headDim: headDim, scale: 0.125, window: window, probabilities: &fastProbs)
+            for t in 0..<n {
+                let pos = p0 + t
+                var ref = [Float](repeating: .nan, count: heads * headDim)
+                var refProbs = [Float](repeating: .nan, count: heads * (pos + 1))
+                Array(q[t * heads * headDim..<(t + 1) * heads * headDim]).withUnsafeBufferPointer { qt in
+                    attentionReference(q: qt.baseAddress!, keys: keys, values: values, out: &ref, heads: heads, kvHeads: kvHeads,
+                                       headDim: headDim, pos: pos, scale: 0.125, window: window, probabilities: &refProbs)
+                }
+                let outputScale = ref.map(abs).max()!
+                XCTAssertGreaterThan(outputScale, 0.01)
+                for i in ref.indices {
+                    XCTAssertEqual(fast[t * heads * headDim + i], ref[i], accuracy: 1e-5 * outputScale,
+                                   "window \(String(describing: window)) query \(t) element \(i)")
+                }
+                for h in 0..<heads {
+                    for k in 0...pos {
+                        XCTAssertEqual(fastProbs[(t * heads + h) * span + k], refProbs[h * (pos + 1) + k], accuracy: 1e-6)
+                    }
+                    if let window { for k in 0..<max(0, pos - window + 1) { XCTAssertEqual(refProbs[h * (pos + 1) + k], 0) } }
+                }
+            }
+        }
+    }
 }

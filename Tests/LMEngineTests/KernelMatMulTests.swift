@@ -41,6 +41,58 @@ struct SplitMix {
 }
 
 final class KernelMatMulTests: XCTestCase {
+    /// The plain Q4_0 dot (`blockDotReference`) and the SIMD one are bit-identical on random
+    /// blocks: random code bytes (every nibble value), random fp16 scales over a wide range
+    /// of magnitudes and both signs, against random Q8_0 blocks, for rows of 1 to 40 blocks.
+    func testPlainQ4_0DotEqualsSIMDOnRandomBlocks() {
+        var rng = SplitMix(41)
+        func half(_ rng: inout SplitMix) -> [UInt8] {
+            let value = rng.float(in: -1...1) * Float(1 << Int(rng.next() % 20)) / 4096   // ~2^-12 … 2^7
+            let bits = floatToHalf(value)
+            return [UInt8(bits & 0xFF), UInt8(bits >> 8)]
+        }
+        var checked = 0, nonzero = 0
+        for blocks in [1, 2, 3, 7, 8, 40] {
+            for _ in 0..<25 {
+                var w: [UInt8] = [], a: [UInt8] = []
+                for _ in 0..<blocks {
+                    w += half(&rng) + (0..<16).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                    a += half(&rng) + (0..<32).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                }
+                XCTAssertEqual(w.count, GGMLType.q4_0.rowBytes(32 * blocks))
+                XCTAssertEqual(a.count, GGMLType.q8_0.rowBytes(32 * blocks))
+                let (plain, simd) = w.withUnsafeBytes { wp in
+                    a.withUnsafeBytes { ap in
+                        (Q4_0Format.dotReference(wp.baseAddress!, ap.baseAddress!, count: 32 * blocks),
+                         Q4_0Format.dot(wp.baseAddress!, ap.baseAddress!, count: 32 * blocks))
+                    }
+                }
+                XCTAssertEqual(plain.bitPattern, simd.bitPattern, "\(blocks) blocks: \(plain) vs \(simd)")
+                checked += 1
+                if plain != 0 { nonzero += 1 }
+            }
+        }
+        XCTAssertEqual(checked, 150)
+        XCTAssertGreaterThan(nonzero, 140)
+    }
+
+    /// The plain Q4_0 dot is the sum it claims: for one block it equals d_w·d_a·Σ (nibble − 8)·c
+    /// computed here from the bytes in double (exact for one block's integer sum).
+    func testPlainQ4_0DotOfOneBlockByHand() {
+        // d_w = 0.5 (0x3800), codes: byte j = (j & 15) | ((15 - j) << 4); d_a = 0.25 (0x3400), c_j = j - 16.
+        let w: [UInt8] = [0x00, 0x38] + (0..<16).map { UInt8($0 & 15) | UInt8((15 - $0) << 4) }
+        let a: [UInt8] = [0x00, 0x34] + (0..<32).map { UInt8(bitPattern: Int8($0 - 16)) }
+        var sum = 0
+        for j in 0..<32 {
+            let nibble = j < 16 ? Int(w[2 + j] & 0x0F) : Int(w[2 + j - 16] >> 4)
+            sum += (nibble - 8) * (j - 16)
+        }
+        let expected = Float(0.5 * 0.25 * Double(sum))
+        let got = w.withUnsafeBytes { wp in a.withUnsafeBytes { Q4_0Format.dotReference(wp.baseAddress!, $0.baseAddress!, count: 32) } }
+        XCTAssertEqual(got, expected)
+        XCTAssertNotEqual(sum, 0)
+    }
+
     let types: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1]
 
     func run(_ m: TestMatrix, _ x: [Float], n: Int, mode: KernelMode, activations: ActivationPrecision, threads: Int = 2) -> [Float] {

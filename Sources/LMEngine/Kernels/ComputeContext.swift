@@ -86,10 +86,9 @@ public final class ComputeContext {
     /// Threads to use for `count` independent items: 1 in reference mode.
     /// Multiply-adds below which an integer matmul (or an attention call) runs on the
     /// calling thread alone (tests set 0 to drive the pool with small matrices).
-    /// Measured on 2 vCPUs: waking a second thread for each of SmolLM2's ~200 small
-    /// matrices per token cost more than it saved (decode 75 tok/s at 2 threads, 119
-    /// at 1); with this floor 124. Gemma's 1.3M-MAC FFN matrices still split (2M made
-    /// its decode slower), as do the output heads and prefill batches.
+    /// Waking a second thread for each of SmolLM2's ~200 small matrices a token costs
+    /// more than it saves; Gemma's FFN matrices, the output heads and prefill batches
+    /// still split (figures: BENCHMARKS.md, kernel notes).
     /// `LMLAB_MIN_PARALLEL_WORK` overrides it, for measuring the trade-off on another machine.
     public var minParallelWork = ComputeContext.defaultMinParallelWork
     static let defaultMinParallelWork = ProcessInfo.processInfo.environment["LMLAB_MIN_PARALLEL_WORK"].flatMap { Int($0) } ?? 1_000_000

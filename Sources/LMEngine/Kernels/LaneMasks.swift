@@ -3,9 +3,8 @@
 /// Why not `.<` / `all(_:)` / `replacing(with:where:)`: with this project's target
 /// (-target-cpu haswell) Swift lowers SIMD comparisons and mask reductions to a loop
 /// that stores the vector, compares one lane at a time through memory and calls a
-/// generic `max` for `all` (measured: the f16 rounding in flash attention took half of
-/// SmolLM2's decode time that way). Subtract-and-shift gives the same masks in two
-/// vector instructions.
+/// generic `max` for `all` (BENCHMARKS.md, kernel notes). Subtract-and-shift gives the
+/// same masks in two vector instructions.
 ///
 /// A mask lane is -1 (all bits set) for true and 0 for false. The comparisons are
 /// exact only for operands in 0..<2^31 (so the subtraction can't overflow), which

@@ -6,9 +6,12 @@ extension ComputeContext {
     /// With `.q8` activations the n rows of x are quantized once into scratch (the way
     /// llama.cpp's x86 build does: `quantizeActivationRow`), then each
     /// weight row is read once and dotted against all n (the row stays in L1 meanwhile).
-    /// The rows of W are split into one contiguous chunk per thread.
+    /// The rows of W are split into one contiguous chunk per thread. A format with its
+    /// own kernel (`MatmulKernel`: the integer block formats' tiled one, Q4_K's) runs it;
+    /// the others are dotted row by row with their `dot`.
     public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int) {
         let format = BlockFormats.require(w.type)
+        let kernel = format as? any MatmulKernel.Type
         let rows = w.rows, cols = w.cols, rowBytes = w.rowBytes
         switch activations {
         case .q8:
@@ -20,23 +23,21 @@ extension ComputeContext {
                 activationFormat.quantizeActivationRow(src: x + t * cols, dst: a + t * aRowBytes, count: cols)
             }
             if mode == .reference {
-                let fourRowTokens = decodeOrder ? 0 : n - n % 4
                 for r in 0..<rows {
                     for t in 0..<n {
                         let wr = w.data + r * rowBytes, at = a + t * aRowBytes
-                        // Q4_K: llama.cpp's repacked kernel sums in another order for
-                        // groups of four tokens than for the rest (Q4_KFormat).
-                        y[t * rows + r] = w.type == .q4_K
-                            ? Q4_KFormat.dotReference(wr, at, count: cols, perSixtyFour: t < fourRowTokens)
-                            : format.dotReference(wr, at, count: cols)
+                        // decodeOrder: each token as if it were decoded alone (a batch of one).
+                        y[t * rows + r] = kernel?.dotReference(wr, at, count: cols, token: decodeOrder ? 0 : t, of: decodeOrder ? 1 : n)
+                            ?? format.dotReference(wr, at, count: cols)
                     }
                 }
                 return
             }
             matmulTask.set(format: format, w: w, x: x, activations: UnsafeRawPointer(a), activationRowBytes: aRowBytes,
                            y: y, n: n, expand: false, scratch: nil)
-            matmulTask.splitCodes = splitActivations(w.type, a, rowBytes: aRowBytes, cols: cols, n: n)
+            matmulTask.kernel = kernel
             matmulTask.decodeOrder = decodeOrder
+            matmulTask.prepared = kernel?.prepareActivations(a, rowBytes: aRowBytes, cols: cols, n: n, in: self)
             dispatch(matmulTask, count: rows * cols * n >= minParallelWork ? rows : 1)
 
         case .f32:
@@ -51,40 +52,59 @@ extension ComputeContext {
             }
             matmulTask.set(format: format, w: w, x: x, activations: nil, activationRowBytes: 0,
                            y: y, n: n, expand: true, scratch: scratch)
+            matmulTask.kernel = nil
             dispatch(matmulTask, count: rows)
         }
     }
 }
 
-extension ComputeContext {
-    /// For the integer block formats the fast kernels take (MatMul's `runTiled`): each
-    /// activation row's codes split once into (even, odd) Int16 lanes, [n × cols] Int16,
-    /// in the context's second byte scratch, followed by each group of four rows' scales
-    /// as floats, [n/4 × cols/32 × 8] Float (`splitActivationScales`). nil for the other formats.
-    func splitActivations(_ type: GGMLType, _ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int) -> UnsafeMutableRawPointer? {
-        func split<F: IntBlockDot>(_ format: F.Type) -> UnsafeMutableRawPointer {
-            let layout = SplitActivationLayout(cols: cols, n: n)
-            let split = splitCodeBytes(layout.totalBytes)
-            for t in 0..<n { F.splitActivationCodes(a + t * rowBytes, into: split + layout.codesOffset(token: t), count: cols) }
-            for q in 0..<n / 4 {
-                let at = UnsafeRawPointer(a + 4 * q * rowBytes)
-                F.splitActivationScales(BlockPointers4(at, at + rowBytes, at + 2 * rowBytes, at + 3 * rowBytes),
-                                        into: split + layout.scalesOffset(firstToken: 4 * q), count: cols)
-            }
-            return split
-        }
-        switch type {
-        case .q4_0: return split(Q4_0Format.self)
-        case .q4_1: return split(Q4_1Format.self)
-        case .q8_0: return split(Q8_0Format.self)
-        case .q5_0: return split(Q5_0Format.self)
-        case .q5_1: return split(Q5_1Format.self)
-        default: return nil
-        }
+/// A block format's own matmul over quantized activations, which `matmul` asks the
+/// format for instead of listing formats. The integer block formats (IntBlockDot) take
+/// the tiled kernel below; Q4_K gives llama.cpp's repacked orders (Q4_KFormat.swift).
+protocol MatmulKernel: BlockFormat {
+    /// Once per matmul, before the rows are split among threads: whatever the kernel
+    /// derives from the n quantized activation rows `a` ([n × rowBytes]), in the
+    /// context's scratch; `matmulRows` finds it in `task.prepared`. nil: nothing.
+    static func prepareActivations(_ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int,
+                                   in context: ComputeContext) -> UnsafeMutableRawPointer?
+    /// y[t*rows + r] for the task's rows first..<end and all its n tokens.
+    static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>)
+    /// The plain loop for token t of n: what `matmulRows` computes for it, bit for bit.
+    static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int) -> Float
+}
+
+extension MatmulKernel {
+    static func prepareActivations(_ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int,
+                                   in context: ComputeContext) -> UnsafeMutableRawPointer? { nil }
+    static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int) -> Float {
+        dotReference(w, a, count: count)
     }
 }
 
-/// Where `splitActivations` puts things in its buffer, for n activation rows of cols
+/// The integer block formats' kernel: `runTiled`, over activations split once per matmul.
+extension IntBlockDot {
+    /// Each activation row's codes split once into (even, odd) Int16 lanes, [n × cols]
+    /// Int16, in the context's second byte scratch, followed by each group of four rows'
+    /// scales as floats, [n/4 × cols/32 × 8] Float (`SplitActivationLayout`).
+    static func prepareActivations(_ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int,
+                                   in context: ComputeContext) -> UnsafeMutableRawPointer? {
+        let layout = SplitActivationLayout(cols: cols, n: n)
+        let split = context.splitCodeBytes(layout.totalBytes)
+        for t in 0..<n { splitActivationCodes(a + t * rowBytes, into: split + layout.codesOffset(token: t), count: cols) }
+        for q in 0..<n / 4 {
+            let at = UnsafeRawPointer(a + 4 * q * rowBytes)
+            splitActivationScales(BlockPointers4(at, at + rowBytes, at + 2 * rowBytes, at + 3 * rowBytes),
+                                  into: split + layout.scalesOffset(firstToken: 4 * q), count: cols)
+        }
+        return split
+    }
+
+    static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
+        task.runTiled(Self.self, first: first, end: end, y: y)
+    }
+}
+
+/// Where `IntBlockDot.prepareActivations` puts things in its buffer, for n activation rows of cols
 /// elements: each row's split codes, [n × cols] Int16 (64 bytes a block), then for each
 /// group of four rows their scales as floats, [n/4 × cols/32 × 8] Float (32 bytes a block).
 struct SplitActivationLayout {
@@ -112,8 +132,9 @@ final class MatmulTask: PoolTask {
     var n = 1
     var expand = false                           // true: dequantize rows and dot in f32
     var scratch: UnsafeMutablePointer<Float>?    // [workers × cols] when expanding
-    var splitCodes: UnsafeMutableRawPointer?     // activations split for the integer formats (SplitActivationLayout)
-    var decodeOrder = false                      // Q4_K: every token summed as decoding one token would
+    var kernel: (any MatmulKernel.Type)?         // the format's own kernel, if it has one
+    var decodeOrder = false                      // every token summed as decoding one token would (ComputeContext.decodeOrder)
+    var prepared: UnsafeMutableRawPointer?       // what kernel.prepareActivations made (the integer formats: SplitActivationLayout)
 
     func set(format: any BlockFormat.Type, w: WeightMatrix, x: UnsafePointer<Float>, activations: UnsafeRawPointer?,
              activationRowBytes: Int, y: UnsafeMutablePointer<Float>, n: Int, expand: Bool, scratch: UnsafeMutablePointer<Float>?) {
@@ -131,30 +152,10 @@ final class MatmulTask: PoolTask {
                 format.dequantizeRow(src: w.data + r * rowBytes, dst: row, count: cols)
                 for t in 0..<n { y[t * rows + r] = dotF32(row, x + t * cols, count: cols) }
             }
+        } else if let kernel {
+            kernel.matmulRows(self, first: first, end: end, y: y)
         } else {
-            // Specialized per format (no existential call per row) and tiled four dot
-            // products at a time; other formats take the plain per-row loop.
-            switch w.type {
-            case .q4_0: runTiled(Q4_0Format.self, first: first, end: end, y: y); return
-            case .q4_1: runTiled(Q4_1Format.self, first: first, end: end, y: y); return
-            case .q8_0: runTiled(Q8_0Format.self, first: first, end: end, y: y); return
-            case .q5_0: runTiled(Q5_0Format.self, first: first, end: end, y: y); return
-            case .q5_1: runTiled(Q5_1Format.self, first: first, end: end, y: y); return
-            default: break
-            }
             let a = activations!
-            if w.type == .q4_K {
-                let fourRowTokens = decodeOrder ? 0 : n - n % 4
-                for r in first..<end {
-                    let wr = w.data + r * rowBytes
-                    for t in 0..<n {
-                        let at = a + t * activationRowBytes
-                        y[t * rows + r] = t < fourRowTokens ? Q4_KFormat.dotFourRowOrder(wr, at, count: cols)
-                                                            : Q4_KFormat.dot(wr, at, count: cols)
-                    }
-                }
-                return
-            }
             for r in first..<end {
                 let wr = w.data + r * rowBytes
                 for t in 0..<n { y[t * rows + r] = format.dot(wr, a + t * activationRowBytes, count: cols) }
@@ -168,15 +169,14 @@ final class MatmulTask: PoolTask {
     /// reduced together.
     /// Every output is computed exactly as `F.dot` / `F.dotReference` (llama.cpp's order,
     /// see QuantDot.swift), so tiling changes speed, not results.
-    private func runTiled<F: IntBlockDot & BlockFormat>(_ format: F.Type, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
+    func runTiled<F: IntBlockDot>(_ format: F.Type, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
         let a = activations!, ab = activationRowBytes
         let rows = w.rows, cols = w.cols, rb = w.rowBytes, data = w.data
-        let split = UnsafeRawPointer(splitCodes!), layout = SplitActivationLayout(cols: cols, n: n)
+        let split = UnsafeRawPointer(prepared!), layout = SplitActivationLayout(cols: cols, n: n)
         let codes = split, cb = layout.codeRowBytes   // [n × cols] Int16, split per block
         if n < 4 {
-            // One row at a time, in address order: tiles of four rows were faster on
-            // an L2-resident matrix but 2× slower streaming the 30 MB output head
-            // (four interleaved streams), and slower end to end (decode 60 → 48 tok/s).
+            // One row at a time, in address order: tiles of four rows lose on the
+            // streamed output head (BENCHMARKS.md, kernel notes).
             for r in first..<end {
                 let wr = data + r * rb
                 for t in 0..<n { y[t * rows + r] = F.dotRowLanes(wr, a + t * ab, codes: codes + t * cb, count: cols) }
@@ -184,8 +184,7 @@ final class MatmulTask: PoolTask {
         } else {
             // Rows in chunks of ~128 KiB of weights: every tile of four tokens passes over
             // a chunk while it sits in L2, and the tile's split codes (4 × 2·cols bytes)
-            // stay in L1. Row by row over all tokens instead streamed every token's codes
-            // from L2 for each weight row (per token and block: 98 bytes from L2 against 18).
+            // stay in L1 (BENCHMARKS.md, kernel notes).
             let chunkRows = max(1, (128 << 10) / rb)
             var r0 = first
             while r0 < end {

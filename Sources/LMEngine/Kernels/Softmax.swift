@@ -6,8 +6,8 @@ public func softmax(_ x: UnsafeMutablePointer<Float>, count: Int, mode: KernelMo
     if mode == .reference { softmaxReference(x, count: count); return }
     guard count > 0 else { return }
     let raw = UnsafeMutableRawPointer(x)
-    // A plain loop for the max: `pointwiseMax` on SIMD16<Float> compiles to a lane-by-
-    // lane loop through memory here (5× slower than this; see LaneMasks.swift).
+    // A plain loop for the max: `pointwiseMax` on SIMD16<Float> compiles to a slower
+    // lane-by-lane loop through memory here (see LaneMasks.swift).
     var maxValue = -Float.infinity
     for j in 0..<count where x[j] > maxValue { maxValue = x[j] }
     var i = 0

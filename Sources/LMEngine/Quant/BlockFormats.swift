@@ -2,9 +2,11 @@
 /// into bytes, unpacked again, and dotted against an activation row.
 ///
 /// Each conforming type lives in its own file (F32Format.swift, Q4_0Format.swift, …)
-/// and documents its block layout there. All members are static: a format is a
-/// namespace of functions, not a value. K-quants slot in later by conforming too
-/// and adding a case to `BlockFormats.format(for:)`.
+/// and documents its block layout there, with its fast kernels. All members are
+/// static: a format is a namespace of functions, not a value. A new format conforms
+/// and adds a case to `BlockFormats.format(for:)`; to get a matmul kernel of its own
+/// it also conforms to `MatmulKernel` (MatMul.swift), or to `IntBlockDot`
+/// (QuantDot.swift) for a 32-element integer block format.
 public protocol BlockFormat {
     /// The GGUF type this format reads and writes.
     static var type: GGMLType { get }
@@ -28,7 +30,7 @@ public protocol BlockFormat {
 
 /// The uniform entry point: pick a format by its GGUF type.
 public enum BlockFormats {
-    /// The implementation for `type`, or nil when it is not implemented (yet).
+    /// The implementation for `type`, or nil when lmlab has none.
     public static func format(for type: GGMLType) -> (any BlockFormat.Type)? {
         switch type {
         case .f32: return F32Format.self
@@ -110,10 +112,9 @@ func roundAwayToInt8(_ x: Float) -> Int8 {
     Int8(truncatingIfNeeded: truncatingInt(x.rounded(.toNearestOrAwayFromZero)))
 }
 
-// The fast dots work on 8 lanes of Int32: with the default x86-64 target (SSE only)
-// Swift turns 8-byte → SIMD8<Int32> widening into a few shuffles, while the 16-
-// and 32-lane conversions fall back to slow element-by-element code (measured:
-// 10-40× slower). Int32 lanes also rule out overflow.
+// The K-quant fast dots work on 8 lanes of Int32: Swift turns 8-byte → SIMD8<Int32>
+// widening into a few shuffles, while its 16- and 32-lane conversions fall back to
+// element-by-element code (BENCHMARKS.md, kernel notes). Int32 lanes also rule out overflow.
 
 /// 8 signed bytes at `offset`, sign-extended.
 @inline(__always)

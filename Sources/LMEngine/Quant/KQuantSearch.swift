@@ -249,7 +249,7 @@ func byte(_ packed: UInt64, _ j: Int) -> Int32 { Int32(truncatingIfNeeded: (pack
 // The fast K-quant dots unpack codes from 8 bytes at a time while they are still
 // one UInt64 (masks and shifts on the word keep each field within its byte), then
 // widen the 8 bytes to Int32 lanes. Unpacking after widening made the compiler
-// assemble the 8-byte load from several partial loads (measured 2× slower).
+// assemble the 8-byte load from several partial loads (BENCHMARKS.md, kernel notes).
 
 /// 8 bytes at `offset` as one little-endian word: byte j = lane j.
 @inline(__always)

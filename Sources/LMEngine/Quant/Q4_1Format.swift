@@ -8,14 +8,18 @@
 public enum Q4_1Format: BlockFormat {
     public static var type: GGMLType { .q4_1 }
     public static var activationType: GGMLType { .q8_1 }
-    @inline(__always) static var blockBytes: Int { 20 }  // computed: a static let costs a lazy-init check per use
+    // The layout above as constants (computed: a static let costs a lazy-init check per use).
+    @inline(__always) static var blockBytes: Int { 20 }
+    @inline(__always) static var scaleOffset: Int { 0 }
+    @inline(__always) static var minOffset: Int { 2 }
+    @inline(__always) static var codesOffset: Int { 4 }
 
     public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
         for b in 0..<count / 32 {
             let block = src + b * blockBytes
-            let d = block.loadHalf(0), m = block.loadHalf(2)
+            let d = block.loadHalf(scaleOffset), m = block.loadHalf(minOffset)
             for j in 0..<16 {
-                let byte = block.load(fromByteOffset: 4 + j, as: UInt8.self)
+                let byte = block.load(fromByteOffset: codesOffset + j, as: UInt8.self)
                 dst[b * 32 + j] = Float(byte & 0x0F) * d + m
                 dst[b * 32 + j + 16] = Float(byte >> 4) * d + m
             }
@@ -35,28 +39,36 @@ public enum Q4_1Format: BlockFormat {
             }
             let d = (hi - lo) / 15
             let id: Float = d != 0 ? 1 / d : 0
-            block.storeHalf(d, 0)
-            block.storeHalf(lo, 2)
+            block.storeHalf(d, scaleOffset)
+            block.storeHalf(lo, minOffset)
             for j in 0..<16 {
                 let q0 = min(15, Int(Int8(truncatingIfNeeded: truncatingInt((x[j] - lo) * id + 0.5))))
                 let q1 = min(15, Int(Int8(truncatingIfNeeded: truncatingInt((x[j + 16] - lo) * id + 0.5))))
-                block.storeBytes(of: UInt8(truncatingIfNeeded: q0) | UInt8(truncatingIfNeeded: q1) << 4, toByteOffset: 4 + j, as: UInt8.self)
+                block.storeBytes(of: UInt8(truncatingIfNeeded: q0) | UInt8(truncatingIfNeeded: q1) << 4, toByteOffset: codesOffset + j, as: UInt8.self)
             }
         }
     }
 
-    /// llama.cpp's order (QuantDot.swift) over code·a products, plus Σ m·s; a: Q8_1 row.
+    /// llama.cpp's order (`blockDotReference`, QuantDot.swift) over code·a products,
+    /// plus Σ m·s; a: Q8_1 row.
     public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        ggmlBlockDotReference(blocks: count / 32, product: { b, j in
-            let byte = w.load(fromByteOffset: b * blockBytes + 4 + j % 16, as: UInt8.self)
-            let code = j < 16 ? byte & 0x0F : byte >> 4
-            return Int32(code) * Int32(a.load(fromByteOffset: b * Q8_1Format.blockBytes + 4 + j, as: Int8.self))
-        }, scale: { b in (w + b * blockBytes).loadHalf(0) * (a + b * Q8_1Format.blockBytes).loadHalf(0) },
-           minimum: { b in ((w + b * blockBytes).loadHalf(2), (a + b * Q8_1Format.blockBytes).loadHalf(2)) })
+        blockDotReference(Self.self, w, a, count: count)
     }
 
     /// The SIMD version of `dotReference` (QuantDot.swift), bit-identical to it.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         dotRowLanes(w, a, count: count)
     }
+}
+
+extension Q4_1Format: IntBlockDot {
+    static var minimumOffset: Int? { minOffset }
+
+    /// The nibble of element j.
+    @inline(__always) static func integer(_ block: UnsafeRawPointer, element j: Int) -> Int32 {
+        let byte = block.load(fromByteOffset: codesOffset + j % 16, as: UInt8.self)
+        return Int32(j < 16 ? byte & 0x0F : byte >> 4)
+    }
+
+    @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) { loadNibbles32(x + codesOffset) }
 }

@@ -12,20 +12,25 @@
 public enum Q4_KFormat: BlockFormat {
     public static var type: GGMLType { .q4_K }
     public static var activationType: GGMLType { .q8_K }
-    @inline(__always) static var blockBytes: Int { 144 }  // computed: a static let costs a lazy-init check per use
+    // The layout above as constants (computed: a static let costs a lazy-init check per use).
+    @inline(__always) static var blockBytes: Int { 144 }
+    @inline(__always) static var dOffset: Int { 0 }
+    @inline(__always) static var dminOffset: Int { 2 }
+    @inline(__always) static var scalesOffset: Int { 4 }
+    @inline(__always) static var qsOffset: Int { 16 }
 
     /// ggml's `dequantize_row_q4_K`.
     public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
         for b in 0..<count / 256 {
             let block = src + b * blockBytes
-            let d = block.loadHalf(0), dmin = block.loadHalf(2)
+            let d = block.loadHalf(dOffset), dmin = block.loadHalf(dminOffset)
             let y = dst + b * 256
             for c in 0..<4 {
-                let (sc1, m1) = scaleMinK4(2 * c, block + 4), (sc2, m2) = scaleMinK4(2 * c + 1, block + 4)
+                let (sc1, m1) = scaleMinK4(2 * c, block + scalesOffset), (sc2, m2) = scaleMinK4(2 * c + 1, block + scalesOffset)
                 let d1 = d * Float(sc1), min1 = dmin * Float(m1)
                 let d2 = d * Float(sc2), min2 = dmin * Float(m2)
                 for l in 0..<32 {
-                    let byte = block.load(fromByteOffset: 16 + 32 * c + l, as: UInt8.self)
+                    let byte = block.load(fromByteOffset: qsOffset + 32 * c + l, as: UInt8.self)
                     y[64 * c + l] = d1 * Float(byte & 0x0F) - min1
                     y[64 * c + 32 + l] = d2 * Float(byte >> 4) - min2
                 }
@@ -47,7 +52,7 @@ public enum Q4_KFormat: BlockFormat {
                 finishAffineK(x: x, scales: scales, mins: mins, nmax: 15, L: L, block: block)
                 for c in 0..<4 {
                     for l in 0..<32 {
-                        block.storeBytes(of: L[64 * c + l] | L[64 * c + 32 + l] << 4, toByteOffset: 16 + 32 * c + l, as: UInt8.self)
+                        block.storeBytes(of: L[64 * c + l] | L[64 * c + 32 + l] << 4, toByteOffset: qsOffset + 32 * c + l, as: UInt8.self)
                     }
                 }
             }
@@ -70,16 +75,16 @@ public enum Q4_KFormat: BlockFormat {
         var acc: Float = 0, accMin: Float = 0
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
-            let d = x.loadHalf(0) * y.q8KScale(), dmin = x.loadHalf(2) * y.q8KScale()
+            let d = x.loadHalf(dOffset) * y.q8KScale(), dmin = x.loadHalf(dminOffset) * y.q8KScale()
             var sumi: Int32 = 0, summs: Int32 = 0
             for c in 0..<4 {   // 64 elements: sub-blocks 2c and 2c+1
-                for g in (4 * c)..<(4 * c + 4) { summs += y.q8KBlockSum(g) * scaleMinK4(g / 2, x + 4).min }
+                for g in (4 * c)..<(4 * c + 4) { summs += y.q8KBlockSum(g) * scaleMinK4(g / 2, x + scalesOffset).min }
                 for e in (64 * c)..<(64 * c + 64) {
                     let half = (e % 64) / 32, l = e % 32
-                    let byte = x.load(fromByteOffset: 16 + 32 * c + l, as: UInt8.self)
+                    let byte = x.load(fromByteOffset: qsOffset + 32 * c + l, as: UInt8.self)
                     let code = Int32(half == 0 ? byte & 0x0F : byte >> 4)
-                    let q8 = Int32(y.load(fromByteOffset: 4 + e, as: Int8.self))
-                    sumi += scaleMinK4(e / 32, x + 4).scale * (q8 * code)
+                    let q8 = Int32(y.load(fromByteOffset: Q8_KFormat.qsOffset + e, as: Int8.self))
+                    sumi += scaleMinK4(e / 32, x + scalesOffset).scale * (q8 * code)
                 }
                 if perSixtyFour || c == 3 {
                     acc = acc.addingProduct(Float(sumi), d)
@@ -97,14 +102,14 @@ public enum Q4_KFormat: BlockFormat {
         var acc: Float = 0, accMin: Float = 0
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
-            let d = x.loadHalf(0) * y.q8KScale(), dmin = x.loadHalf(2) * y.q8KScale()
-            let (scales, mins) = scalesMinsK4(x + 4)
+            let d = x.loadHalf(dOffset) * y.q8KScale(), dmin = x.loadHalf(dminOffset) * y.q8KScale()
+            let (scales, mins) = scalesMinsK4(x + scalesOffset)
             for c in 0..<4 {
                 var lo = SIMD8<Int32>(), hi = SIMD8<Int32>()
                 for k in 0..<4 {
-                    let q = load8(x, 16 + 32 * c + 8 * k)
-                    lo &+= widen(q & bytesOf(0x0F)) &* loadInt8x8(y, 4 + 64 * c + 8 * k)
-                    hi &+= widen((q >> 4) & bytesOf(0x0F)) &* loadInt8x8(y, 4 + 64 * c + 32 + 8 * k)
+                    let q = load8(x, qsOffset + 32 * c + 8 * k)
+                    lo &+= widen(q & bytesOf(0x0F)) &* loadInt8x8(y, Q8_KFormat.qsOffset + 64 * c + 8 * k)
+                    hi &+= widen((q >> 4) & bytesOf(0x0F)) &* loadInt8x8(y, Q8_KFormat.qsOffset + 64 * c + 32 + 8 * k)
                 }
                 let sumi = (byte(scales, 2 * c) &* lo &+ byte(scales, 2 * c + 1) &* hi).wrappedSum()
                 let summs = (y.q8KBlockSum(4 * c) &+ y.q8KBlockSum(4 * c + 1)) &* byte(mins, 2 * c)
@@ -124,21 +129,42 @@ public enum Q4_KFormat: BlockFormat {
         var acc: Float = 0, accMin: Float = 0
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
-            let (scales, mins) = scalesMinsK4(x + 4)
+            let (scales, mins) = scalesMinsK4(x + scalesOffset)
             let summs = minSums(y, mins)
             var lanes = SIMD8<Int32>()
             for c in 0..<4 {
                 var lo = SIMD8<Int32>(), hi = SIMD8<Int32>()
                 for k in 0..<4 {
-                    let q = load8(x, 16 + 32 * c + 8 * k)
-                    lo &+= widen(q & bytesOf(0x0F)) &* loadInt8x8(y, 4 + 64 * c + 8 * k)
-                    hi &+= widen((q >> 4) & bytesOf(0x0F)) &* loadInt8x8(y, 4 + 64 * c + 32 + 8 * k)
+                    let q = load8(x, qsOffset + 32 * c + 8 * k)
+                    lo &+= widen(q & bytesOf(0x0F)) &* loadInt8x8(y, Q8_KFormat.qsOffset + 64 * c + 8 * k)
+                    hi &+= widen((q >> 4) & bytesOf(0x0F)) &* loadInt8x8(y, Q8_KFormat.qsOffset + 64 * c + 32 + 8 * k)
                 }
                 lanes &+= byte(scales, 2 * c) &* lo &+ byte(scales, 2 * c + 1) &* hi
             }
-            acc = acc.addingProduct(Float(lanes.wrappedSum()), x.loadHalf(0) * y.q8KScale())
-            accMin = accMin.addingProduct(Float(summs), x.loadHalf(2) * y.q8KScale())
+            acc = acc.addingProduct(Float(lanes.wrappedSum()), x.loadHalf(dOffset) * y.q8KScale())
+            accMin = accMin.addingProduct(Float(summs), x.loadHalf(dminOffset) * y.q8KScale())
         }
         return acc - accMin
+    }
+}
+
+/// llama.cpp's repacked Q4_K kernels sum in one order for groups of four tokens (gemm:
+/// all but the last n % 4 tokens of a prefill) and in another for the rest (gemv); see
+/// `dotReference(_:_:count:perSixtyFour:)`.
+extension Q4_KFormat: MatmulKernel {
+    static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
+        let a = task.activations!, n = task.n, rows = task.w.rows, cols = task.w.cols
+        let fourRowTokens = task.decodeOrder ? 0 : n - n % 4
+        for r in first..<end {
+            let wr = task.w.data + r * task.w.rowBytes
+            for t in 0..<n {
+                let at = a + t * task.activationRowBytes
+                y[t * rows + r] = t < fourRowTokens ? dotFourRowOrder(wr, at, count: cols) : dot(wr, at, count: cols)
+            }
+        }
+    }
+
+    static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int) -> Float {
+        dotReference(w, a, count: count, perSixtyFour: t < n - n % 4)
     }
 }

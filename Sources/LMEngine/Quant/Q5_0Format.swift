@@ -8,12 +8,16 @@
 public enum Q5_0Format: BlockFormat {
     public static var type: GGMLType { .q5_0 }
     public static var activationType: GGMLType { .q8_0 }
-    @inline(__always) static var blockBytes: Int { 22 }  // computed: a static let costs a lazy-init check per use
+    // The layout above as constants (computed: a static let costs a lazy-init check per use).
+    @inline(__always) static var blockBytes: Int { 22 }
+    @inline(__always) static var scaleOffset: Int { 0 }
+    @inline(__always) static var highBitsOffset: Int { 2 }
+    @inline(__always) static var codesOffset: Int { 6 }
 
     /// The two 5-bit codes stored at byte j of a block.
     @inline(__always)
     static func codes(_ block: UnsafeRawPointer, _ qh: UInt32, _ j: Int) -> (Int32, Int32) {
-        let byte = block.load(fromByteOffset: 6 + j, as: UInt8.self)
+        let byte = block.load(fromByteOffset: codesOffset + j, as: UInt8.self)
         let high0 = Int32((qh >> UInt32(j)) & 1) << 4
         let high1 = Int32((qh >> UInt32(j + 16)) & 1) << 4
         return (Int32(byte & 0x0F) | high0, Int32(byte >> 4) | high1)
@@ -22,8 +26,8 @@ public enum Q5_0Format: BlockFormat {
     public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
         for b in 0..<count / 32 {
             let block = src + b * blockBytes
-            let d = block.loadHalf(0)
-            let qh = block.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+            let d = block.loadHalf(scaleOffset)
+            let qh = block.loadUnaligned(fromByteOffset: highBitsOffset, as: UInt32.self)
             for j in 0..<16 {
                 let (c0, c1) = codes(block, qh, j)
                 dst[b * 32 + j] = Float(c0 - 16) * d
@@ -42,26 +46,22 @@ public enum Q5_0Format: BlockFormat {
             for j in 0..<32 where amax < abs(x[j]) { amax = abs(x[j]); maxValue = x[j] }
             let d = maxValue / -16
             let id: Float = d != 0 ? 1 / d : 0
-            block.storeHalf(d, 0)
+            block.storeHalf(d, scaleOffset)
             var qh: UInt32 = 0
             for j in 0..<16 {
                 let q0 = UInt8(truncatingIfNeeded: min(31, Int(Int8(truncatingIfNeeded: truncatingInt(x[j] * id + 16.5)))))
                 let q1 = UInt8(truncatingIfNeeded: min(31, Int(Int8(truncatingIfNeeded: truncatingInt(x[j + 16] * id + 16.5)))))
-                block.storeBytes(of: (q0 & 0x0F) | (q1 & 0x0F) << 4, toByteOffset: 6 + j, as: UInt8.self)
+                block.storeBytes(of: (q0 & 0x0F) | (q1 & 0x0F) << 4, toByteOffset: codesOffset + j, as: UInt8.self)
                 qh |= UInt32(q0 >> 4 & 1) << UInt32(j)
                 qh |= UInt32(q1 >> 4 & 1) << UInt32(j + 16)
             }
-            block.storeBytes(of: qh, toByteOffset: 2, as: UInt32.self)
+            block.storeBytes(of: qh, toByteOffset: highBitsOffset, as: UInt32.self)
         }
     }
 
-    /// llama.cpp's order (QuantDot.swift) over (code − 16)·a products; a: Q8_0 row.
+    /// llama.cpp's order (`blockDotReference`, QuantDot.swift) over (code − 16)·a products; a: Q8_0 row.
     public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        ggmlBlockDotReference(blocks: count / 32, product: { b, j in
-            let x = w + b * blockBytes
-            let (c0, c1) = codes(x, x.loadUnaligned(fromByteOffset: 2, as: UInt32.self), j % 16)
-            return ((j < 16 ? c0 : c1) - 16) * Int32(a.load(fromByteOffset: b * Q8_0Format.blockBytes + 2 + j, as: Int8.self))
-        }, scale: { b in (w + b * blockBytes).loadHalf(0) * (a + b * Q8_0Format.blockBytes).loadHalf(0) })
+        blockDotReference(Self.self, w, a, count: count)
     }
 
     /// The SIMD version of `dotReference`, bit-identical to it: the 5th bits are spread
@@ -72,14 +72,30 @@ public enum Q5_0Format: BlockFormat {
         var acc = SIMD8<Float>()
         for b in 0..<count / 32 {
             let x = w + b * blockBytes, y = a + b * Q8_0Format.blockBytes
-            let bits = SIMD8<Int32>(repeating: Int32(bitPattern: x.loadUnaligned(fromByteOffset: 2, as: UInt32.self)))
-            let qs0 = loadUInt8x8(x, 6), qs1 = loadUInt8x8(x, 14)
-            let v0 = (((qs0 & 0x0F) | fifthBits(bits, laneBits8)) &- 16) &* loadInt8x8(y, 2)
-            let v1 = (((qs1 & 0x0F) | fifthBits(bits, laneBits8 &<< 8)) &- 16) &* loadInt8x8(y, 10)
-            let v2 = (((qs0 &>> 4) | fifthBits(bits, laneBits8 &<< 16)) &- 16) &* loadInt8x8(y, 18)
-            let v3 = (((qs1 &>> 4) | fifthBits(bits, laneBits8 &<< 24)) &- 16) &* loadInt8x8(y, 26)
-            acc = acc.addingProduct(floats(foldFours(v0, v1, v2, v3)), SIMD8<Float>(repeating: x.loadHalf(0) * y.loadHalf(0)))
+            let bits = SIMD8<Int32>(repeating: Int32(bitPattern: x.loadUnaligned(fromByteOffset: highBitsOffset, as: UInt32.self)))
+            let qs0 = loadUInt8x8(x, codesOffset), qs1 = loadUInt8x8(x, codesOffset + 8)
+            let c = Q8_0Format.codesOffset
+            let v0 = (((qs0 & 0x0F) | fifthBits(bits, laneBits8)) &- 16) &* loadInt8x8(y, c)
+            let v1 = (((qs1 & 0x0F) | fifthBits(bits, laneBits8 &<< 8)) &- 16) &* loadInt8x8(y, c + 8)
+            let v2 = (((qs0 &>> 4) | fifthBits(bits, laneBits8 &<< 16)) &- 16) &* loadInt8x8(y, c + 16)
+            let v3 = (((qs1 &>> 4) | fifthBits(bits, laneBits8 &<< 24)) &- 16) &* loadInt8x8(y, c + 24)
+            acc = acc.addingProduct(floats(foldFours(v0, v1, v2, v3)), SIMD8<Float>(repeating: x.loadHalf(scaleOffset) * y.loadHalf(Q8_0Format.scaleOffset)))
         }
         return hsum8(acc)
+    }
+}
+
+extension Q5_0Format: IntBlockDot {
+    static var minimumOffset: Int? { nil }
+
+    /// code − 16, code = element j's nibble plus its fifth bit from qh.
+    @inline(__always) static func integer(_ block: UnsafeRawPointer, element j: Int) -> Int32 {
+        let (low, high) = codes(block, block.loadUnaligned(fromByteOffset: highBitsOffset, as: UInt32.self), j % 16)
+        return (j < 16 ? low : high) - 16
+    }
+
+    @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
+        let (e, o) = loadFiveBitCodes(qh: x.loadUnaligned(fromByteOffset: highBitsOffset, as: UInt32.self), qs: x + codesOffset)
+        return (e &- 16, o &- 16)
     }
 }

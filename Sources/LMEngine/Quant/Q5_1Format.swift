@@ -9,11 +9,16 @@
 public enum Q5_1Format: BlockFormat {
     public static var type: GGMLType { .q5_1 }
     public static var activationType: GGMLType { .q8_1 }
-    @inline(__always) static var blockBytes: Int { 24 }  // computed: a static let costs a lazy-init check per use
+    // The layout above as constants (computed: a static let costs a lazy-init check per use).
+    @inline(__always) static var blockBytes: Int { 24 }
+    @inline(__always) static var scaleOffset: Int { 0 }
+    @inline(__always) static var minOffset: Int { 2 }
+    @inline(__always) static var highBitsOffset: Int { 4 }
+    @inline(__always) static var codesOffset: Int { 8 }
 
     @inline(__always)
     static func codes(_ block: UnsafeRawPointer, _ qh: UInt32, _ j: Int) -> (Int32, Int32) {
-        let byte = block.load(fromByteOffset: 8 + j, as: UInt8.self)
+        let byte = block.load(fromByteOffset: codesOffset + j, as: UInt8.self)
         let high0 = Int32((qh >> UInt32(j)) & 1) << 4
         let high1 = Int32((qh >> UInt32(j + 16)) & 1) << 4
         return (Int32(byte & 0x0F) | high0, Int32(byte >> 4) | high1)
@@ -22,8 +27,8 @@ public enum Q5_1Format: BlockFormat {
     public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
         for b in 0..<count / 32 {
             let block = src + b * blockBytes
-            let d = block.loadHalf(0), m = block.loadHalf(2)
-            let qh = block.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+            let d = block.loadHalf(scaleOffset), m = block.loadHalf(minOffset)
+            let qh = block.loadUnaligned(fromByteOffset: highBitsOffset, as: UInt32.self)
             for j in 0..<16 {
                 let (c0, c1) = codes(block, qh, j)
                 dst[b * 32 + j] = Float(c0) * d + m
@@ -45,28 +50,24 @@ public enum Q5_1Format: BlockFormat {
             }
             let d = (hi - lo) / 31
             let id: Float = d != 0 ? 1 / d : 0
-            block.storeHalf(d, 0)
-            block.storeHalf(lo, 2)
+            block.storeHalf(d, scaleOffset)
+            block.storeHalf(lo, minOffset)
             var qh: UInt32 = 0
             for j in 0..<16 {
                 let q0 = UInt8(truncatingIfNeeded: truncatingInt((x[j] - lo) * id + 0.5))
                 let q1 = UInt8(truncatingIfNeeded: truncatingInt((x[j + 16] - lo) * id + 0.5))
-                block.storeBytes(of: (q0 & 0x0F) | (q1 & 0x0F) << 4, toByteOffset: 8 + j, as: UInt8.self)
+                block.storeBytes(of: (q0 & 0x0F) | (q1 & 0x0F) << 4, toByteOffset: codesOffset + j, as: UInt8.self)
                 qh |= UInt32(q0 >> 4 & 1) << UInt32(j)
                 qh |= UInt32(q1 >> 4 & 1) << UInt32(j + 16)
             }
-            block.storeBytes(of: qh, toByteOffset: 4, as: UInt32.self)
+            block.storeBytes(of: qh, toByteOffset: highBitsOffset, as: UInt32.self)
         }
     }
 
-    /// llama.cpp's order (QuantDot.swift) over code·a products, plus Σ m·s; a: Q8_1 row.
+    /// llama.cpp's order (`blockDotReference`, QuantDot.swift) over code·a products,
+    /// plus Σ m·s; a: Q8_1 row.
     public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        ggmlBlockDotReference(blocks: count / 32, product: { b, j in
-            let x = w + b * blockBytes
-            let (c0, c1) = codes(x, x.loadUnaligned(fromByteOffset: 4, as: UInt32.self), j % 16)
-            return (j < 16 ? c0 : c1) * Int32(a.load(fromByteOffset: b * Q8_1Format.blockBytes + 4 + j, as: Int8.self))
-        }, scale: { b in (w + b * blockBytes).loadHalf(0) * (a + b * Q8_1Format.blockBytes).loadHalf(0) },
-           minimum: { b in ((w + b * blockBytes).loadHalf(2), (a + b * Q8_1Format.blockBytes).loadHalf(2)) })
+        blockDotReference(Self.self, w, a, count: count)
     }
 
     /// The SIMD version of `dotReference`, bit-identical to it: the 5th bits are spread
@@ -78,15 +79,30 @@ public enum Q5_1Format: BlockFormat {
         var summs: Float = 0
         for b in 0..<count / 32 {
             let x = w + b * blockBytes, y = a + b * Q8_1Format.blockBytes
-            let bits = SIMD8<Int32>(repeating: Int32(bitPattern: x.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
-            let qs0 = loadUInt8x8(x, 8), qs1 = loadUInt8x8(x, 16)
-            let v0 = (((qs0 & 0x0F) | fifthBits(bits, laneBits8))) &* loadInt8x8(y, 4)
-            let v1 = (((qs1 & 0x0F) | fifthBits(bits, laneBits8 &<< 8))) &* loadInt8x8(y, 12)
-            let v2 = (((qs0 &>> 4) | fifthBits(bits, laneBits8 &<< 16))) &* loadInt8x8(y, 20)
-            let v3 = (((qs1 &>> 4) | fifthBits(bits, laneBits8 &<< 24))) &* loadInt8x8(y, 28)
-            acc = acc.addingProduct(floats(foldFours(v0, v1, v2, v3)), SIMD8<Float>(repeating: x.loadHalf(0) * y.loadHalf(0)))
-            summs = summs.addingProduct(x.loadHalf(2), y.loadHalf(2))
+            let bits = SIMD8<Int32>(repeating: Int32(bitPattern: x.loadUnaligned(fromByteOffset: highBitsOffset, as: UInt32.self)))
+            let qs0 = loadUInt8x8(x, codesOffset), qs1 = loadUInt8x8(x, codesOffset + 8)
+            let c = Q8_1Format.codesOffset
+            let v0 = (((qs0 & 0x0F) | fifthBits(bits, laneBits8))) &* loadInt8x8(y, c)
+            let v1 = (((qs1 & 0x0F) | fifthBits(bits, laneBits8 &<< 8))) &* loadInt8x8(y, c + 8)
+            let v2 = (((qs0 &>> 4) | fifthBits(bits, laneBits8 &<< 16))) &* loadInt8x8(y, c + 16)
+            let v3 = (((qs1 &>> 4) | fifthBits(bits, laneBits8 &<< 24))) &* loadInt8x8(y, c + 24)
+            acc = acc.addingProduct(floats(foldFours(v0, v1, v2, v3)), SIMD8<Float>(repeating: x.loadHalf(scaleOffset) * y.loadHalf(Q8_1Format.scaleOffset)))
+            summs = summs.addingProduct(x.loadHalf(minOffset), y.loadHalf(Q8_1Format.sumOffset))
         }
         return hsum8(acc) + summs
+    }
+}
+
+extension Q5_1Format: IntBlockDot {
+    static var minimumOffset: Int? { minOffset }
+
+    /// The code of element j: its nibble plus its fifth bit from qh.
+    @inline(__always) static func integer(_ block: UnsafeRawPointer, element j: Int) -> Int32 {
+        let (low, high) = codes(block, block.loadUnaligned(fromByteOffset: highBitsOffset, as: UInt32.self), j % 16)
+        return j < 16 ? low : high
+    }
+
+    @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
+        loadFiveBitCodes(qh: x.loadUnaligned(fromByteOffset: highBitsOffset, as: UInt32.self), qs: x + codesOffset)
     }
 }

@@ -7,14 +7,17 @@
 public enum Q8_0Format: BlockFormat {
     public static var type: GGMLType { .q8_0 }
     public static var activationType: GGMLType { .q8_0 }
-    @inline(__always) static var blockBytes: Int { 34 }  // computed: a static let costs a lazy-init check per use
+    // The layout above as constants (computed: a static let costs a lazy-init check per use).
+    @inline(__always) static var blockBytes: Int { 34 }
+    @inline(__always) static var scaleOffset: Int { 0 }
+    @inline(__always) static var codesOffset: Int { 2 }
 
     public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
         for b in 0..<count / 32 {
             let block = src + b * blockBytes
-            let d = block.loadHalf(0)
+            let d = block.loadHalf(scaleOffset)
             for j in 0..<32 {
-                dst[b * 32 + j] = Float(block.load(fromByteOffset: 2 + j, as: Int8.self)) * d
+                dst[b * 32 + j] = Float(block.load(fromByteOffset: codesOffset + j, as: Int8.self)) * d
             }
         }
     }
@@ -23,7 +26,7 @@ public enum Q8_0Format: BlockFormat {
     public static func quantizeRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
         for b in 0..<count / 32 {
             let block = dst + b * blockBytes
-            block.storeHalf(quantizeInt8Block(src + b * 32, codes: block + 2, rounding: .reference).d, 0)
+            block.storeHalf(quantizeInt8Block(src + b * 32, codes: block + codesOffset, rounding: .reference).d, scaleOffset)
         }
     }
 
@@ -32,22 +35,35 @@ public enum Q8_0Format: BlockFormat {
     public static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
         for b in 0..<count / 32 {
             let block = dst + b * blockBytes
-            block.storeHalf(quantizeInt8Block(src + b * 32, codes: block + 2, rounding: .activations).d, 0)
+            block.storeHalf(quantizeInt8Block(src + b * 32, codes: block + codesOffset, rounding: .activations).d, scaleOffset)
         }
     }
 
-    /// llama.cpp's order (QuantDot.swift): per block, groups of 4 exact products into 8
-    /// float lanes with fma(d_w·d_a, group, lane), the lanes added pairwise at the end.
+    /// llama.cpp's order (`blockDotReference`, QuantDot.swift): per block, groups of 4
+    /// exact products into 8 float lanes with fma(d_w·d_a, group, lane), the lanes added
+    /// pairwise at the end.
     public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        ggmlBlockDotReference(blocks: count / 32, product: { b, j in
-            Int32(w.load(fromByteOffset: b * blockBytes + 2 + j, as: Int8.self))
-                * Int32(a.load(fromByteOffset: b * blockBytes + 2 + j, as: Int8.self))
-        }, scale: { b in (w + b * blockBytes).loadHalf(0) * (a + b * blockBytes).loadHalf(0) })
+        blockDotReference(Self.self, w, a, count: count)
     }
 
     /// The SIMD version of `dotReference` (QuantDot.swift), bit-identical to it.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         dotRowLanes(w, a, count: count)
+    }
+}
+
+extension Q8_0Format: IntBlockDot {
+    static var minimumOffset: Int? { nil }
+
+    @inline(__always) static func integer(_ block: UnsafeRawPointer, element j: Int) -> Int32 {
+        Int32(block.load(fromByteOffset: codesOffset + j, as: Int8.self))
+    }
+
+    @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) { loadCodes32(x + codesOffset) }
+
+    /// Single int8·int8 products fit Int16 (|−128·−128| = 16384), their pairs may not: widen each.
+    @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
+        widenPairs(w.0 &* ye) &+ widenPairs(w.1 &* yo)
     }
 }
 

@@ -9,14 +9,18 @@
 public enum Q8_1Format: BlockFormat {
     public static var type: GGMLType { .q8_1 }
     public static var activationType: GGMLType { .q8_1 }
-    @inline(__always) static var blockBytes: Int { 36 }  // computed: a static let costs a lazy-init check per use
+    // The layout above as constants (computed: a static let costs a lazy-init check per use).
+    @inline(__always) static var blockBytes: Int { 36 }
+    @inline(__always) static var scaleOffset: Int { 0 }
+    @inline(__always) static var sumOffset: Int { 2 }
+    @inline(__always) static var codesOffset: Int { 4 }
 
     public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
         for b in 0..<count / 32 {
             let block = src + b * blockBytes
-            let d = block.loadHalf(0)
+            let d = block.loadHalf(scaleOffset)
             for j in 0..<32 {
-                dst[b * 32 + j] = Float(block.load(fromByteOffset: 4 + j, as: Int8.self)) * d
+                dst[b * 32 + j] = Float(block.load(fromByteOffset: codesOffset + j, as: Int8.self)) * d
             }
         }
     }
@@ -35,9 +39,9 @@ public enum Q8_1Format: BlockFormat {
     private static func quantize(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int, rounding: Int8Rounding) {
         for b in 0..<count / 32 {
             let block = dst + b * blockBytes
-            let (d, sum) = quantizeInt8Block(src + b * 32, codes: block + 4, rounding: rounding)
-            block.storeHalf(d, 0)
-            block.storeHalf(Float(sum) * d, 2)
+            let (d, sum) = quantizeInt8Block(src + b * 32, codes: block + codesOffset, rounding: rounding)
+            block.storeHalf(d, scaleOffset)
+            block.storeHalf(Float(sum) * d, sumOffset)
         }
     }
 
@@ -48,9 +52,9 @@ public enum Q8_1Format: BlockFormat {
             let x = w + b * blockBytes, y = a + b * blockBytes
             var sumi: Int32 = 0
             for j in 0..<32 {
-                sumi += Int32(x.load(fromByteOffset: 4 + j, as: Int8.self)) * Int32(y.load(fromByteOffset: 4 + j, as: Int8.self))
+                sumi += Int32(x.load(fromByteOffset: codesOffset + j, as: Int8.self)) * Int32(y.load(fromByteOffset: codesOffset + j, as: Int8.self))
             }
-            sumf += Float(sumi) * (x.loadHalf(0) * y.loadHalf(0))
+            sumf += Float(sumi) * (x.loadHalf(scaleOffset) * y.loadHalf(scaleOffset))
         }
         return sumf
     }
@@ -60,8 +64,8 @@ public enum Q8_1Format: BlockFormat {
         for b in 0..<count / 32 {
             let x = w + b * blockBytes, y = a + b * blockBytes
             var acc = SIMD8<Int32>()
-            for k in 0..<4 { acc &+= loadInt8x8(x, 4 + 8 * k) &* loadInt8x8(y, 4 + 8 * k) }
-            sumf += Float(acc.wrappedSum()) * (x.loadHalf(0) * y.loadHalf(0))
+            for k in 0..<4 { acc &+= loadInt8x8(x, codesOffset + 8 * k) &* loadInt8x8(y, codesOffset + 8 * k) }
+            sumf += Float(acc.wrappedSum()) * (x.loadHalf(scaleOffset) * y.loadHalf(scaleOffset))
         }
         return sumf
     }

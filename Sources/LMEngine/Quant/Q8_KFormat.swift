@@ -11,13 +11,14 @@ public enum Q8_KFormat: BlockFormat {
     public static var type: GGMLType { .q8_K }
     public static var activationType: GGMLType { .q8_K }
     @inline(__always) static var blockBytes: Int { 292 }  // computed: a static let costs a lazy-init check per use
+    @inline(__always) static var dOffset: Int { 0 }
     @inline(__always) static var qsOffset: Int { 4 }
     @inline(__always) static var bsumsOffset: Int { 260 }
 
     public static func dequantizeRow(src: UnsafeRawPointer, dst: UnsafeMutablePointer<Float>, count: Int) {
         for b in 0..<count / 256 {
             let block = src + b * blockBytes
-            let d = block.loadUnaligned(fromByteOffset: 0, as: Float.self)
+            let d = block.loadUnaligned(fromByteOffset: dOffset, as: Float.self)
             for j in 0..<256 {
                 dst[b * 256 + j] = d * Float(block.load(fromByteOffset: qsOffset + j, as: Int8.self))
             }
@@ -70,7 +71,7 @@ public enum Q8_KFormat: BlockFormat {
             for j in 0..<256 {
                 sumi += Int32(x.load(fromByteOffset: qsOffset + j, as: Int8.self)) * Int32(y.load(fromByteOffset: qsOffset + j, as: Int8.self))
             }
-            sumf += Float(sumi) * (x.loadUnaligned(fromByteOffset: 0, as: Float.self) * y.loadUnaligned(fromByteOffset: 0, as: Float.self))
+            sumf += Float(sumi) * (x.q8KScale() * y.q8KScale())
         }
         return sumf
     }
@@ -82,7 +83,7 @@ public enum Q8_KFormat: BlockFormat {
             let x = w + b * blockBytes, y = a + b * blockBytes
             var acc = SIMD8<Int32>()
             for k in 0..<32 { acc &+= loadInt8x8(x, qsOffset + 8 * k) &* loadInt8x8(y, qsOffset + 8 * k) }
-            sumf += Float(acc.wrappedSum()) * (x.loadUnaligned(fromByteOffset: 0, as: Float.self) * y.loadUnaligned(fromByteOffset: 0, as: Float.self))
+            sumf += Float(acc.wrappedSum()) * (x.q8KScale() * y.q8KScale())
         }
         return sumf
     }
@@ -92,9 +93,9 @@ extension UnsafeRawPointer {
     /// A Q8_K block's bsums[g] (`block` points at the block).
     @inline(__always)
     func q8KBlockSum(_ g: Int) -> Int32 {
-        Int32(loadUnaligned(fromByteOffset: 260 + 2 * g, as: Int16.self))
+        Int32(loadUnaligned(fromByteOffset: Q8_KFormat.bsumsOffset + 2 * g, as: Int16.self))
     }
     /// A Q8_K block's d.
     @inline(__always)
-    func q8KScale() -> Float { loadUnaligned(fromByteOffset: 0, as: Float.self) }
+    func q8KScale() -> Float { loadUnaligned(fromByteOffset: Q8_KFormat.dOffset, as: Float.self) }
 }
