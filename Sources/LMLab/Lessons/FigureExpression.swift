@@ -2,7 +2,7 @@ import Foundation
 
 /// Arithmetic over measured figures, as a lesson cell writes it:
 /// `tg_tps`, `smol_tg / gemma_tg`, `(ppl_q2 - ppl_q8) / ppl_q8 * 100`.
-/// Numbers, figure names (letters, digits, `_`), `+ - * /`, unary minus and parentheses.
+/// Numbers, figure names (letters, digits, `_`), `+ - * / ^`, unary minus and parentheses.
 public indirect enum FigureExpression: CustomStringConvertible, Equatable {
     case number(Double)
     case figure(String)
@@ -41,6 +41,7 @@ public indirect enum FigureExpression: CustomStringConvertible, Equatable {
             case "+": return x + y
             case "-": return x - y
             case "*": return x * y
+            case "^": return pow(x, y)
             default: return y == 0 ? nil : x / y
             }
         }
@@ -70,13 +71,20 @@ public indirect enum FigureExpression: CustomStringConvertible, Equatable {
             }
         }
         mutating func product() throws -> FigureExpression {
-            var e = try unary()
+            var e = try power()
             while true {
                 skipSpaces()
                 guard i < chars.count, chars[i] == "*" || chars[i] == "/" else { return e }
                 let op = chars[i]; i += 1
-                e = .binary(op, e, try unary())
+                e = .binary(op, e, try power())
             }
+        }
+        mutating func power() throws -> FigureExpression {
+            let base = try unary()
+            skipSpaces()
+            guard i < chars.count, chars[i] == "^" else { return base }
+            i += 1
+            return .binary("^", base, try power())   // right-associative: 2^3^2 = 2^9
         }
         mutating func unary() throws -> FigureExpression {
             skipSpaces()

@@ -18,22 +18,31 @@ public struct Capture: CustomStringConvertible {
     let source: String
     public var description: String { "\(name) \(source)" }
 
-    /// `NAME /REGEX/`: the first group (or the whole match) read as a number.
+    /// Whether the figure is 1 or 0 for "the output matches" (`NAME ?/REGEX/`) instead of a number read.
+    let presence: Bool
+
+    /// `NAME /REGEX/`: the first group (or the whole match) read as a number;
+    /// `NAME ?/REGEX/`: 1 when the output matches, 0 when it doesn't.
     public static func parse(_ text: String) throws -> Capture {
         let t = text.trimmingCharacters(in: .whitespaces)
-        guard let space = t.firstIndex(of: " ") else { throw CheckError("expected 'NAME /REGEX/', got '\(t)'") }
+        guard let space = t.firstIndex(of: " ") else { throw CheckError("expected 'NAME /REGEX/' or 'NAME ?/REGEX/', got '\(t)'") }
         let name = String(t[..<space])
         try Keep.checkName(name)
-        guard case .matches(let regex, false, let source) = try Check.parse(String(t[space...])) else {
-            throw CheckError("expected 'NAME /REGEX/', got '\(t)'")
+        var pattern = t[space...].trimmingCharacters(in: .whitespaces)
+        let presence = pattern.hasPrefix("?")
+        if presence { pattern.removeFirst() }
+        guard pattern.hasPrefix("/"), case .matches(let regex, false, let source) = try Check.parse(pattern) else {
+            throw CheckError("expected 'NAME /REGEX/' or 'NAME ?/REGEX/', got '\(t)'")
         }
-        return Capture(name: name, regex: regex, source: source)
+        return Capture(name: name, regex: regex, source: (presence ? "?" : "") + source, presence: presence)
     }
 
     /// The number captured from `output` (colour codes removed), or why there is none.
     public func value(in output: String) -> Result<Double, CheckError> {
         let plain = TextUtil.stripANSI(output)
-        guard let m = regex.firstMatch(in: plain, range: NSRange(plain.startIndex..., in: plain)) else {
+        let m = regex.firstMatch(in: plain, range: NSRange(plain.startIndex..., in: plain))
+        if presence { return .success(m == nil ? 0 : 1) }
+        guard let m else {
             return .failure(CheckError("capture \(name): the output doesn't match \(source)"))
         }
         let range = m.numberOfRanges > 1 && m.range(at: 1).location != NSNotFound ? m.range(at: 1) : m.range
