@@ -40,4 +40,5 @@ public final class Figures {
     public func keep(_ name: String, _ value: Double) { kept[name] = value }
 
     public func clear() { values = [:] }
+    public func clearKept() { kept = [:] }
 }
