@@ -137,7 +137,10 @@ enum CascadeReportView {
         var f: [String: Double] = ["small_accuracy_pct": a.floor.accuracy * 100,
                                    "large_accuracy_pct": (a.singles.last?.accuracy ?? 0) * 100,
                                    "oracle_accuracy_pct": a.oracle.accuracy * 100,
-                                   "oracle_large_share_pct": a.oracle.largeShare * 100]
+                                   "oracle_large_share_pct": a.oracle.largeShare * 100,
+                                   "small_p50_s": a.floor.latencyP50, "small_p95_s": a.floor.latencyP95,
+                                   "large_p50_s": a.singles.last?.latencyP50 ?? 0, "large_p95_s": a.singles.last?.latencyP95 ?? 0,
+                                   "large_cost_per_query": a.singles.last?.costPerQuery ?? 0]
         for r in a.routers {
             let key = r.router == "confidence: " + a.score.label ? "" : r.router == "random" ? "_random"
                 : r.router.hasPrefix("learned") ? "_learned" : r.router == "oracle" ? "_oracle" : nil

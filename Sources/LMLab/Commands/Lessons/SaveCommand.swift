@@ -18,7 +18,7 @@ struct SaveCommand: Command {
         if args.positionals.count == 2 {
             guard args.positionals[0] == "card" else { throw CommandError.usage("usage: \(usage)") }
             let path = args.positionals[1]
-            return try saveCard(to: URL(fileURLWithPath: (path as NSString).expandingTildeInPath), shown: path, session: session)
+            return try saveCard(to: LabPath.url(path, home: session.home), shown: path, session: session)
         }
         let path = args.positionals[0]
         let url = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
