@@ -3,10 +3,10 @@ import Foundation
 /// A path a student (or a lesson) types: `~` is the home folder, and a leading
 /// `$LMLAB_HOME` is the lab's own folder (`session.home`), so lessons write their
 /// scratch files where `LMLAB_HOME` points and `reset` can find them.
-enum LabPath {
-    static let homeVariable = "$LMLAB_HOME"
+public enum LabPath {
+    public static let homeVariable = "$LMLAB_HOME"
 
-    static func url(_ typed: String, home: URL) -> URL {
+    public static func url(_ typed: String, home: URL) -> URL {
         if typed == homeVariable { return home }
         if typed.hasPrefix(homeVariable + "/") {
             return home.appendingPathComponent(String(typed.dropFirst(homeVariable.count + 1)))

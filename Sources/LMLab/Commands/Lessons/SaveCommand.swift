@@ -41,6 +41,10 @@ struct SaveCommand: Command {
         guard !session.drillAnswers.isEmpty else {
             throw CommandError.state("no drill answers yet: play 'lesson 10' first, then 'save card \(TextUtil.sanitize(shown))'")
         }
+        if shown.hasPrefix(LabPath.homeVariable + "/") {
+            // The lab's own folder (and its scratch) is made when missing; a mistyped folder elsewhere is still refused.
+            try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        }
         try NotebookWriter.writeAtomically(Data(SaveCommand.card(session.drillAnswers).utf8), to: url)
         session.console.line("saved a card of \(session.drillAnswers.count) answer\(session.drillAnswers.count == 1 ? "" : "s") to \(TextUtil.sanitize(shown))")
     }
