@@ -9,10 +9,10 @@ struct ResetCommand: Command {
     let topic = Topic.session
     let summary = "clear the lab's caches and lesson scratch files (under LMLAB_HOME) between demos"
     let usage = "reset"
+    let positionals: ClosedRange<Int>? = 0...0
     let recordsInTranscript = false
 
     func run(_ args: Arguments, session: Session) throws {
-        guard args.positionals.isEmpty else { throw CommandError.usage("reset takes no arguments") }
         let fm = FileManager.default
         let home = session.home
         var targets = [home.appendingPathComponent("cascade-cache"), LabPath.scratch(home: home)]
