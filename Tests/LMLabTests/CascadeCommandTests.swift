@@ -111,9 +111,22 @@ final class CascadeCommandTests: XCTestCase {
         XCTAssertEqual((second["items"] as! [[String: Any]]).map { $0["answers"] as! [String] }, items.map { $0["answers"] as! [String] })
         XCTAssertTrue(FileManager.default.fileExists(atPath: home.appendingPathComponent("cascade-cache").path))
 
-        // The text report: baselines, sweep, routers, chart, verdict.
+        // The short report: baselines, the routers that matter, the verdict — no sweep, no chart.
         s.console.reset()
         XCTAssertTrue(s.run("cascade run --workload \(workload) --limit 6 --score mean"), s.console.capturedErrors)
+        let short = s.console.captured
+        for expected in ["always small", "always big", "APGR", "CPT(50%)", "confidence: mean token log-prob", "random", "oracle: accuracy", "target: ", "--detail"] {
+            XCTAssertTrue(short.contains(expected), "missing '\(expected)' in\n\(short)")
+        }
+        for absent in ["−∞ (never)", "share of queries sent to the largest tier", "confidence: min top-2 margin"] {
+            XCTAssertFalse(short.contains(absent), "'\(absent)' belongs behind --detail:\n\(short)")
+        }
+        XCTAssertNotNil(s.figures["small_accuracy_pct"])
+        XCTAssertEqual(s.figures["oracle_accuracy_pct"].map { $0 >= s.figures["small_accuracy_pct"]! }, true)
+
+        // The text report with --detail: baselines, sweep, routers, chart, verdict.
+        s.console.reset()
+        XCTAssertTrue(s.run("cascade run --workload \(workload) --limit 6 --score mean --detail"), s.console.capturedErrors)
         let report = s.console.captured
         for expected in ["workload mixed: 6 items · tiers small → big", "answers: 0 computed now, 12 from the cache",
                          "always small", "always big", "−∞ (never)", "+∞ (always)", "APGR", "CPT(50%)", "random",

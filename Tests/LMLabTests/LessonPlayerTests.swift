@@ -81,4 +81,50 @@ final class LessonPlayerTests: XCTestCase {
         try t.type("quit"); try t.keys("Enter")
         try t.waitForText("[exited] 0")
     }
+
+    /// Lesson 1 in a real 150-column terminal, colour on: the probability colours get a
+    /// legend and the checks read the text without colour codes (a `/p=/` check failed here).
+    func testLessonOneRunsInAColourTerminal() throws {
+        // NO_COLOR empty counts as unset; the test runner's own environment may set it.
+        let t = try TerminalSession(arguments: ["lesson", "1", "--run"], width: 150, height: 50, environment: ["NO_COLOR": ""])
+        try t.waitFor("lesson 1 to finish", timeout: 120) { $0.contains("[exited]") }
+        try t.waitForText("every cell ran and every check held")
+        try t.waitForText("probability: 0.0 0.2 0.4 0.6 0.8 1.0 (red: the model was guessing")
+        try t.waitForText("⇒ the least sure token had p = ")
+        try t.waitForText("[exited] 0")
+    }
+
+    /// The drill in a real terminal: the question waits for an answer, the verdict
+    /// reveals the sketch, and `save card` writes both.
+    func testADrillAsksWaitsAndSavesTheCard() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-drill-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try """
+        # Drill
+
+        ```lab
+        ask: Which seed do you pick?
+        set seed 31
+        capture: seed /seed = ([0-9]+)/
+        verdict: Sketch: the lab measured seed {seed}.
+        ```
+        """.write(to: folder.appendingPathComponent("01-drill.md"), atomically: true, encoding: .utf8)
+        let t = try TerminalSession(arguments: ["lesson", "1"], width: 150, environment: ["LMLAB_LESSONS": folder.path])
+        try t.waitFor("the pause before the cell") { $0.hasSuffix("or type a command:") }
+        try t.keys("Enter")
+        try t.waitFor("the question, waiting") { $0.contains("? Which seed do you pick?") && $0.hasSuffix("your answer (Enter when done)>") }
+        XCTAssertEqual(try t.count("Sketch:"), 0, "the sketch must wait for the answer")
+        try t.type("thirty-one"); try t.keys("Enter")
+        try t.waitForText("⇒ Sketch: the lab measured seed 31.")
+        try t.waitFor("the lab prompt") { $0.hasSuffix("lab>") }
+        let card = t.home.appendingPathComponent("card.md")
+        try t.type("save card \(card.path)"); try t.keys("Enter")
+        try t.waitForText("saved a card of 1 answer")
+        let text = try String(contentsOf: card, encoding: .utf8)
+        XCTAssertTrue(text.contains("**Your answer:** thirty-one"), text)
+        XCTAssertTrue(text.contains("**Sketch from your numbers:** Sketch: the lab measured seed 31."), text)
+        try t.type("quit"); try t.keys("Enter")
+        try t.waitForText("[exited] 0")
+    }
 }

@@ -61,7 +61,13 @@ final class NotebookTests: XCTestCase {
         XCTAssertEqual(error("```lab\nshow settings\nexpect: speed fast\n```"),
                        "lessons/99-bad.md:3: bad expect: expected /REGEX/, !/REGEX/ or FIGURE OP NUMBER|FIGURE (OP one of > >= < <= == !=), got 'speed fast'")
         XCTAssertEqual(error("```lab\nshow settings\nexpect: ppl < 1x\n```"),
-                       "lessons/99-bad.md:3: bad expect: '1x' is not a number or a figure name in 'ppl < 1x'")
+                       "lessons/99-bad.md:3: bad expect: unexpected 'x' in '1x'")
+        XCTAssertEqual(error("```lab\nshow settings\nverdict: {a +}\n```"),
+                       "lessons/99-bad.md:3: bad verdict: an expression ends where a number or figure name was expected")
+        XCTAssertEqual(error("```lab\nshow settings\nkeep: 2x = ppl\n```"),
+                       "lessons/99-bad.md:3: bad keep: '2x' is not a figure name (letters, digits and _)")
+        XCTAssertEqual(error("```lab\nshow settings\ncapture: n seed\n```"),
+                       "lessons/99-bad.md:3: bad capture: expected 'NAME /REGEX/' or 'NAME ?/REGEX/', got 'n seed'")
         XCTAssertEqual(error("---\ntitle: x\n"), "lessons/99-bad.md:1: front matter opened with '---' is never closed")
         XCTAssertEqual(error("text\n```output\nx\n```"), "lessons/99-bad.md:2: an output block must follow a lab cell")
         XCTAssertEqual(error("```lab\n# only a comment\n```"), "lessons/99-bad.md:1: a lab cell without commands")
@@ -88,6 +94,126 @@ final class NotebookTests: XCTestCase {
         figures["decode_tps"] = 120
         XCTAssertEqual(try Check.parse("ppl < 30").failure(output: output, figures: figures),
                        "no figure 'ppl' was measured in this cell (measured: decode_tps)")
+    }
+
+    func testExpressionsCompareFiguresAndKeptOnes() throws {
+        let figures = Figures()
+        figures["tg_tps"] = 20
+        figures.keep("smol_tg", 50)
+        let e = try FigureExpression.parse("(smol_tg - tg_tps) / tg_tps * 100 + 2 ^ 3")
+        XCTAssertEqual(e.value { figures[$0] }, 158)
+        XCTAssertEqual(try FigureExpression.parse("-smol_tg / 0").value { figures[$0] }, nil, "division by zero has no value")
+        XCTAssertNil(try Check.parse("smol_tg / tg_tps > 2").failure(output: "", figures: figures))
+        XCTAssertEqual(try Check.parse("smol_tg / tg_tps > 3").failure(output: "", figures: figures),
+                       "smol_tg / tg_tps is 2.5, not > 3")
+        figures.clear()
+        XCTAssertEqual(figures["smol_tg"], 50, "kept figures outlive the cell")
+        XCTAssertEqual(try Check.parse("tg_tps > 0").failure(output: "", figures: figures), "no figure 'tg_tps' was measured in this cell")
+        figures.clearKept()
+        XCTAssertNil(figures["smol_tg"])
+    }
+
+    func testChecksAndCapturesReadTheTextWithoutColour() throws {
+        let coloured = "the \u{1B}[38;5;46mcat\u{1B}[0m sat · APGR \u{1B}[1m0.565\u{1B}[0m"
+        XCTAssertNil(try Check.parse("/the cat sat/").failure(output: coloured, figures: Figures()))
+        let apgr = try Capture.parse("apgr /APGR ([0-9.]+)/")
+        XCTAssertEqual(try apgr.value(in: coloured).get(), 0.565)
+        XCTAssertEqual(try Capture.parse("cat ?/cat sat/").value(in: coloured).get(), 1)
+        XCTAssertEqual(try Capture.parse("dog ?/dog/").value(in: coloured).get(), 0)
+        guard case .failure(let e) = try Capture.parse("x /nothing ([0-9]+)/").value(in: coloured) else { return XCTFail("matched nothing") }
+        XCTAssertEqual(e.description, "capture x: the output doesn't match /nothing ([0-9]+)/")
+    }
+
+    func testVerdictsFillHolesAndHoldTheirConditions() throws {
+        let f: [String: Double] = ["smol_tg": 50, "gemma_tg": 20]
+        let lookup = { (n: String) in f[n] }
+        XCTAssertEqual(try Verdict.parse(": gemma3 is {smol_tg / gemma_tg:1}× slower ({gemma_tg} tok/s)").render(lookup),
+                       "gemma3 is 2.5× slower (20 tok/s)")
+        XCTAssertNil(try Verdict.parse(" if gemma_tg > smol_tg: faster").render(lookup))
+        XCTAssertEqual(try Verdict.parse(" if gemma_tg < smol_tg: slower").render(lookup), "slower")
+        XCTAssertNil(try Verdict.parse(" if missing > 0: never").render(lookup), "a condition on an unmeasured figure does not hold")
+        XCTAssertEqual(try Verdict.parse(": ppl {ppl:1}").render(lookup), "ppl ?", "an unmeasured figure is never invented")
+        XCTAssertThrowsError(try Verdict.parse(": {smol_tg:9}"))
+    }
+
+    /// A cell runs its commands, then captures, keeps, checks and verdicts — and a check
+    /// that disagrees with the measurement fails the lesson.
+    func testACellJudgesWhatItMeasured() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-cell-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let good = folder.appendingPathComponent("good.md"), bad = folder.appendingPathComponent("bad.md")
+        try """
+        ```lab
+        look: the seed
+        set seed 31
+        capture: seed /seed = ([0-9]+)/
+        keep: seed_kept = seed * 2
+        expect: seed_kept == 62
+        verdict: the seed doubled is {seed_kept}
+        verdict if seed_kept < 0: never shown
+        ```
+        """.write(to: good, atomically: true, encoding: .utf8)
+        try "```lab\nset seed 5\ncapture: seed /seed = ([0-9]+)/\nexpect: seed > seed_kept\n```\n".write(to: bad, atomically: true, encoding: .utf8)
+        let session = Session(console: .capturing(), home: folder)
+        XCTAssertTrue(session.run("open \(good.path) --run"), session.console.capturedErrors)
+        let out = session.console.captured
+        XCTAssertTrue(out.contains("look for: the seed"), out)
+        XCTAssertTrue(out.contains("⇒ the seed doubled is 62"), out)
+        XCTAssertFalse(out.contains("never shown"), out)
+        XCTAssertEqual(session.figures.kept["seed_kept"], 62)
+        // A check that disagrees with what was measured (here: with a figure kept by the cell before) fails.
+        XCTAssertFalse(session.run("open \(bad.path) --run"))
+        XCTAssertTrue(session.console.capturedErrors.contains("check 'seed > seed_kept' failed: seed is 5, not > seed_kept (62)"),
+                      session.console.capturedErrors)
+    }
+
+    func testSaveCardWritesTheDrillAnswers() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-card-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let session = Session(console: .capturing(), home: folder)
+        XCTAssertFalse(session.run("save card $LMLAB_HOME/card.md"))
+        XCTAssertTrue(session.console.capturedErrors.contains("no drill answers yet: play 'lesson 10' first"), session.console.capturedErrors)
+        session.drillAnswers = [("Device or API?", "device: offline", "first token after 130 ms"), ("Q2_K?", "", "4.97 bits per weight")]
+        XCTAssertTrue(session.run("save card $LMLAB_HOME/card.md"), session.console.capturedErrors)
+        let card = try String(contentsOf: folder.appendingPathComponent("card.md"), encoding: .utf8)
+        XCTAssertTrue(card.contains("## 1. Device or API?\n\n**Your answer:** device: offline"), card)
+        XCTAssertTrue(card.contains("**Sketch from your numbers:** first token after 130 ms"), card)
+        XCTAssertTrue(card.contains("## 2. Q2_K?\n\n**Your answer:** _(none given)_"), card)
+    }
+
+    func testResetClearsCachesScratchAndKeptFigures() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-reset-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: home) }
+        let fm = FileManager.default
+        try fm.createDirectory(at: home.appendingPathComponent("cascade-cache"), withIntermediateDirectories: true)
+        try Data(count: 2048).write(to: home.appendingPathComponent("cascade-cache/answers.json"))
+        try fm.createDirectory(at: home.appendingPathComponent("scratch"), withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: home.appendingPathComponent("scratch/lesson-06-corpus.txt"))
+        try Data("7.4".utf8).write(to: home.appendingPathComponent("bandwidth-2t.txt"))
+        try Data("load smollm2\n".utf8).write(to: home.appendingPathComponent("history"))
+        let session = Session(console: .capturing(), home: home)
+        session.figures.keep("smol_tg", 50)
+        XCTAssertTrue(session.run("reset"), session.console.capturedErrors)
+        let out = session.console.captured
+        XCTAssertTrue(out.contains(home.appendingPathComponent("cascade-cache").path + " (2.0 KiB)"), out)
+        XCTAssertTrue(out.contains("scratch"), out)
+        XCTAssertTrue(out.contains("bandwidth-2t.txt"), out)
+        XCTAssertTrue(out.contains("forgot 1 kept figure and 0 drill answers"), out)
+        XCTAssertFalse(fm.fileExists(atPath: home.appendingPathComponent("cascade-cache").path))
+        XCTAssertFalse(fm.fileExists(atPath: home.appendingPathComponent("scratch").path))
+        XCTAssertTrue(fm.fileExists(atPath: home.appendingPathComponent("history").path), "the history stays")
+        session.console.reset()
+        XCTAssertTrue(session.run("reset"))
+        XCTAssertTrue(session.console.captured.hasPrefix("nothing to remove under \(home.path)"), session.console.captured)
+        XCTAssertFalse(session.run("reset now"))
+    }
+
+    func testLabHomeInTypedPaths() {
+        let home = URL(fileURLWithPath: "/tmp/lab-home")
+        XCTAssertEqual(LabPath.url("$LMLAB_HOME/scratch/a.txt", home: home).path, "/tmp/lab-home/scratch/a.txt")
+        XCTAssertEqual(LabPath.url("$LMLAB_HOME", home: home).path, "/tmp/lab-home")
+        XCTAssertEqual(LabPath.url("/x/$LMLAB_HOME", home: home).path, "/x/$LMLAB_HOME")
     }
 
     func testTranscriptKeepsCommandsThatSucceeded() throws {

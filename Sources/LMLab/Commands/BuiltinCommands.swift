@@ -1,7 +1,7 @@
 /// Every command the lab knows, in the order `help` lists them within a topic.
 public enum BuiltinCommands {
     public static var all: [Command] {
-        [HelpCommand(), SetCommand(), ShowCommand(), QuitCommand(),
+        [HelpCommand(), SetCommand(), ShowCommand(), QuitCommand(), ResetCommand(),
          TrainCommand(), TrainTokenizerCommand(), DistillCommand(), EvalCommand(),
          ModelsCommand(), PullCommand(), LoadCommand(), UnloadCommand(),
          UseCommand(), RmCommand(), CompareCommand(),

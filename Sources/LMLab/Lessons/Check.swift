@@ -4,20 +4,10 @@ import Foundation
 public enum Check: CustomStringConvertible {
     /// The cell's output matches (or, negated, does not match) a regular expression.
     case matches(NSRegularExpression, negated: Bool, source: String)
-    /// A measured figure compared with a number, `decode_tps > 0`, or with another
-    /// figure of the same cell, `final_loss < first_loss`.
-    case figure(name: String, op: Comparison, value: Operand)
-
-    public enum Operand: CustomStringConvertible {
-        case number(Double)
-        case figure(String)
-        public var description: String {
-            switch self {
-            case .number(let v): return Check.format(v)
-            case .figure(let name): return name
-            }
-        }
-    }
+    /// Measured figures compared: `decode_tps > 0`, `final_loss < first_loss`, or
+    /// arithmetic on both sides, `smol_tg / gemma_tg > 1.5` (see `FigureExpression`).
+    /// A name is this cell's figure, else one an earlier cell kept (`keep:`).
+    case figure(FigureExpression, op: Comparison, FigureExpression)
 
     public enum Comparison: String, CaseIterable {
         case ge = ">=", le = "<=", eq = "==", ne = "!=", gt = ">", lt = "<"
@@ -36,7 +26,7 @@ public enum Check: CustomStringConvertible {
     public var description: String {
         switch self {
         case .matches(_, let negated, let source): return (negated ? "!" : "") + source
-        case .figure(let name, let op, let value): return "\(name) \(op.rawValue) \(value)"
+        case .figure(let left, let op, let right): return "\(left) \(op.rawValue) \(right)"
         }
     }
 
@@ -61,53 +51,45 @@ public enum Check: CustomStringConvertible {
                 throw CheckError("invalid regular expression /\(pattern)/")
             }
         }
-        for op in Comparison.allCases {   // two-character operators first, so ">=" isn't read as ">"
-            guard let range = t.range(of: op.rawValue) else { continue }
-            let name = t[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
-            let number = t[range.upperBound...].trimmingCharacters(in: .whitespaces)
-            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
-                throw CheckError("'\(name)' is not a figure name (letters, digits and _)")
-            }
-            if let value = Double(number) { return .figure(name: name, op: op, value: .number(value)) }
-            guard !number.isEmpty, number.first!.isLetter || number.first == "_",
-                  number.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
-                throw CheckError("'\(number)' is not a number or a figure name in '\(t)'")
-            }
-            return .figure(name: name, op: op, value: .figure(number))
-        }
+        if let (left, op, right) = try Check.comparison(t) { return .figure(left, op: op, right) }
         throw CheckError("expected /REGEX/, !/REGEX/ or FIGURE OP NUMBER|FIGURE (OP one of > >= < <= == !=), got '\(t)'")
     }
 
-    /// Nil when the check holds; otherwise why it failed.
+    /// `A OP B` split at its comparison (two-character operators first, so ">=" isn't
+    /// read as ">"), each side parsed; nil when there is no comparison operator.
+    static func comparison(_ t: String) throws -> (FigureExpression, Comparison, FigureExpression)? {
+        for op in Comparison.allCases {
+            guard let range = t.range(of: op.rawValue) else { continue }
+            let a = t[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
+            let b = t[range.upperBound...].trimmingCharacters(in: .whitespaces)
+            guard !a.isEmpty, !b.isEmpty else { throw CheckError("'\(t)' needs a figure or number on both sides of \(op.rawValue)") }
+            return (try FigureExpression.parse(a), op, try FigureExpression.parse(b))
+        }
+        return nil
+    }
+
+    /// Nil when the check holds; otherwise why it failed. The output is matched
+    /// without its colour codes, so a check holds on a terminal as it does in a pipe.
     public func failure(output: String, figures: Figures) -> String? {
         switch self {
         case .matches(let regex, let negated, let source):
+            let output = TextUtil.stripANSI(output)
             let found = regex.firstMatch(in: output, range: NSRange(output.startIndex..., in: output)) != nil
             if found == negated {
                 return negated ? "the output matches \(source), which it should not" : "the output doesn't match \(source)"
             }
             return nil
-        case .figure(let name, let op, let value):
-            func measured(_ n: String) -> (Double?, String?) {
-                if let v = figures[n] { return (v, nil) }
+        case .figure(let left, let op, let right):
+            if let missing = (left.figureNames + right.figureNames).first(where: { figures[$0] == nil }) {
                 let known = figures.values.keys.sorted().joined(separator: ", ")
-                return (nil, "no figure '\(n)' was measured in this cell" + (known.isEmpty ? "" : " (measured: \(known))"))
+                return "no figure '\(missing)' was measured in this cell" + (known.isEmpty ? "" : " (measured: \(known))")
             }
-            let (left, whyLeft) = measured(name)
-            guard let left else { return whyLeft }
-            let right: Double
-            switch value {
-            case .number(let v): right = v
-            case .figure(let other):
-                let (r, why) = measured(other)
-                guard let r else { return why }
-                right = r
+            guard let a = left.value({ figures[$0] }), let b = right.value({ figures[$0] }) else {
+                return "'\(self)' divides by zero"
             }
-            if op.holds(left, right) { return nil }
-            if case .figure(let other) = value {
-                return "\(name) is \(Check.format(left)), not \(op.rawValue) \(other) (\(Check.format(right)))"
-            }
-            return "\(name) is \(Check.format(left)), not \(op.rawValue) \(Check.format(right))"
+            if op.holds(a, b) { return nil }
+            let rightText = right == .number(b) ? Check.format(b) : "\(right) (\(Check.format(b)))"
+            return "\(left) is \(Check.format(a)), not \(op.rawValue) \(rightText)"
         }
     }
 

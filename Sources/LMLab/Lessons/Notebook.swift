@@ -18,6 +18,11 @@ import Foundation
 /// A cell holds one command per line (`"""` blocks may span lines) and checks:
 /// `expect: /REGEX/` (the cell's output must match; `!/REGEX/` must not) or
 /// `expect: FIGURE OP NUMBER` on a figure the cell's commands measured.
+/// Lines that put the measurement into words (`Verdict.swift`): `look: TEXT` is shown
+/// before the cell runs; after it, `capture: NAME /REGEX/` reads a number from the
+/// output, `keep: NAME = EXPRESSION` keeps a figure for later cells, and
+/// `verdict: TEXT {EXPRESSION:1}` / `verdict if A > B: TEXT` print what was found.
+/// `ask: QUESTION` waits for the student's answer (on a terminal) before the cell runs.
 /// An ```output fence right after a cell holds what it printed when saved.
 public struct Notebook {
     /// The front matter's `key: value` lines.
@@ -35,6 +40,11 @@ public struct Notebook {
     public struct Cell {
         public var commands: [Line]
         public var checks: [Check]
+        public var looks: [String] = []
+        public var asks: [String] = []
+        public var captures: [Capture] = []
+        public var keeps: [Keep] = []
+        public var verdicts: [Verdict] = []
         /// The output recorded with it (saved sessions), if any.
         public var output: String?
         /// The line of its opening fence.

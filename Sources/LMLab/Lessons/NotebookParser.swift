@@ -64,6 +64,11 @@ public struct NotebookParser {
         return notebook
     }
 
+    /// What follows `prefix` on a cell line, trimmed; nil when the line doesn't start with it.
+    private func value(_ line: String, _ prefix: String) -> String? {
+        line.hasPrefix(prefix) ? String(line.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces) : nil
+    }
+
     private func parseCell(_ body: [String], firstLine: Int, fenceLine: Int,
                            fail: (Int, String) -> NotebookError) throws -> Notebook.Cell {
         var cell = Notebook.Cell(commands: [], checks: [], output: nil, line: fenceLine)
@@ -80,6 +85,17 @@ public struct NotebookParser {
                     }
                     continue
                 }
+                do {
+                    if let v = value(t, "look:") { guard !v.isEmpty else { throw CheckError("look: without text") }; cell.looks.append(v); continue }
+                    if let v = value(t, "ask:") { guard !v.isEmpty else { throw CheckError("ask: without a question") }; cell.asks.append(v); continue }
+                    if let v = value(t, "capture:") { cell.captures.append(try Capture.parse(v)); continue }
+                    if let v = value(t, "keep:") { cell.keeps.append(try Keep.parse(v)); continue }
+                    if t.hasPrefix("verdict:") || t.hasPrefix("verdict if ") {
+                        cell.verdicts.append(try Verdict.parse(String(t.dropFirst("verdict".count)))); continue
+                    }
+                } catch let e as CheckError {
+                    throw fail(number, "bad \(t.prefix { $0 != ":" && $0 != " " }): \(e.description)")
+                }
                 startLine = number
             }
             guard let command = assembler.feed(raw) else { continue }
@@ -91,7 +107,7 @@ public struct NotebookParser {
             cell.commands.append(Notebook.Line(text: command, number: startLine))
         }
         if assembler.isContinuing { throw fail(startLine, "a \"\"\" block opened here is never closed inside the cell") }
-        guard !cell.commands.isEmpty else { throw fail(fenceLine, "a lab cell without commands") }
+        guard !cell.commands.isEmpty || !cell.asks.isEmpty else { throw fail(fenceLine, "a lab cell without commands") }
         return cell
     }
 }

@@ -77,7 +77,7 @@ final class NotebookPlayer {
                 }
                 switch line.trimmingCharacters(in: .whitespaces).lowercased() {
                 case "":
-                    let failures = try runCell(cell)
+                    let failures = try runCell(cell, interactive: true)
                     for f in failures { console.line(console.styled("✗ line \(f.line): \(f.message)", .red)) }
                     if session.interrupt.isSet { session.interrupt.reset(); console.line("(stopped)") }
                     next = index + 1
@@ -105,8 +105,20 @@ final class NotebookPlayer {
 
     /// Runs a cell's commands, then its checks against what they printed and measured.
     /// Returns what failed; throws only when Ctrl-C stopped a non-interactive run.
-    func runCell(_ cell: Notebook.Cell) throws -> [Failure] {
+    func runCell(_ cell: Notebook.Cell, interactive: Bool = false) throws -> [Failure] {
         session.figures.clear()
+        for look in cell.looks { console.line(console.styled("▸ look for: ", .cyan) + look) }
+        var answers: [String] = []
+        for question in cell.asks {
+            console.line(console.styled("? ", .cyan) + console.styled(question, .bold))
+            if interactive, let read = session.readLine {
+                let answer = read("your answer (Enter when done)> ") ?? ""
+                answers.append(answer.trimmingCharacters(in: .whitespaces))
+            } else {
+                console.line(console.styled("  (not on a terminal: no answer is asked for; the sketch follows)", .dim))
+                answers.append("")
+            }
+        }
         var output = ""
         for command in cell.commands {
             console.line(console.styled("lab> ", .green) + console.styled(command.text, .bold))
@@ -120,12 +132,38 @@ final class NotebookPlayer {
             if !ok { return [Failure(line: command.number, message: "'\(TextUtil.truncate(command.text, to: 60))' failed")] }
         }
         var failures: [Failure] = []
+        for capture in cell.captures {
+            switch capture.value(in: output) {
+            case .success(let v): session.figures[capture.name] = v
+            case .failure(let e): failures.append(Failure(line: cell.line, message: e.description))
+            }
+        }
+        for keep in cell.keeps {
+            if let v = keep.expression.value({ session.figures[$0] }) {
+                session.figures[keep.name] = v
+                session.figures.keep(keep.name, v)
+            } else {
+                let missing = keep.expression.figureNames.filter { session.figures[$0] == nil }
+                failures.append(Failure(line: cell.line, message: "keep \(keep.name): "
+                                        + (missing.isEmpty ? "\(keep.expression) divides by zero" : "no figure '\(missing[0])' was measured")))
+            }
+        }
         for check in cell.checks {
             if let why = check.failure(output: output, figures: session.figures) {
                 failures.append(Failure(line: cell.line, message: "check '\(check)' failed: \(why)"))
             } else {
                 console.line(console.styled("  ✓ expect: \(check)", .dim))
             }
+        }
+        var said: [String] = []
+        for verdict in cell.verdicts {
+            guard let text = verdict.render({ session.figures[$0] }) else { continue }
+            said.append(text)
+            console.line(console.styled("⇒ ", .cyan) + console.styled(text, .bold))
+        }
+        for (question, answer) in zip(cell.asks, answers) {
+            session.drillAnswers.removeAll { $0.question == question }
+            session.drillAnswers.append((question, answer, said.joined(separator: " ")))
         }
         return failures
     }

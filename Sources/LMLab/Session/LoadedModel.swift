@@ -93,7 +93,7 @@ public enum ModelLocator {
             return (entry.reference.sessionName, entry.blob)
         }
         if word.contains("/") || word.hasSuffix(".gguf") || word.hasSuffix(".bin") {
-            let url = URL(fileURLWithPath: (word as NSString).expandingTildeInPath)
+            let url = LabPath.url(word, home: home)
             guard fm.fileExists(atPath: url.path) else {
                 throw CommandError.failed("no file at '\(TextUtil.sanitize(word))'")
             }

@@ -26,6 +26,8 @@ public final class Session {
     public let transcript = Transcript()
     /// What the latest commands measured, for lesson checks.
     public let figures = Figures()
+    /// Lesson 10's drill: each question asked (`ask:`) and the student's answer, for `save card`.
+    public var drillAnswers: [(question: String, answer: String, sketch: String)] = []
 
     public init(console: Console = Console(), interrupt: Interrupt = .shared, home: URL? = nil,
                 registry: CommandRegistry? = nil) {

@@ -23,14 +23,22 @@ public final class Transcript {
 /// Figures the last commands measured, by name (`decode_tps`, `ppl`, …), so a
 /// lesson cell can check them: `expect: decode_tps > 0`.
 public final class Figures {
+    /// What the last cell (or command) measured; cleared before each cell.
     public private(set) var values: [String: Double] = [:]
+    /// Figures a lesson cell kept under its own name (`keep: smol_tg = tg_tps`) for later
+    /// cells, verdicts and lesson 10's card; they last the whole session.
+    public private(set) var kept: [String: Double] = [:]
 
     public init() {}
 
+    /// This cell's figure of that name, else a kept one.
     public subscript(name: String) -> Double? {
-        get { values[name] }
+        get { values[name] ?? kept[name] }
         set { values[name] = newValue }
     }
 
+    public func keep(_ name: String, _ value: Double) { kept[name] = value }
+
     public func clear() { values = [:] }
+    public func clearKept() { kept = [:] }
 }

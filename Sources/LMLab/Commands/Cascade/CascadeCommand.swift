@@ -28,6 +28,7 @@ struct CascadeCommand: Command {
         Arguments.Flag("no-cache", "answer every item again instead of reading the answer cache"),
         Arguments.Flag("threshold", value: "T", "explain: the confidence threshold to show the decision at"),
         Arguments.Flag.json("with everything"),
+        Arguments.Flag("detail", "run: add the threshold sweep, every router and the cost–quality chart to the short report"),
     ]
 
     static let actions: [String: (Arguments, Session) throws -> Void] = [

@@ -3,7 +3,9 @@ import Foundation
 /// The text `cascade run` prints from an analysis: baselines, the threshold
 /// sweep, the routers' RouteLLM figures, the frontier chart and the verdict.
 enum CascadeReportView {
-    static func render(_ a: CascadeAnalysis, console: Console) -> String {
+    /// The short report (tiers, baselines, the routers' APGR and CPT, the verdict), or with
+    /// `detail` the whole: threshold sweep, every router, the frontier chart.
+    static func render(_ a: CascadeAnalysis, console: Console, detail: Bool = true) -> String {
         var out: [String] = []
         let lastName = a.tiers.last?.name ?? "large"
         out.append("")
@@ -40,6 +42,16 @@ enum CascadeReportView {
             var tasks = Table(["task", "items"] + a.tiers.map(\.name) + ["oracle"])
             for row in a.byTask { tasks.add([row.task, "\(row.items)"] + row.accuracy.map(percent) + [percent(row.oracleAccuracy)]) }
             out.append(tasks.render(console: console))
+        }
+
+        if !detail {
+            out.append("")
+            out.append(summary(a, console: console))
+            out.append("")
+            out.append(verdict(a))
+            out.append(console.styled("'cascade run … --detail' adds the threshold sweep, every router and the cost–quality chart; "
+                                      + "'cascade explain N' shows one query's path.", .dim))
+            return out.joined(separator: "\n")
         }
 
         out.append("")
@@ -101,6 +113,42 @@ enum CascadeReportView {
         out.append(console.styled("latency: device tiers measured on this machine; cloud tiers = measured compute + simulated round trip. "
                                   + "Prices are simulated. 'cascade explain N' shows one query's path.", .dim))
         return out.joined(separator: "\n")
+    }
+
+    /// The routers that matter, in one small table: the chosen confidence score, random, learned, oracle.
+    static func summary(_ a: CascadeAnalysis, console: Console) -> String {
+        let lastName = a.tiers.last?.name ?? "large"
+        var out = [console.styled("routers — APGR: share of the accuracy gap to \(lastName) recovered (random ≈ 0.5, perfect 1); "
+                                  + "CPT(50%): share of queries sent to \(lastName) to recover half of it", .bold)]
+        var t = Table(["router", "APGR", "CPT(50%)"])
+        for r in a.routers where r.router == "confidence: " + a.score.label || r.router == "random" || r.router.hasPrefix("learned") || r.router == "oracle" {
+            t.add([r.router, r.apgr.map { String(format: "%.3f", $0) } ?? "n/a", r.cpt50.map(percent) ?? "n/a"])
+        }
+        out.append(t.render(console: console))
+        out.append("oracle: accuracy \(percent(a.oracle.accuracy)) with \(percent(a.oracle.largeShare)) to \(lastName) — the upper bound")
+        if a.routers.contains(where: { $0.apgr == nil }) {
+            out.append(console.styled("n/a: \(lastName) is not more accurate than \(floorLabel(a)) on these items, so there is no gap to recover", .dim))
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// The figures a lesson cell checks and puts into words (`session.figures`).
+    static func figures(_ a: CascadeAnalysis) -> [String: Double] {
+        var f: [String: Double] = ["small_accuracy_pct": a.floor.accuracy * 100,
+                                   "large_accuracy_pct": (a.singles.last?.accuracy ?? 0) * 100,
+                                   "oracle_accuracy_pct": a.oracle.accuracy * 100,
+                                   "oracle_large_share_pct": a.oracle.largeShare * 100,
+                                   "small_p50_s": a.floor.latencyP50, "small_p95_s": a.floor.latencyP95,
+                                   "large_p50_s": a.singles.last?.latencyP50 ?? 0, "large_p95_s": a.singles.last?.latencyP95 ?? 0,
+                                   "large_cost_per_query": a.singles.last?.costPerQuery ?? 0]
+        for r in a.routers {
+            let key = r.router == "confidence: " + a.score.label ? "" : r.router == "random" ? "_random"
+                : r.router.hasPrefix("learned") ? "_learned" : r.router == "oracle" ? "_oracle" : nil
+            guard let key else { continue }
+            if let v = r.apgr { f["apgr" + key] = v }
+            if let v = r.cpt50 { f["cpt50" + key + "_pct"] = v * 100 }
+        }
+        return f
     }
 
     static func chart(_ a: CascadeAnalysis) -> FrontierChart {

@@ -47,6 +47,7 @@ enum CascadeRunAction {
 
         let analysis = CascadeAnalysis(records: result.records, tiers: tiers, score: score, rule: rule, seed: UInt64(seed))
         session.cascade.lastRun = CascadeState.LastRun(workload: workload.name, records: result.records, analysis: analysis)
+        for (name, value) in CascadeReportView.figures(analysis) { session.figures[name] = value }
         if json {
             console.line(try JSONText.encode(CascadeReportJSON(workload: workload.name, itemsPlanned: workload.items.count,
                                                                records: result.records, analysis: analysis,
@@ -60,7 +61,7 @@ enum CascadeRunAction {
         }
         console.line("answers: \(result.computed) computed now, \(result.cached) from the cache (\(cache.map { $0.folder.path } ?? "off"))"
                      + (result.skipped > 0 ? ", \(result.skipped) passes skipped (a tier that can't take the item)" : ""))
-        console.line(CascadeReportView.render(analysis, console: console))
+        console.line(CascadeReportView.render(analysis, console: console, detail: args.flag("detail")))
     }
 
     static func chosenTiers(_ args: Arguments, session: Session) throws -> [Tier] {

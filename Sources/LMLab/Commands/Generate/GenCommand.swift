@@ -82,6 +82,10 @@ struct GenCommand: Command {
         session.figures["ttft_ms"] = stats.timeToFirstToken * 1000
         session.figures["prefill_tps"] = stats.prefillTokensPerSecond
         session.figures["decode_tps"] = stats.decodeTokensPerSecond
+        if probs, let lowest = probabilities.min() {
+            session.figures["lowest_probability"] = Double(lowest)
+            session.figures["unsure_tokens"] = Double(probabilities.filter { $0 < 0.5 }.count)
+        }
         if json {
             let s = result.stats
             let out = JSONOutput(prompt: prompt, prompt_ids: ids, generated_ids: result.ids, text: text,
@@ -92,6 +96,7 @@ struct GenCommand: Command {
             console.line(try JSONText.encode(out))
         } else {
             console.line()
+            if probs { console.line(GenCommand.probabilityLegend(console: console)) }
             console.line(console.styled(GenCommand.statsLine(result.stats), .dim))
         }
     }
@@ -106,6 +111,15 @@ struct GenCommand: Command {
         }
         let ramp = [196, 202, 208, 214, 220, 226, 190, 154, 118, 82, 46]   // 256-colour red → green
         return console.colored(piece, foreground: ramp[min(ramp.count - 1, max(0, Int((p * 10).rounded())))])
+    }
+
+    /// What the colours (or the `(p=…)` tags) mean, printed under a `--probs` answer.
+    static func probabilityLegend(console: Console) -> String {
+        guard console.useColor else { return "probability: (p=…) after each token is how likely the model found it" }
+        let swatches = stride(from: 0, through: 10, by: 2).map { tenth -> String in
+            withProbability(String(format: "%.1f", Double(tenth) / 10), Float(tenth) / 10, console: console)
+        }
+        return "probability: " + swatches.joined(separator: " ") + " (red: the model was guessing · green: it was sure)"
     }
 
     static func checkFits(_ count: Int, model: DecoderModel) throws {

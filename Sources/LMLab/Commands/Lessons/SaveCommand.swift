@@ -2,17 +2,24 @@ import Foundation
 
 /// `save FILE.md|FILE.ipynb`: writes the session — each command that succeeded
 /// and what it printed — as a notebook that `open` replays, or as Jupyter's format.
+/// `save card FILE.md`: lesson 10's drill as a one-page card — each question, the
+/// student's answer and the sketch filled with the figures measured this session.
 /// `save FILE.gguf`: writes the loaded model's weights as they are now (after `quant`).
 struct SaveCommand: Command {
     let name = "save"
     let topic = Topic.lessons
     let summary = "save the session as a notebook (.md, .ipynb) or the current weights as a model (.gguf)"
-    let usage = "save FILE.md|FILE.ipynb|FILE.gguf"
-    let positionals: ClosedRange<Int>? = 1...1
-    let examples = ["save today.md", "save today.ipynb", "quant q4_0; save smollm2-q4_0.gguf"]
+    let usage = "save FILE.md|FILE.ipynb|FILE.gguf | save card FILE.md"
+    let positionals: ClosedRange<Int>? = 1...2
+    let examples = ["save today.md", "save card interview.md", "save today.ipynb", "quant q4_0; save smollm2-q4_0.gguf"]
     let recordsInTranscript = false
 
     func run(_ args: Arguments, session: Session) throws {
+        if args.positionals.count == 2 {
+            guard args.positionals[0] == "card" else { throw CommandError.usage("usage: \(usage)") }
+            let path = args.positionals[1]
+            return try saveCard(to: LabPath.url(path, home: session.home), shown: path, session: session)
+        }
         let path = args.positionals[0]
         let url = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
         if url.pathExtension.lowercased() == "gguf" { return try saveModel(to: url, shown: path, session: session) }
@@ -28,6 +35,29 @@ struct SaveCommand: Command {
             throw CommandError.usage("save writes .md (lesson format), .ipynb (Jupyter) or .gguf (the model); got '\(TextUtil.sanitize(path))'")
         }
         session.console.line("saved \(entries) command\(entries == 1 ? "" : "s") with their output to \(TextUtil.sanitize(path))")
+    }
+
+    private func saveCard(to url: URL, shown: String, session: Session) throws {
+        guard !session.drillAnswers.isEmpty else {
+            throw CommandError.state("no drill answers yet: play 'lesson 10' first, then 'save card \(TextUtil.sanitize(shown))'")
+        }
+        if shown.hasPrefix(LabPath.homeVariable + "/") {
+            // The lab's own folder (and its scratch) is made when missing; a mistyped folder elsewhere is still refused.
+            try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        }
+        try NotebookWriter.writeAtomically(Data(SaveCommand.card(session.drillAnswers).utf8), to: url)
+        session.console.line("saved a card of \(session.drillAnswers.count) answer\(session.drillAnswers.count == 1 ? "" : "s") to \(TextUtil.sanitize(shown))")
+    }
+
+    /// One page: each question, the student's answer (or that none was given) and the measured sketch.
+    static func card(_ answers: [(question: String, answer: String, sketch: String)]) -> String {
+        var out = "# Interview card\n\nAnswers from lesson 10, with the figures measured in this session.\n"
+        for (i, a) in answers.enumerated() {
+            out += "\n## \(i + 1). \(a.question)\n\n"
+            out += "**Your answer:** " + (a.answer.isEmpty ? "_(none given)_" : a.answer) + "\n\n"
+            out += "**Sketch from your numbers:** " + (a.sketch.isEmpty ? "_(nothing measured yet)_" : a.sketch) + "\n"
+        }
+        return out
     }
 
     private func saveModel(to url: URL, shown: String, session: Session) throws {

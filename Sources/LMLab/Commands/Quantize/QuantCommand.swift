@@ -74,6 +74,9 @@ struct QuantCommand: Command {
             console.line("  the output head (\(head.name)) keeps \(head.to.name), as llama-quantize's output rule does")
         }
         let fallbacks = set.changes.filter { $0.fellBack && $0.name != model.outputSlot.name }
+        session.figures["tensors_quantized"] = Double(set.changes.count)
+        session.figures["fallback_tensors"] = Double(fallbacks.count)
+        session.figures["bits_per_weight_before"] = bitsBefore
         if !fallbacks.isEmpty {
             var byType: [String: Int] = [:]
             for f in fallbacks { byType[f.to.name, default: 0] += 1 }

@@ -20,6 +20,7 @@ struct DistillCommand: Command {
         Arguments.Flag("prompts", value: "FILE", "one prompt per line (blank lines and # comments skipped)"),
         Arguments.Flag("tokens", value: "N", "stop once the corpus holds N teacher tokens"),
         Arguments.Flag("out", value: "FILE", "the corpus file (continued if it exists)"),
+        Arguments.Flag("fresh", "start the corpus over instead of continuing it"),
         Arguments.Flag("seed", value: "S", "base seed; document i uses S + i (default 1)"),
         Arguments.Flag("temp", value: "T", "sampling temperature (default 0.8)"),
         Arguments.Flag("repeat-penalty", value: "P", "penalty on recently used tokens (default 1.1: small teachers loop)"),
@@ -67,8 +68,8 @@ struct DistillCommand: Command {
         let tokenizer = model.tokenizer
 
         // What is already there: whole documents only (a cut-off tail is dropped).
-        let out = URL(fileURLWithPath: (outPath as NSString).expandingTildeInPath)
-        var existing = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+        let out = LabPath.url(outPath, home: session.home)
+        var existing = args.flag("fresh") ? "" : (try? String(contentsOf: out, encoding: .utf8)) ?? ""
         if !existing.isEmpty, !existing.hasSuffix(DistillCommand.separator) {
             existing = existing.range(of: DistillCommand.separator, options: .backwards).map { String(existing[..<$0.upperBound]) } ?? ""
         }

@@ -15,6 +15,7 @@ struct TrainCommand: Command {
     let flags = [
         Arguments.Flag("steps", value: "N", "train for N steps instead of the recipe's (the schedule shrinks to fit)"),
         Arguments.Flag("out", value: "FILE", "where the GGUF goes (default: the recipe's output)"),
+        Arguments.Flag("corpus", value: "FILE", "train on this text file instead of the recipe's (text recipes; e.g. what distill wrote)"),
         Arguments.Flag("resume", "continue from the recipe's checkpoint"),
     ]
 
@@ -37,7 +38,13 @@ struct TrainCommand: Command {
             throw CommandError.failed(e.description)
         }
         if let steps: Int = try args.number("steps", in: 1...10_000_000) { recipe.training.steps = steps }
-        let out = args.options["out"].map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) } ?? recipe.outputURL
+        if let corpus = args.options["corpus"] {
+            guard recipe.data.kind == "text" else { throw CommandError.usage("--corpus is for text recipes; \(recipe.name) generates \(recipe.data.kind) data") }
+            let url = LabPath.url(corpus, home: session.home)
+            guard FileManager.default.fileExists(atPath: url.path) else { throw CommandError.failed("no corpus at '\(TextUtil.sanitize(corpus))'") }
+            recipe.data.file = url.path   // absolute: the recipe resolves relative names against its own folder
+        }
+        let out = args.options["out"].map { LabPath.url($0, home: session.home) } ?? recipe.outputURL
         let console = session.console
         let trainer: Trainer
         do { trainer = try Trainer(recipe: recipe) { console.line($0) } } catch let e as TrainingError {
