@@ -1,5 +1,5 @@
 import XCTest
-@testable import LMEngine
+import LMEngine
 
 /// Speculative decoding: greedy output with any drafter is plain greedy's, token for
 /// token; the sampling rule gives the verifier's distribution; the pieces are checked

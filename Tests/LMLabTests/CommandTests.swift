@@ -138,7 +138,7 @@ final class CommandTests: XCTestCase {
         let s = session()
         let r = s.registry
         XCTAssertEqual(r.completions(line: "he", session: s), ["help"])
-        XCTAssertEqual(r.completions(line: "/se", session: s), ["/set"])
+        XCTAssertEqual(r.completions(line: "/se", session: s), ["/serve", "/set"])
         XCTAssertEqual(r.completions(line: "set top_", session: s), ["top_k", "top_p"])
         XCTAssertEqual(r.completions(line: "set color ", session: s), ["auto", "off", "default"])
         XCTAssertEqual(r.completions(line: "show ", session: s), ["settings"])
