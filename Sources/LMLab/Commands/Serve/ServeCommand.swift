@@ -14,7 +14,6 @@ struct ServeCommand: Command {
         Arguments.Flag("host", value: "H", "address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)"),
         Arguments.Flag("port", value: "N", "port (default 8080; 0 picks a free one)"),
         Arguments.Flag("api-key-env", value: "VAR", "require `Authorization: Bearer KEY`, KEY read from this environment variable"),
-        Arguments.Flag("api-key", value: "KEY", "the same with the key given here (it stays in your shell history: prefer --api-key-env)"),
         Arguments.Flag("queue", value: "N", "requests held per model, running + waiting, before 503 (default 8)"),
     ]
     /// A key typed on the line must not go into a saved notebook.
@@ -36,11 +35,6 @@ struct ServeCommand: Command {
             guard let key = ProcessInfo.processInfo.environment[variable], !key.isEmpty else {
                 throw CommandError.usage("the environment variable \(TextUtil.sanitize(variable)) is not set (it should hold the API key)")
             }
-            options.apiKey = key
-        }
-        if let key = args.options["api-key"] {
-            guard options.apiKey == nil else { throw CommandError.usage("give --api-key or --api-key-env, not both") }
-            guard !key.isEmpty else { throw CommandError.usage("--api-key is empty") }
             options.apiKey = key
         }
         for model in args.positionals where session.models[model] == nil {
