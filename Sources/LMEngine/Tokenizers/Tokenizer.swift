@@ -48,7 +48,9 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
         case let .unsupportedModel(model):
             return "tokenizer model '\(printable(model))' is not supported (supported: 'gpt2' byte-level BPE, 'llama' SentencePiece)"
         case let .unsupportedPreTokenizer(pre):
-            return "tokenizer.ggml.pre '\(printable(pre))' is not supported (supported: \(PreTokenizer.supportedNames.joined(separator: ", ")))"
+            // The list of names is long: the line names its size and the common ones.
+            return "tokenizer.ggml.pre '\(printable(pre))' is not supported (\(PreTokenizer.supportedNames.count) names are, "
+                + "among them default, gpt2, llama-bpe, qwen2, smollm)"
         case let .countMismatch(key, count, size):
             return "\(key) has \(count) entries but the vocabulary has \(size) tokens"
         case let .tokenIDOutOfRange(key, id, size):
