@@ -20,6 +20,13 @@ public struct WeightMatrix {
 
     /// Start of row `r`.
     public func row(_ r: Int) -> UnsafeRawPointer { data + r * rowBytes }
+
+    /// Rows `range` as a matrix of their own, in place: a fused projection's parts
+    /// (phi3's [q | k | v] and [gate | up]). Each output row is the same dot product
+    /// either way, so matmul on the parts gives the fused matmul's numbers.
+    public func rows(_ range: Range<Int>) -> WeightMatrix {
+        WeightMatrix(type: type, rows: range.count, cols: cols, data: data + range.lowerBound * rowBytes)
+    }
 }
 
 /// Which implementation the kernels run: the plain loops (single-threaded, the

@@ -37,9 +37,7 @@ open class DecoderModel {
     /// Called after each layer with the residual stream x of this batch, [n × embedding].
     public var onResidual: ((_ layer: Int, _ rows: UnsafeBufferPointer<Float>) -> Void)?
 
-    /// Tokens that go through the layers together (an architecture's own buffers use it before `super.init`).
-    public static let batchCapacity = 64
-    public let maxBatch = DecoderModel.batchCapacity
+    public let maxBatch = 64
     public let logitChunk = 8
     public let x, xn, q, k, v, attn, gate, up, logits: UnsafeMutablePointer<Float>
     private let owned: [UnsafeMutablePointer<Float>]
@@ -211,8 +209,8 @@ open class DecoderModel {
     /// The gated feed-forward of the n rows of `input` ([n × embedding]) into `out`
     /// (may be `input`): out = down · (act(gate · input) ⊙ (up · input)), through the
     /// gate and up buffers ([n × feedForward]).
-    public func feedForward(_ kind: FeedForwardKind, gate gateWeight: WeightSlot, up upWeight: WeightSlot,
-                            down: WeightSlot, input: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, n: Int) {
+    public func feedForward(_ kind: FeedForwardKind, gate gateWeight: WeightMatrix, up upWeight: WeightMatrix,
+                            down: WeightMatrix, input: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, n: Int) {
         compute.matmul(gateWeight, input, gate, n: n)
         compute.matmul(upWeight, input, up, n: n)
         let count = n * config.feedForward

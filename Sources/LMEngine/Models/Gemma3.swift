@@ -18,27 +18,19 @@ public final class Gemma3Model: DecoderModel, Architecture {
     public static let architectureName = "gemma3"
 
     struct Layer {
-        let attnNorm, qNorm, kNorm, postAttnNorm, ffnNorm, postFFNNorm: UnsafeMutablePointer<Float>
-        let wq, wk, wv, wo, gate, up, down: WeightSlot
+        let base: LlamaLayerWeights
+        let qNorm, kNorm, postAttnNorm, postFFNNorm: UnsafeMutablePointer<Float>
         /// nil on global layers.
         let window: Int?
         let ropeBase: Float
 
         init(_ b: ModelBuilder, _ l: Int, _ c: ModelConfig, window: Int?, ropeBase: Float) throws {
+            base = try LlamaLayerWeights(b, layer: l, c)
             let p = "blk.\(l)."
-            attnNorm = try b.vector(p + "attn_norm.weight", count: c.embedding)
             qNorm = try b.vector(p + "attn_q_norm.weight", count: c.headDim)
             kNorm = try b.vector(p + "attn_k_norm.weight", count: c.headDim)
             postAttnNorm = try b.vector(p + "post_attention_norm.weight", count: c.embedding)
-            ffnNorm = try b.vector(p + "ffn_norm.weight", count: c.embedding)
             postFFNNorm = try b.vector(p + "post_ffw_norm.weight", count: c.embedding)
-            wq = try b.matrix(p + "attn_q.weight", rows: c.queryWidth, cols: c.embedding)
-            wk = try b.matrix(p + "attn_k.weight", rows: c.kvWidth, cols: c.embedding)
-            wv = try b.matrix(p + "attn_v.weight", rows: c.kvWidth, cols: c.embedding)
-            wo = try b.matrix(p + "attn_output.weight", rows: c.embedding, cols: c.queryWidth)
-            gate = try b.matrix(p + "ffn_gate.weight", rows: c.feedForward, cols: c.embedding)
-            up = try b.matrix(p + "ffn_up.weight", rows: c.feedForward, cols: c.embedding)
-            down = try b.matrix(p + "ffn_down.weight", rows: c.embedding, cols: c.feedForward)
             self.window = window
             self.ropeBase = ropeBase
         }
@@ -69,7 +61,7 @@ public final class Gemma3Model: DecoderModel, Architecture {
     /// Whether layer l attends to the whole context (the others use the sliding window).
     public func isGlobal(_ layer: Int) -> Bool { layer % globalEvery == globalEvery - 1 }
 
-    public override func attentionWindow(layer: Int) -> Int? { isGlobal(layer) ? nil : slidingWindow }
+    public override func attentionWindow(layer: Int) -> Int? { layers[layer].window }
 
     public override func embed(_ tokens: UnsafeBufferPointer<Int32>) {
         super.embed(tokens)
@@ -87,13 +79,10 @@ public final class Gemma3Model: DecoderModel, Architecture {
     }
 
     public override func block(_ layer: Int, n: Int, pos0: Int) {
-        let w = layers[layer], c = config, d = c.embedding, hd = c.headDim
+        let w = layers[layer], c = config, hd = c.headDim
 
         // Attention sub-layer.
-        compute.normRows(x, weight: w.attnNorm, out: xn, rows: n, width: d, eps: c.rmsEpsilon)
-        compute.matmul(w.wq, xn, q, n: n)
-        compute.matmul(w.wk, xn, k, n: n)
-        compute.matmul(w.wv, xn, v, n: n)
+        projectQKV(w.base, n: n)
         // Per-head RMSNorm of queries and keys, then RoPE (half-split) at the layer's base.
         compute.perHeadNorm(q, weight: w.qNorm, vectors: n * c.heads, headDim: hd, eps: c.rmsEpsilon)
         compute.perHeadNorm(k, weight: w.kNorm, vectors: n * c.kvHeads, headDim: hd, eps: c.rmsEpsilon)
@@ -103,14 +92,9 @@ public final class Gemma3Model: DecoderModel, Architecture {
         // the same here, so the f16 rounding of q inside attention sees the same values.
         compute.scale(q, by: 1 / Float(hd).squareRoot(), count: n * c.queryWidth)
         selfAttention(layer: layer, n: n, pos0: pos0, scale: 1, window: w.window)
-        compute.matmul(w.wo, attn, xn, n: n)
-        compute.normRows(xn, weight: w.postAttnNorm, out: xn, rows: n, width: d, eps: c.rmsEpsilon)
-        compute.addResidual(x, xn, count: n * d)
+        attentionOutput(w.base.wo, n: n, postNorm: w.postAttnNorm)
 
-        // Feed-forward sub-layer.
-        compute.normRows(x, weight: w.ffnNorm, out: xn, rows: n, width: d, eps: c.rmsEpsilon)
-        feedForward(.geluTanhGated, gate: w.gate, up: w.up, down: w.down, input: xn, out: xn, n: n)
-        compute.normRows(xn, weight: w.postFFNNorm, out: xn, rows: n, width: d, eps: c.rmsEpsilon)
-        compute.addResidual(x, xn, count: n * d)
+        // Feed-forward sub-layer, its output normed again before the residual.
+        feedForwardSubLayer(.geluTanhGated, w.base, n: n, postNorm: w.postFFNNorm)
     }
 }

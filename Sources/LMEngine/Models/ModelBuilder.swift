@@ -52,8 +52,7 @@ public final class ModelBuilder {
     }
 
     /// A zeroed scratch buffer of `count` floats the model owns: an architecture's extra
-    /// activations (e.g. a fused projection's output, [DecoderModel.batchCapacity × width]),
-    /// beside the shared ones in DecoderModel.
+    /// activations, beside the shared ones in DecoderModel (x, xn, q, k, v, attn, gate, up).
     public func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
         let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
         p.initialize(repeating: 0, count: max(1, count))

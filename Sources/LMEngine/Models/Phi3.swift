@@ -45,8 +45,6 @@ public final class Phi3Model: DecoderModel, Architecture {
     /// LongRoPE's factors for the loaded context ([ropeDimensions/2]), nil for plain RoPE.
     private let ropeFactors: UnsafeMutablePointer<Float>?
     private let ropeMagnitude: Float
-    /// The fused projections' outputs: [maxBatch × (q + 2 kv)] and [maxBatch × 2 feed-forward].
-    private let qkv, gateUp: UnsafeMutablePointer<Float>
 
     public init(_ builder: ModelBuilder) throws {
         let gguf = builder.gguf
@@ -57,8 +55,6 @@ public final class Phi3Model: DecoderModel, Architecture {
         let which = context > original ? "rope_factors_long.weight" : "rope_factors_short.weight"
         ropeFactors = try builder.optionalVector(which, count: c.ropeDimensions / 2)
         ropeMagnitude = (try? gguf.float("phi3.rope.scaling.attn_factor")) ?? 1
-        qkv = builder.buffer(DecoderModel.batchCapacity * (c.queryWidth + 2 * c.kvWidth))
-        gateUp = builder.buffer(DecoderModel.batchCapacity * 2 * c.feedForward)
         try super.init(builder, config: c)
     }
 
@@ -73,19 +69,15 @@ public final class Phi3Model: DecoderModel, Architecture {
     }
 
     public override func block(_ layer: Int, n: Int, pos0: Int) {
-        let w = layers[layer], c = config, d = c.embedding, hd = c.headDim
+        let w = layers[layer], c = config, hd = c.headDim, qw = c.queryWidth, kvw = c.kvWidth
 
-        // Attention sub-layer.
-        compute.normRows(x, weight: w.attnNorm, out: xn, rows: n, width: d, eps: c.rmsEpsilon)
-        if let wqkv = w.wqkv {
-            let width = c.queryWidth + 2 * c.kvWidth
-            compute.matmul(wqkv, xn, qkv, n: n)
-            for t in 0..<n {   // row t: [q | k | v]
-                let row = qkv + t * width
-                (q + t * c.queryWidth).update(from: row, count: c.queryWidth)
-                (k + t * c.kvWidth).update(from: row + c.queryWidth, count: c.kvWidth)
-                (v + t * c.kvWidth).update(from: row + c.queryWidth + c.kvWidth, count: c.kvWidth)
-            }
+        // Attention sub-layer. A fused [q | k | v] matrix is used as its three row ranges,
+        // each straight into its buffer (the same dot products as one fused matmul).
+        compute.normRows(x, weight: w.attnNorm, out: xn, rows: n, width: c.embedding, eps: c.rmsEpsilon)
+        if let fused = w.wqkv?.matrix {
+            compute.matmul(fused.rows(0..<qw), xn, q, n: n)
+            compute.matmul(fused.rows(qw..<(qw + kvw)), xn, k, n: n)
+            compute.matmul(fused.rows((qw + kvw)..<(qw + 2 * kvw)), xn, v, n: n)
         } else if let wq = w.wq, let wk = w.wk, let wv = w.wv {
             compute.matmul(wq, xn, q, n: n)
             compute.matmul(wk, xn, k, n: n)
@@ -95,21 +87,13 @@ public final class Phi3Model: DecoderModel, Architecture {
                      rotated: c.ropeDimensions, freqFactors: ropeFactors, magnitude: ropeMagnitude)
         compute.rope(k, rows: n, heads: c.kvHeads, headDim: hd, pos0: pos0, base: c.ropeBase, style: .halfSplit,
                      rotated: c.ropeDimensions, freqFactors: ropeFactors, magnitude: ropeMagnitude)
-        compute.scale(q, by: 1 / Float(hd).squareRoot(), count: n * c.queryWidth)
+        compute.scale(q, by: 1 / Float(hd).squareRoot(), count: n * qw)
         selfAttention(layer: layer, n: n, pos0: pos0, scale: 1, window: nil)
-        compute.matmul(w.wo, attn, xn, n: n)
-        compute.addResidual(x, xn, count: n * d)
+        attentionOutput(w.wo, n: n)
 
-        // Feed-forward sub-layer: one matmul gives [gate | up] per token.
-        let ff = c.feedForward
-        compute.normRows(x, weight: w.ffnNorm, out: xn, rows: n, width: d, eps: c.rmsEpsilon)
-        compute.matmul(w.gateUp, xn, gateUp, n: n)
-        for t in 0..<n {
-            (gate + t * ff).update(from: gateUp + t * 2 * ff, count: ff)
-            (up + t * ff).update(from: gateUp + t * 2 * ff + ff, count: ff)
-        }
-        siluGate(gate, up: up, count: n * ff, mode: compute.mode)
-        compute.matmul(w.down, gate, xn, n: n)
-        compute.addResidual(x, xn, count: n * d)
+        // Feed-forward sub-layer: `ffn_up` holds [gate | up], used as its two row halves.
+        let ff = c.feedForward, gateUp = w.gateUp.matrix
+        feedForwardSubLayer(.siluGated, norm: w.ffnNorm, gate: gateUp.rows(0..<ff), up: gateUp.rows(ff..<(2 * ff)),
+                            down: w.down.matrix, n: n)
     }
 }

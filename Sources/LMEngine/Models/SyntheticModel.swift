@@ -192,15 +192,8 @@ public struct SyntheticLayout: Sendable {
         self.layer = layer; self.global = global; self.metadata = metadata
     }
 
-    /// Llama's layer: two norms, q, k, v, o, gate, up, down.
+    /// Llama's layer: two norms, q, k, v, o, gate, up, down (LlamaLayerWeights).
     public static func llama(_ s: SyntheticModel.Shape) -> SyntheticLayout {
-        SyntheticLayout(layer: [
-            .norm("attn_norm", s.embedding),
-            .matrix("attn_q", s.queryWidth, s.embedding), .matrix("attn_k", s.kvWidth, s.embedding),
-            .matrix("attn_v", s.kvWidth, s.embedding), .matrix("attn_output", s.embedding, s.queryWidth),
-            .norm("ffn_norm", s.embedding),
-            .matrix("ffn_gate", s.feedForward, s.embedding), .matrix("ffn_up", s.feedForward, s.embedding),
-            .matrix("ffn_down", s.embedding, s.feedForward),
-        ])
+        SyntheticLayout(layer: LlamaLayerWeights.syntheticTensors(s))
     }
 }
