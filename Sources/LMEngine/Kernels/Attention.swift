@@ -47,18 +47,10 @@ func attendOneHeadReference(q: UnsafePointer<Float>, keys: UnsafePointer<Float>,
         scores[k - first] = s * scale
     }
 
-    // 2. Softmax: p_k = e^(s_k − max) / Σ e^(s_j − max) (the max keeps e^ from
-    //    overflowing; the sum in double, as ggml keeps it).
-    let visible = pos - first + 1
-    var maxScore = -Float.infinity
-    for i in 0..<visible { maxScore = max(maxScore, scores[i]) }
-    var sum = 0.0
-    for i in 0..<visible {
-        scores[i] = expf(scores[i] - maxScore)
-        sum += Double(scores[i])
-    }
-    let inverse = Float(1 / sum)
-    for i in 0..<visible { scores[i] *= inverse }
+    // 2. Softmax: p_k = e^(s_k − max) / Σ e^(s_j − max) (softmaxReference in
+    //    Softmax.swift: the max keeps e^ from overflowing, the sum is kept in double
+    //    as ggml keeps it).
+    softmaxReference(scores, count: pos - first + 1)
 
     // 3. Output: Σ_k p_k · value_k.
     for d in 0..<headDim { oh[d] = 0 }

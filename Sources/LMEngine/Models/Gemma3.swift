@@ -84,10 +84,8 @@ public final class Gemma3Model: DecoderModel, Architecture {
         // Attention sub-layer.
         projectQKV(w.base, n: n)
         // Per-head RMSNorm of queries and keys, then RoPE (half-split) at the layer's base.
-        compute.perHeadNorm(q, weight: w.qNorm, vectors: n * c.heads, headDim: hd, eps: c.rmsEpsilon)
-        compute.perHeadNorm(k, weight: w.kNorm, vectors: n * c.kvHeads, headDim: hd, eps: c.rmsEpsilon)
-        compute.rope(q, rows: n, heads: c.heads, headDim: hd, pos0: pos0, base: w.ropeBase, style: .halfSplit)
-        compute.rope(k, rows: n, heads: c.kvHeads, headDim: hd, pos0: pos0, base: w.ropeBase, style: .halfSplit)
+        normQueriesAndKeys(qNorm: w.qNorm, kNorm: w.kNorm, n: n)
+        ropeQueriesAndKeys(n: n, pos0: pos0, base: w.ropeBase, style: .halfSplit)
         // llama.cpp scales the queries (a separate op, in f32) and attends with scale 1;
         // the same here, so the f16 rounding of q inside attention sees the same values.
         compute.scale(q, by: 1 / Float(hd).squareRoot(), count: n * c.queryWidth)

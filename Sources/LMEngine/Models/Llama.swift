@@ -30,10 +30,7 @@ public final class LlamaModel: DecoderModel, Architecture {
 
         // Attention sub-layer.
         projectQKV(w, n: n)
-        compute.rope(q, rows: n, heads: c.heads, headDim: c.headDim, pos0: pos0, base: c.ropeBase, style: .adjacentPairs,
-                     rotated: c.ropeDimensions, freqFactors: ropeFactors)
-        compute.rope(k, rows: n, heads: c.kvHeads, headDim: c.headDim, pos0: pos0, base: c.ropeBase, style: .adjacentPairs,
-                     rotated: c.ropeDimensions, freqFactors: ropeFactors)
+        ropeQueriesAndKeys(n: n, pos0: pos0, base: c.ropeBase, style: .adjacentPairs, freqFactors: ropeFactors)
         selfAttention(layer: layer, n: n, pos0: pos0, scale: 1 / Float(c.headDim).squareRoot(), window: nil)
         attentionOutput(w.wo, n: n)
 

@@ -41,6 +41,25 @@ extension DecoderModel {
         compute.matmul(w.wv, xn, v, n: n)
     }
 
+    /// Per-head RMSNorm of the n tokens' queries and keys, one weight vector of head size
+    /// each, shared by all heads (qwen3, gemma3).
+    public func normQueriesAndKeys(qNorm: UnsafePointer<Float>, kNorm: UnsafePointer<Float>, n: Int) {
+        let c = config
+        compute.perHeadNorm(q, weight: qNorm, vectors: n * c.heads, headDim: c.headDim, eps: c.rmsEpsilon)
+        compute.perHeadNorm(k, weight: kNorm, vectors: n * c.kvHeads, headDim: c.headDim, eps: c.rmsEpsilon)
+    }
+
+    /// RoPE on the n tokens' queries and keys at positions pos0..., the same rotation for
+    /// both, turning the config's `ropeDimensions` of each head.
+    public func ropeQueriesAndKeys(n: Int, pos0: Int, base: Float, style: RoPEStyle,
+                                   freqFactors: UnsafePointer<Float>? = nil, magnitude: Float = 1) {
+        let c = config
+        compute.rope(q, rows: n, heads: c.heads, headDim: c.headDim, pos0: pos0, base: base, style: style,
+                     rotated: c.ropeDimensions, freqFactors: freqFactors, magnitude: magnitude)
+        compute.rope(k, rows: n, heads: c.kvHeads, headDim: c.headDim, pos0: pos0, base: base, style: style,
+                     rotated: c.ropeDimensions, freqFactors: freqFactors, magnitude: magnitude)
+    }
+
     /// The attention sub-layer's output: x += postNorm(Wo · attn), RMSNorm'd only when
     /// a post-norm is given (gemma).
     public func attentionOutput(_ wo: WeightSlot, n: Int, postNorm: UnsafePointer<Float>? = nil) {

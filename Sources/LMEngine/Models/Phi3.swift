@@ -83,10 +83,8 @@ public final class Phi3Model: DecoderModel, Architecture {
             compute.matmul(wk, xn, k, n: n)
             compute.matmul(wv, xn, v, n: n)
         }
-        compute.rope(q, rows: n, heads: c.heads, headDim: hd, pos0: pos0, base: c.ropeBase, style: .halfSplit,
-                     rotated: c.ropeDimensions, freqFactors: ropeFactors, magnitude: ropeMagnitude)
-        compute.rope(k, rows: n, heads: c.kvHeads, headDim: hd, pos0: pos0, base: c.ropeBase, style: .halfSplit,
-                     rotated: c.ropeDimensions, freqFactors: ropeFactors, magnitude: ropeMagnitude)
+        ropeQueriesAndKeys(n: n, pos0: pos0, base: c.ropeBase, style: .halfSplit, freqFactors: ropeFactors,
+                           magnitude: ropeMagnitude)
         compute.scale(q, by: 1 / Float(hd).squareRoot(), count: n * qw)
         selfAttention(layer: layer, n: n, pos0: pos0, scale: 1, window: nil)
         attentionOutput(w.wo, n: n)

@@ -43,10 +43,7 @@ public final class Qwen2Model: DecoderModel, Architecture {
         compute.addBias(q, bias: w.qBias, rows: n, width: c.queryWidth)
         compute.addBias(k, bias: w.kBias, rows: n, width: c.kvWidth)
         compute.addBias(v, bias: w.vBias, rows: n, width: c.kvWidth)
-        compute.rope(q, rows: n, heads: c.heads, headDim: c.headDim, pos0: pos0, base: c.ropeBase, style: .halfSplit,
-                     rotated: c.ropeDimensions)
-        compute.rope(k, rows: n, heads: c.kvHeads, headDim: c.headDim, pos0: pos0, base: c.ropeBase, style: .halfSplit,
-                     rotated: c.ropeDimensions)
+        ropeQueriesAndKeys(n: n, pos0: pos0, base: c.ropeBase, style: .halfSplit)
         selfAttention(layer: layer, n: n, pos0: pos0, scale: 1 / Float(c.headDim).squareRoot(), window: nil)
         attentionOutput(w.base.wo, n: n)
 

@@ -40,12 +40,8 @@ public final class Qwen3Model: DecoderModel, Architecture {
 
         // Attention sub-layer: llama's, with q and k normed per head before RoPE.
         projectQKV(w.base, n: n)
-        compute.perHeadNorm(q, weight: w.qNorm, vectors: n * c.heads, headDim: hd, eps: c.rmsEpsilon)
-        compute.perHeadNorm(k, weight: w.kNorm, vectors: n * c.kvHeads, headDim: hd, eps: c.rmsEpsilon)
-        compute.rope(q, rows: n, heads: c.heads, headDim: hd, pos0: pos0, base: c.ropeBase, style: .halfSplit,
-                     rotated: c.ropeDimensions)
-        compute.rope(k, rows: n, heads: c.kvHeads, headDim: hd, pos0: pos0, base: c.ropeBase, style: .halfSplit,
-                     rotated: c.ropeDimensions)
+        normQueriesAndKeys(qNorm: w.qNorm, kNorm: w.kNorm, n: n)
+        ropeQueriesAndKeys(n: n, pos0: pos0, base: c.ropeBase, style: .halfSplit)
         selfAttention(layer: layer, n: n, pos0: pos0, scale: 1 / Float(hd).squareRoot(), window: nil)
         attentionOutput(w.base.wo, n: n)
 

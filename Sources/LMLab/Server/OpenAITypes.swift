@@ -134,20 +134,32 @@ struct ChatResponseMessage: Codable {
     var content: String?
 }
 
-struct ChatChoice: Codable {
+/// The envelope every completion answer shares — a whole chat answer, one streamed chat
+/// chunk, a legacy completion — differing only in its choices and its `object` name.
+struct CompletionEnvelope<Choice: EnvelopeChoice>: Codable {
+    var id: String
+    var object = Choice.object
+    var created: Int
+    var model: String
+    var choices: [Choice]
+    var usage: Usage?
+}
+
+protocol EnvelopeChoice: Codable {
+    /// The envelope's `object` field for this kind of choice.
+    static var object: String { get }
+}
+
+typealias ChatResponse = CompletionEnvelope<ChatChoice>
+typealias ChatChunk = CompletionEnvelope<ChatChunkChoice>
+typealias CompletionResponse = CompletionEnvelope<CompletionChoice>
+
+struct ChatChoice: EnvelopeChoice {
+    static let object = "chat.completion"
     var index: Int
     var message: ChatResponseMessage
     var logprobs: ChatLogprobs?
     var finish_reason: String?
-}
-
-struct ChatResponse: Codable {
-    var id: String
-    var object = "chat.completion"
-    var created: Int
-    var model: String
-    var choices: [ChatChoice]
-    var usage: Usage?
 }
 
 struct ChatDelta: Codable {
@@ -155,36 +167,20 @@ struct ChatDelta: Codable {
     var content: String?
 }
 
-struct ChatChunkChoice: Codable {
+struct ChatChunkChoice: EnvelopeChoice {
+    static let object = "chat.completion.chunk"
     var index: Int
     var delta: ChatDelta
     var logprobs: ChatLogprobs?
     var finish_reason: String?
 }
 
-struct ChatChunk: Codable {
-    var id: String
-    var object = "chat.completion.chunk"
-    var created: Int
-    var model: String
-    var choices: [ChatChunkChoice]
-    var usage: Usage?
-}
-
-struct CompletionChoice: Codable {
+struct CompletionChoice: EnvelopeChoice {
+    static let object = "text_completion"
     var text: String
     var index: Int
     var logprobs: CompletionLogprobs?
     var finish_reason: String?
-}
-
-struct CompletionResponse: Codable {
-    var id: String
-    var object = "text_completion"
-    var created: Int
-    var model: String
-    var choices: [CompletionChoice]
-    var usage: Usage?
 }
 
 struct ModelEntry: Codable {
