@@ -21,6 +21,9 @@ def main():
     ap.add_argument("--synth", metavar="TYPE:SEED", help="the file came from lmlab synth with this type and seed: "
                     "record its shape (read with gguf-py) so the suite can write it again")
     a = ap.parse_args()
+    # llama.cpp logs every tensor and graph node to stderr; keep only the run's own lines.
+    silent = L.llama_log_callback(lambda level, text, user_data: None)
+    L.llama_log_set(silent, ctypes.c_void_p())
     L.llama_backend_init()
     mp = L.llama_model_default_params()
     model = L.llama_model_load_from_file(a.model.encode(), mp)
