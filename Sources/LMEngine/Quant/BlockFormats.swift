@@ -1,3 +1,4 @@
+import _Builtin_intrinsics.intel
 /// One storage format for rows of numbers: how a row of `count` floats is packed
 /// into bytes, unpacked again, and dotted against an activation row.
 ///
@@ -116,16 +117,34 @@ func roundAwayToInt8(_ x: Float) -> Int8 {
 // widening into a few shuffles, while its 16- and 32-lane conversions fall back to
 // element-by-element code (BENCHMARKS.md, kernel notes). Int32 lanes also rule out overflow.
 
-/// 8 signed bytes at `offset`, sign-extended.
+/// 8 signed bytes at `offset`, sign-extended (vpmovsxbd).
 @inline(__always)
 func loadInt8x8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<Int32> {
-    SIMD8<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD8<Int8>.self))
+    signExtend8(p.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
 }
 
-/// 8 unsigned bytes at `offset`, zero-extended.
+/// 8 unsigned bytes at `offset`, zero-extended (vpmovzxbd).
 @inline(__always)
 func loadUInt8x8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<Int32> {
-    SIMD8<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt8>.self))
+    zeroExtend8(p.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+}
+
+// Why the instructions are named: Swift's generic `SIMD8<Int32>(truncatingIfNeeded:)`
+// compiles to the same vpmovzxbd, but inside an out-of-line specialization that returns
+// its 8 lanes split over two registers; a profile of a 1B Q4_K_M decode spent a quarter
+// of its time in those calls. The AVX2 intrinsics are always inlined (LMEngine is built
+// for haswell, so AVX2 is the floor here).
+
+/// The 8 bytes of `v` (byte j = lane j) as unsigned Int32 lanes.
+@inline(__always)
+func zeroExtend8(_ v: UInt64) -> SIMD8<Int32> {
+    unsafeBitCast(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(Int64(bitPattern: v))), to: SIMD8<Int32>.self)
+}
+
+/// The 8 bytes of `v` (byte j = lane j) as signed Int32 lanes.
+@inline(__always)
+func signExtend8(_ v: UInt64) -> SIMD8<Int32> {
+    unsafeBitCast(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(Int64(bitPattern: v))), to: SIMD8<Int32>.self)
 }
 
 /// 1 << j in lane j, for picking bit j of a 32-bit mask into lane j.

@@ -260,7 +260,7 @@ func load8(_ p: UnsafeRawPointer, _ offset: Int) -> UInt64 {
 /// The 8 bytes of `v` (each 0…255) as 8 Int32 lanes.
 @inline(__always)
 func widen(_ v: UInt64) -> SIMD8<Int32> {
-    SIMD8<Int32>(truncatingIfNeeded: unsafeBitCast(v, to: SIMD8<UInt8>.self))
+    zeroExtend8(v)
 }
 
 /// `mask` repeated in all 8 bytes, e.g. 0x0F → 0x0F0F_0F0F_0F0F_0F0F.
@@ -273,7 +273,7 @@ func bytesOf(_ mask: UInt64) -> UInt64 { mask &* 0x0101_0101_0101_0101 }
 func minSums(_ y: UnsafeRawPointer, _ mins: UInt64) -> Int32 {
     let b0 = SIMD8<Int32>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: 260, as: SIMD8<Int16>.self))
     let b1 = SIMD8<Int32>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: 276, as: SIMD8<Int16>.self))
-    let m = SIMD8<Int32>(truncatingIfNeeded: unsafeBitCast(mins, to: SIMD8<UInt8>.self))
+    let m = zeroExtend8(mins)
     let pairs0 = b0.evenHalf &+ b0.oddHalf, pairs1 = b1.evenHalf &+ b1.oddHalf
     return (pairs0 &* m.lowHalf &+ pairs1 &* m.highHalf).wrappedSum()
 }

@@ -1,3 +1,4 @@
+import _Builtin_intrinsics.intel
 /// Q4_K: super-blocks of 256 weights in 8 sub-blocks of 32, 144 bytes each.
 ///
 ///     offset 0    d           fp16   scale of the sub-block scales
@@ -96,8 +97,27 @@ public enum Q4_KFormat: BlockFormat {
         return acc - accMin
     }
 
+    /// Σ scale·code·a over the 64 elements of sub-blocks 2c and 2c+1, as 8 Int32 lanes
+    /// (any split of an exact integer sum will do: only the total is used). One 32-byte
+    /// load holds both sub-blocks' codes, low nibbles for 2c and high for 2c + 1;
+    /// vpmaddubsw multiplies them (0…15) by the activations (signed bytes) and adds pairs
+    /// (|Σ| ≤ 2·15·128, no saturation), vpmaddwd multiplies the pairs by the sub-block's
+    /// scale and adds them into Int32 lanes.
+    @inline(__always)
+    static func sixtyFourLanes(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, _ c: Int, scales: UInt64) -> __m256i {
+        let lowNibbles = _mm256_set1_epi8(0x0F)
+        let codes = x.loadUnaligned(fromByteOffset: qsOffset + 32 * c, as: __m256i.self)
+        let low = _mm256_and_si256(codes, lowNibbles)
+        let high = _mm256_and_si256(_mm256_srli_epi16(codes, 4), lowNibbles)
+        let a0 = y.loadUnaligned(fromByteOffset: Q8_KFormat.qsOffset + 64 * c, as: __m256i.self)
+        let a1 = y.loadUnaligned(fromByteOffset: Q8_KFormat.qsOffset + 64 * c + 32, as: __m256i.self)
+        let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(low, a0), _mm256_set1_epi16(Int16(byte(scales, 2 * c))))
+        let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(high, a1), _mm256_set1_epi16(Int16(byte(scales, 2 * c + 1))))
+        return _mm256_add_epi32(p0, p1)
+    }
+
     /// `dot` in the order of llama.cpp's four-row kernel (see `dotReference`), bit-identical
-    /// to `dotReference(perSixtyFour: true)`.
+    /// to `dotReference(perSixtyFour: true)`: the integer sum is taken every 64 elements.
     public static func dotFourRowOrder(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var acc: Float = 0, accMin: Float = 0
         for b in 0..<count / 256 {
@@ -105,13 +125,7 @@ public enum Q4_KFormat: BlockFormat {
             let d = x.loadHalf(dOffset) * y.q8KScale(), dmin = x.loadHalf(dminOffset) * y.q8KScale()
             let (scales, mins) = scalesMinsK4(x + scalesOffset)
             for c in 0..<4 {
-                var lo = SIMD8<Int32>(), hi = SIMD8<Int32>()
-                for k in 0..<4 {
-                    let q = load8(x, qsOffset + 32 * c + 8 * k)
-                    lo &+= widen(q & bytesOf(0x0F)) &* loadInt8x8(y, Q8_KFormat.qsOffset + 64 * c + 8 * k)
-                    hi &+= widen((q >> 4) & bytesOf(0x0F)) &* loadInt8x8(y, Q8_KFormat.qsOffset + 64 * c + 32 + 8 * k)
-                }
-                let sumi = (byte(scales, 2 * c) &* lo &+ byte(scales, 2 * c + 1) &* hi).wrappedSum()
+                let sumi = unsafeBitCast(sixtyFourLanes(x, y, c, scales: scales), to: SIMD8<Int32>.self).wrappedSum()
                 let summs = (y.q8KBlockSum(4 * c) &+ y.q8KBlockSum(4 * c + 1)) &* byte(mins, 2 * c)
                     &+ (y.q8KBlockSum(4 * c + 2) &+ y.q8KBlockSum(4 * c + 3)) &* byte(mins, 2 * c + 1)
                 acc = acc.addingProduct(Float(sumi), d)
@@ -121,27 +135,19 @@ public enum Q4_KFormat: BlockFormat {
         return acc - accMin
     }
 
-    /// The same sums with 8 lanes of Int32: each 8-byte group of codes gives the low
-    /// nibbles for 8 weights of sub-block 2c and the high nibbles for 8 of 2c + 1.
-    /// Integer sums are exact and the float steps are the reference's, so the result
-    /// is bit-identical.
+    /// The reference's sums with AVX2's byte products (`sixtyFourLanes`), one integer
+    /// total per super-block. Integer sums are exact and the float steps are the
+    /// reference's, so the result is bit-identical.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var acc: Float = 0, accMin: Float = 0
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
             let (scales, mins) = scalesMinsK4(x + scalesOffset)
             let summs = minSums(y, mins)
-            var lanes = SIMD8<Int32>()
-            for c in 0..<4 {
-                var lo = SIMD8<Int32>(), hi = SIMD8<Int32>()
-                for k in 0..<4 {
-                    let q = load8(x, qsOffset + 32 * c + 8 * k)
-                    lo &+= widen(q & bytesOf(0x0F)) &* loadInt8x8(y, Q8_KFormat.qsOffset + 64 * c + 8 * k)
-                    hi &+= widen((q >> 4) & bytesOf(0x0F)) &* loadInt8x8(y, Q8_KFormat.qsOffset + 64 * c + 32 + 8 * k)
-                }
-                lanes &+= byte(scales, 2 * c) &* lo &+ byte(scales, 2 * c + 1) &* hi
-            }
-            acc = acc.addingProduct(Float(lanes.wrappedSum()), x.loadHalf(dOffset) * y.q8KScale())
+            var lanes = sixtyFourLanes(x, y, 0, scales: scales)
+            for c in 1..<4 { lanes = _mm256_add_epi32(lanes, sixtyFourLanes(x, y, c, scales: scales)) }
+            let sumi = unsafeBitCast(lanes, to: SIMD8<Int32>.self).wrappedSum()
+            acc = acc.addingProduct(Float(sumi), x.loadHalf(dOffset) * y.q8KScale())
             accMin = accMin.addingProduct(Float(summs), x.loadHalf(dminOffset) * y.q8KScale())
         }
         return acc - accMin
