@@ -55,10 +55,11 @@ final class DifferentialTests: XCTestCase {
             var diverged = 0, worst: Double = 0, report: [String] = []
             for (i, c) in f.cases.enumerated() {
                 model.reset()
-                var ids: [Int32] = [], gap: Double = 0, firstDifference: Int?
+                var ids: [Int32] = [], gap: Double = 0, firstDifference: Int?, firstGap: Int?
                 var logits = try model.logitsAfter(c.prompt_ids)
                 for step in 0..<c.generated_ids.count {
                     for pair in c.top5_per_step[step] { gap = max(gap, abs(Double(logits[Int(pair[0])]) - pair[1])) }
+                    if gap > 1e-4 && firstGap == nil { firstGap = step }
                     // argmax, ties to the lowest id (llama.cpp's order)
                     var best = 0
                     for t in 1..<logits.count where logits[t] > logits[best] { best = t }
@@ -70,6 +71,9 @@ final class DifferentialTests: XCTestCase {
                 if let step = firstDifference {
                     diverged += 1
                     report.append("case \(i): first differing token at step \(step): lmlab \(ids[step]), llama.cpp \(c.generated_ids[step])")
+                }
+                if let step = firstGap {
+                    report.append("case \(i) (\(c.prompt_ids.count) prompt tokens): top-5 gap above 1e-4 from step \(step), largest \(gap)")
                 }
                 XCTAssertNil(firstDifference, "\(url.lastPathComponent) case \(i)")
                 XCTAssertLessThanOrEqual(gap, 1e-4, "\(url.lastPathComponent) case \(i): top-5 logit gap")
