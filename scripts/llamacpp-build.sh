@@ -42,7 +42,15 @@ esac
 mkdir -p "$DIR"
 cd "$DIR"
 
-# 1. The sdist. pip builds nothing here (--no-deps, --no-build-isolation); it only
+# 1. cmake, installed from Debian when missing (pip reads the sdist's metadata through
+#    scikit-build-core, which already asks for cmake).
+if ! command -v cmake >/dev/null 2>&1; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq cmake >/dev/null
+fi
+
+# 2. The sdist. pip builds nothing here (--no-deps, --no-build-isolation); it only
 #    needs scikit-build-core importable to read the sdist's metadata.
 if ! ls llama_cpp_python-*.tar.gz >/dev/null 2>&1; then
     python3 -c "import scikit_build_core" 2>/dev/null || python3 -m pip install -q scikit-build-core
@@ -52,17 +60,11 @@ if ! ls llama_cpp_python-*.tar.gz >/dev/null 2>&1; then
 fi
 tarball=$(ls llama_cpp_python-*.tar.gz | sort -V | tail -1)
 
-# 2. Unpacked once.
+# 3. Unpacked once.
 src=${tarball%.tar.gz}
 [ -d "$src" ] || tar xzf "$tarball"
 llama="$DIR/$src/vendor/llama.cpp"
 [ -f "$llama/CMakeLists.txt" ] || { echo "no vendored llama.cpp in $tarball" >&2; exit 1; }
-
-# 3. cmake, installed from Debian when missing.
-if ! command -v cmake >/dev/null 2>&1; then
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq cmake >/dev/null
-fi
 
 # 4. Configure: Release, -march=native for ggml's CPU backend, no tests, no GPU.
 if [ ! -f "$llama/build/CMakeCache.txt" ]; then
