@@ -21,6 +21,32 @@ final class KernelTiledMatMulTests: XCTestCase {
         }
     }
 
+    /// Q4_K and Q6_K prefill dots four tokens of a row at once (`dotTokens4`): every n,
+    /// with remainders, any thread count and both of Q4_K's orders (llama.cpp's four-token
+    /// gemm order, and decodeOrder's one-token order), gives the reference's bits.
+    func testKQuantTokenTilesAreBitIdenticalToReference() {
+        for type in [GGMLType.q4_K, .q6_K] {
+            let m = TestMatrix(type, rows: 23, cols: 768, seed: 33)
+            for n in [1, 3, 4, 5, 7, 8, 9, 13] {
+                var rng = SplitMix(UInt64(100 + n))
+                let x = rng.floats(n * 768, in: -4...4)
+                for decodeOrder in [false, true] {
+                    let ref = run(m, x, n: n, mode: .reference, threads: 1, decodeOrder: decodeOrder)
+                    for threads in [1, 2, 3] {
+                        let fast = run(m, x, n: n, mode: .fast, threads: threads, decodeOrder: decodeOrder)
+                        XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern),
+                                       "\(type.name) n=\(n) threads=\(threads) decodeOrder=\(decodeOrder)")
+                    }
+                }
+                if type == .q4_K && n >= 4 {   // the two orders really differ somewhere, or the check above proves little
+                    let gemm = run(m, x, n: n, mode: .reference, threads: 1, decodeOrder: false)
+                    let gemv = run(m, x, n: n, mode: .reference, threads: 1, decodeOrder: true)
+                    XCTAssertNotEqual(gemm.map(\.bitPattern), gemv.map(\.bitPattern), "Q4_K n=\(n): the two orders")
+                }
+            }
+        }
+    }
+
     /// Scales that are fp16 subnormals, zeros and negative zeros go through the
     /// integer fp16 → fp32 conversion of the fast path: still the reference's bits.
     func testTinyAndZeroScalesMatchReference() {
@@ -48,8 +74,9 @@ final class KernelTiledMatMulTests: XCTestCase {
         }
     }
 
-    private func run(_ m: TestMatrix, _ x: [Float], n: Int, mode: KernelMode, threads: Int) -> [Float] {
+    private func run(_ m: TestMatrix, _ x: [Float], n: Int, mode: KernelMode, threads: Int, decodeOrder: Bool = false) -> [Float] {
         let ctx = ComputeContext(threads: threads, mode: mode, activations: .q8)
+        ctx.decodeOrder = decodeOrder
         ctx.minParallelWork = 0   // small test matrices still go through the pool
         var y = [Float](repeating: .nan, count: m.rows * n)
         m.with { w in x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { ctx.matmul(w, xp.baseAddress!, $0.baseAddress!, n: n) } } }

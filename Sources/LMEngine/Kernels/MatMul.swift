@@ -208,3 +208,36 @@ final class MatmulTask: PoolTask {
         }
     }
 }
+
+/// The K-quants' prefill loop: their kernels dot one weight row against four activation
+/// rows at once (`tile(row, first of the four activation rows, first token)`), unpacking
+/// the row's codes and scales once for the four tokens; the last n % 4 tokens, and decode,
+/// go one at a time (`single(row, activation row, token)`). Rows are taken in chunks of
+/// ~128 KiB of weights, so every tile of four tokens passes over a chunk while it sits in L2.
+extension MatmulTask {
+    @inline(__always)
+    func runTokenTiles(first: Int, end: Int, y: UnsafeMutablePointer<Float>,
+                       tile: (UnsafeRawPointer, UnsafeRawPointer, Int) -> SIMD4<Float>,
+                       single: (UnsafeRawPointer, UnsafeRawPointer, Int) -> Float) {
+        let a = activations!, ab = activationRowBytes
+        let rows = w.rows, rb = w.rowBytes, data = w.data
+        let chunkRows = n < 4 ? end - first : max(1, (128 << 10) / rb)
+        var r0 = first
+        while r0 < end {
+            let r1 = min(end, r0 + chunkRows)
+            var t = 0
+            while t + 4 <= n {
+                for r in r0..<r1 {
+                    let s = tile(data + r * rb, a + t * ab, t)
+                    y[t * rows + r] = s[0]; y[(t + 1) * rows + r] = s[1]
+                    y[(t + 2) * rows + r] = s[2]; y[(t + 3) * rows + r] = s[3]
+                }
+                t += 4
+            }
+            for t in t..<n {
+                for r in r0..<r1 { y[t * rows + r] = single(data + r * rb, a + t * ab, t) }
+            }
+            r0 = r1
+        }
+    }
+}

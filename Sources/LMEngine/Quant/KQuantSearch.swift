@@ -1,3 +1,4 @@
+import _Builtin_intrinsics.intel
 // Shared pieces of the K-quant formats (Q2_K … Q6_K, Q8_K): super-blocks of 256
 // weights split into sub-blocks of 16 or 32, each sub-block with its own small
 // integer scale (and for Q2_K/Q4_K/Q5_K a min), the scales themselves quantized
@@ -271,11 +272,42 @@ func bytesOf(_ mask: UInt64) -> UInt64 { mask &* 0x0101_0101_0101_0101 }
 /// block (packed as by `scalesMinsK4`): each sub-block of 32 covers two groups of 16.
 @inline(__always)
 func minSums(_ y: UnsafeRawPointer, _ mins: UInt64) -> Int32 {
-    let b0 = SIMD8<Int32>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: 260, as: SIMD8<Int16>.self))
-    let b1 = SIMD8<Int32>(truncatingIfNeeded: y.loadUnaligned(fromByteOffset: 276, as: SIMD8<Int16>.self))
-    let m = zeroExtend8(mins)
-    let pairs0 = b0.evenHalf &+ b0.oddHalf, pairs1 = b1.evenHalf &+ b1.oddHalf
-    return (pairs0 &* m.lowHalf &+ pairs1 &* m.highHalf).wrappedSum()
+    unsafeBitCast(minLanes(y, minPairs(mins)), to: SIMD8<Int32>.self).wrappedSum()
+}
+
+/// The 8 mins as 16 Int16 lanes, min k in lanes 2k and 2k+1: the multiplier that
+/// `minLanes` pairs with the 16 group sums of a Q8_K block.
+@inline(__always)
+func minPairs(_ mins: UInt64) -> __m256i {
+    let bytes = _mm_cvtsi64_si128(Int64(bitPattern: mins))
+    return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(bytes, bytes))
+}
+
+/// Lane k = sub-block k's bsums[2k]·min[k] + bsums[2k+1]·min[k] (vpmaddwd: exact,
+/// |2 · 16·128 · 63| fits Int32), for the Q8_K block `y` and `minPairs(mins)`.
+@inline(__always)
+func minLanes(_ y: UnsafeRawPointer, _ pairs: __m256i) -> __m256i {
+    _mm256_madd_epi16(y.loadUnaligned(fromByteOffset: Q8_KFormat.bsumsOffset, as: __m256i.self), pairs)
+}
+
+/// The exact sums of four vectors of 8 Int32 lanes: [Σ v0, Σ v1, Σ v2, Σ v3]
+/// (vphaddd twice, then the two 128-bit halves added).
+@inline(__always)
+func laneSums4(_ v0: __m256i, _ v1: __m256i, _ v2: __m256i, _ v3: __m256i) -> SIMD4<Int32> {
+    let s = unsafeBitCast(_mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3)), to: SIMD8<Int32>.self)
+    return s.lowHalf &+ s.highHalf
+}
+
+/// Four Int32 lanes to float (vcvtdq2ps).
+@inline(__always)
+func floats4(_ v: SIMD4<Int32>) -> SIMD4<Float> {
+    unsafeBitCast(_mm_cvtepi32_ps(unsafeBitCast(v, to: __m128i.self)), to: SIMD4<Float>.self)
+}
+
+/// Eight Int32 lanes to float (vcvtdq2ps).
+@inline(__always)
+func floats8(_ v: __m256i) -> SIMD8<Float> {
+    unsafeBitCast(_mm256_cvtepi32_ps(v), to: SIMD8<Float>.self)
 }
 
 /// The inverse of `scaleMinK4` for all 8 sub-blocks: ls, lm 6-bit values, dst 12 bytes.

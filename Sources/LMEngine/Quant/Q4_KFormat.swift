@@ -154,20 +154,79 @@ public enum Q4_KFormat: BlockFormat {
     }
 }
 
-/// llama.cpp's repacked Q4_K kernels sum in one order for groups of four tokens (gemm:
-/// all but the last n % 4 tokens of a prefill) and in another for the rest (gemv); see
-/// `dotReference(_:_:count:perSixtyFour:)`.
-extension Q4_KFormat: MatmulKernel {
-    static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
-        let a = task.activations!, n = task.n, rows = task.w.rows, cols = task.w.cols
-        let fourRowTokens = task.decodeOrder ? 0 : n - n % 4
-        for r in first..<end {
-            let wr = task.w.data + r * task.w.rowBytes
-            for t in 0..<n {
-                let at = a + t * task.activationRowBytes
-                y[t * rows + r] = t < fourRowTokens ? dotFourRowOrder(wr, at, count: cols) : dot(wr, at, count: cols)
+/// Four tokens of one weight row: the dots of `w` with the Q8_K activation rows a,
+/// a + stride, a + 2·stride, a + 3·stride, each bit-identical to `dotFourRowOrder`
+/// (perSixtyFour) or `dot`. The row's codes and scales are unpacked once per 64
+/// elements for all four tokens; the four integer totals are reduced together
+/// (`laneSums4`) and scaled as four float lanes, token k in lane k.
+extension Q4_KFormat {
+    @inline(__always)
+    static func dotTokens4(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, stride: Int, count: Int,
+                           perSixtyFour: Bool) -> SIMD4<Float> {
+        var acc = SIMD4<Float>(), accMin = SIMD4<Float>()
+        let lowNibbles = _mm256_set1_epi8(0x0F)
+        for b in 0..<count / 256 {
+            let x = w + b * blockBytes
+            let y0 = a + b * Q8_KFormat.blockBytes, y1 = y0 + stride, y2 = y1 + stride, y3 = y2 + stride
+            let scaleA = SIMD4<Float>(y0.q8KScale(), y1.q8KScale(), y2.q8KScale(), y3.q8KScale())
+            let d = SIMD4<Float>(repeating: x.loadHalf(dOffset)) * scaleA
+            let dmin = SIMD4<Float>(repeating: x.loadHalf(dminOffset)) * scaleA
+            let (scales, mins) = scalesMinsK4(x + scalesOffset)
+            let pairs = minPairs(mins)
+            // Lane k of m_t: sub-block k's Σ bsum·min for token t.
+            let m0 = minLanes(y0, pairs), m1 = minLanes(y1, pairs), m2 = minLanes(y2, pairs), m3 = minLanes(y3, pairs)
+            var i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0
+            for c in 0..<4 {
+                let codes = x.loadUnaligned(fromByteOffset: qsOffset + 32 * c, as: __m256i.self)
+                let low = _mm256_and_si256(codes, lowNibbles)
+                let high = _mm256_and_si256(_mm256_srli_epi16(codes, 4), lowNibbles)
+                let s0 = _mm256_set1_epi16(Int16(byte(scales, 2 * c))), s1 = _mm256_set1_epi16(Int16(byte(scales, 2 * c + 1)))
+                @inline(__always) func lanes(_ y: UnsafeRawPointer) -> __m256i {
+                    let a0 = y.loadUnaligned(fromByteOffset: Q8_KFormat.qsOffset + 64 * c, as: __m256i.self)
+                    let a1 = y.loadUnaligned(fromByteOffset: Q8_KFormat.qsOffset + 64 * c + 32, as: __m256i.self)
+                    return _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(low, a0), s0),
+                                            _mm256_madd_epi16(_mm256_maddubs_epi16(high, a1), s1))
+                }
+                i0 = _mm256_add_epi32(i0, lanes(y0)); i1 = _mm256_add_epi32(i1, lanes(y1))
+                i2 = _mm256_add_epi32(i2, lanes(y2)); i3 = _mm256_add_epi32(i3, lanes(y3))
+                if perSixtyFour {
+                    acc = acc.addingProduct(floats4(laneSums4(i0, i1, i2, i3)), d)
+                    // Sub-blocks 2c and 2c+1 of each token: lanes 2c and 2c+1 of m_t.
+                    let mc = SIMD4<Int32>(pairSum(m0, c), pairSum(m1, c), pairSum(m2, c), pairSum(m3, c))
+                    accMin = accMin.addingProduct(floats4(mc), dmin)
+                    i0 = _mm256_setzero_si256(); i1 = i0; i2 = i0; i3 = i0
+                }
+            }
+            if !perSixtyFour {
+                acc = acc.addingProduct(floats4(laneSums4(i0, i1, i2, i3)), d)
+                accMin = accMin.addingProduct(floats4(laneSums4(m0, m1, m2, m3)), dmin)
             }
         }
+        return acc - accMin
+    }
+
+    /// Lanes 2c and 2c+1 of v, added.
+    @inline(__always)
+    static func pairSum(_ v: __m256i, _ c: Int) -> Int32 {
+        let lanes = unsafeBitCast(v, to: SIMD8<Int32>.self)
+        return lanes[2 * c] &+ lanes[2 * c + 1]
+    }
+}
+
+/// llama.cpp's repacked Q4_K kernels sum in one order for groups of four tokens (gemm:
+/// all but the last n % 4 tokens of a prefill) and in another for the rest (gemv); see
+/// `dotReference(_:_:count:perSixtyFour:)`. Prefill runs four tokens a row at once
+/// (`dotTokens4`).
+extension Q4_KFormat: MatmulKernel {
+    static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
+        let cols = task.w.cols, stride = task.activationRowBytes
+        let fourRowTokens = task.decodeOrder ? 0 : task.n - task.n % 4
+        task.runTokenTiles(first: first, end: end, y: y,
+            tile: { w, a, t in
+                t < fourRowTokens ? dotTokens4(w, a, stride: stride, count: cols, perSixtyFour: true)
+                                  : dotTokens4(w, a, stride: stride, count: cols, perSixtyFour: false)
+            },
+            single: { w, a, t in t < fourRowTokens ? dotFourRowOrder(w, a, count: cols) : dot(w, a, count: cols) })
     }
 
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int) -> Float {

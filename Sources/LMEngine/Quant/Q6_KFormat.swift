@@ -155,9 +155,62 @@ public enum Q6_KFormat: BlockFormat {
             let offset = _mm256_slli_epi32(_mm256_madd_epi16(groupSums, allScales), 5)   // 32 · Σ scale·bsum
             lanes = _mm256_sub_epi32(lanes, offset)
             let d = y.q8KScale() * x.loadHalf(208)
-            acc = acc.addingProduct(SIMD8<Float>(repeating: d), floats(unsafeBitCast(lanes, to: SIMD8<Int32>.self)))
+            acc = acc.addingProduct(SIMD8<Float>(repeating: d), floats8(lanes))
         }
         return hsum8(acc)
+    }
+}
+
+/// Prefill: four tokens a row at once (`dotTokens4`), each in `dot`'s order (llama.cpp
+/// does not repack Q6_K on x86, so its prefill is that dot per token).
+extension Q6_KFormat: MatmulKernel {
+    static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
+        let cols = task.w.cols, stride = task.activationRowBytes
+        task.runTokenTiles(first: first, end: end, y: y,
+            tile: { w, a, _ in dotTokens4(w, a, stride: stride, count: cols) },
+            single: { w, a, _ in dot(w, a, count: cols) })
+    }
+
+    /// `dot` for the Q8_K activation rows a, a + stride, a + 2·stride, a + 3·stride (token k
+    /// in lane k of the result), bit-identical: each group of 32 codes and its scales are
+    /// unpacked once and multiplied by the four tokens' activations.
+    @inline(__always)
+    static func dotTokens4(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, stride: Int, count: Int) -> SIMD4<Float> {
+        var acc0 = SIMD8<Float>(), acc1 = acc0, acc2 = acc0, acc3 = acc0
+        let lowNibbles = _mm256_set1_epi8(0x0F), twoBits = _mm256_set1_epi8(3)
+        for b in 0..<count / 256 {
+            let x = w + b * blockBytes
+            let y0 = a + b * Q8_KFormat.blockBytes, y1 = y0 + stride, y2 = y1 + stride, y3 = y2 + stride
+            var i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0
+            for h in 0..<2 {
+                let qh = x.loadUnaligned(fromByteOffset: 128 + 32 * h, as: __m256i.self)
+                for m in 0..<4 {
+                    let ql = x.loadUnaligned(fromByteOffset: 64 * h + 32 * (m & 1), as: __m256i.self)
+                    let nibbles = _mm256_and_si256(m < 2 ? ql : _mm256_srli_epi16(ql, 4), lowNibbles)
+                    let high = _mm256_and_si256(_mm256_srli_epi16(qh, Int32(2 * m)), twoBits)
+                    let codes = _mm256_or_si256(nibbles, _mm256_slli_epi16(high, 4))
+                    let s = 8 * h + 2 * m
+                    let scales = unsafeBitCast(SIMD16<Int16>(lowHalf: SIMD8(repeating: Int16(scale(x, s))),
+                                                             highHalf: SIMD8(repeating: Int16(scale(x, s + 1)))), to: __m256i.self)
+                    let offset = 4 + 128 * h + 32 * m
+                    @inline(__always) func lanes(_ y: UnsafeRawPointer) -> __m256i {
+                        _mm256_madd_epi16(_mm256_maddubs_epi16(codes, y.loadUnaligned(fromByteOffset: offset, as: __m256i.self)), scales)
+                    }
+                    i0 = _mm256_add_epi32(i0, lanes(y0)); i1 = _mm256_add_epi32(i1, lanes(y1))
+                    i2 = _mm256_add_epi32(i2, lanes(y2)); i3 = _mm256_add_epi32(i3, lanes(y3))
+                }
+            }
+            let allScales = _mm256_cvtepi8_epi16(x.loadUnaligned(fromByteOffset: 192, as: __m128i.self))
+            let dw = x.loadHalf(208)
+            @inline(__always) func scaled(_ lanes: __m256i, _ y: UnsafeRawPointer, _ acc: SIMD8<Float>) -> SIMD8<Float> {
+                let groupSums = y.loadUnaligned(fromByteOffset: 260, as: __m256i.self)
+                let offset = _mm256_slli_epi32(_mm256_madd_epi16(groupSums, allScales), 5)   // 32 · Σ scale·bsum
+                return acc.addingProduct(SIMD8<Float>(repeating: y.q8KScale() * dw), floats8(_mm256_sub_epi32(lanes, offset)))
+            }
+            acc0 = scaled(i0, y0, acc0); acc1 = scaled(i1, y1, acc1)
+            acc2 = scaled(i2, y2, acc2); acc3 = scaled(i3, y3, acc3)
+        }
+        return SIMD4<Float>(hsum8(acc0), hsum8(acc1), hsum8(acc2), hsum8(acc3))
     }
 }
 
