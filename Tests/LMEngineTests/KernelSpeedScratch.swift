@@ -12,6 +12,7 @@ final class KernelSpeedScratch: XCTestCase {
             (.q4_0, 576, 576, 1), (.q4_0, 576, 576, 32),
             (.q8_0, 576, 49152, 1), (.q8_0, 576, 576, 32),
             (.q5_0, 576, 576, 1), (.q5_1, 576, 576, 1),
+            (.q4_K, 1536, 1536, 1), (.q4_K, 1536, 1536, 32), (.q6_K, 1536, 1536, 1), (.q6_K, 1536, 1536, 32),
         ]
         for act in [ActivationPrecision.q8] {
             for (type, cols, rows, n) in cases {

@@ -283,6 +283,20 @@ func minPairs(_ mins: UInt64) -> __m256i {
     return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(bytes, bytes))
 }
 
+/// The 8 scales of `scalesMinsK4` as Int16 words 0…7 of both 128-bit halves, for
+/// `scaleLanes` to broadcast from (one vpshufb instead of a scalar extract and a
+/// broadcast per scale).
+@inline(__always)
+func scaleWords(_ scales: UInt64) -> __m256i {
+    _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(Int64(bitPattern: scales))))
+}
+
+/// Scale j of `scaleWords` in all 16 Int16 lanes.
+@inline(__always)
+func scaleLanes(_ words: __m256i, _ j: Int) -> __m256i {
+    _mm256_shuffle_epi8(words, _mm256_set1_epi16(Int16(2 * j) | Int16(2 * j + 1) << 8))
+}
+
 /// Lane k = sub-block k's bsums[2k]·min[k] + bsums[2k+1]·min[k] (vpmaddwd: exact,
 /// |2 · 16·128 · 63| fits Int32), for the Q8_K block `y` and `minPairs(mins)`.
 @inline(__always)

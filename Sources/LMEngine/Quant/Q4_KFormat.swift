@@ -104,15 +104,15 @@ public enum Q4_KFormat: BlockFormat {
     /// (|Σ| ≤ 2·15·128, no saturation), vpmaddwd multiplies the pairs by the sub-block's
     /// scale and adds them into Int32 lanes.
     @inline(__always)
-    static func sixtyFourLanes(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, _ c: Int, scales: UInt64) -> __m256i {
+    static func sixtyFourLanes(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, _ c: Int, scales: __m256i) -> __m256i {
         let lowNibbles = _mm256_set1_epi8(0x0F)
         let codes = x.loadUnaligned(fromByteOffset: qsOffset + 32 * c, as: __m256i.self)
         let low = _mm256_and_si256(codes, lowNibbles)
         let high = _mm256_and_si256(_mm256_srli_epi16(codes, 4), lowNibbles)
         let a0 = y.loadUnaligned(fromByteOffset: Q8_KFormat.qsOffset + 64 * c, as: __m256i.self)
         let a1 = y.loadUnaligned(fromByteOffset: Q8_KFormat.qsOffset + 64 * c + 32, as: __m256i.self)
-        let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(low, a0), _mm256_set1_epi16(Int16(byte(scales, 2 * c))))
-        let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(high, a1), _mm256_set1_epi16(Int16(byte(scales, 2 * c + 1))))
+        let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(low, a0), scaleLanes(scales, 2 * c))
+        let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(high, a1), scaleLanes(scales, 2 * c + 1))
         return _mm256_add_epi32(p0, p1)
     }
 
@@ -124,8 +124,9 @@ public enum Q4_KFormat: BlockFormat {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
             let d = x.loadHalf(dOffset) * y.q8KScale(), dmin = x.loadHalf(dminOffset) * y.q8KScale()
             let (scales, mins) = scalesMinsK4(x + scalesOffset)
+            let words = scaleWords(scales)
             for c in 0..<4 {
-                let sumi = unsafeBitCast(sixtyFourLanes(x, y, c, scales: scales), to: SIMD8<Int32>.self).wrappedSum()
+                let sumi = unsafeBitCast(sixtyFourLanes(x, y, c, scales: words), to: SIMD8<Int32>.self).wrappedSum()
                 let summs = (y.q8KBlockSum(4 * c) &+ y.q8KBlockSum(4 * c + 1)) &* byte(mins, 2 * c)
                     &+ (y.q8KBlockSum(4 * c + 2) &+ y.q8KBlockSum(4 * c + 3)) &* byte(mins, 2 * c + 1)
                 acc = acc.addingProduct(Float(sumi), d)
@@ -144,8 +145,9 @@ public enum Q4_KFormat: BlockFormat {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
             let (scales, mins) = scalesMinsK4(x + scalesOffset)
             let summs = minSums(y, mins)
-            var lanes = sixtyFourLanes(x, y, 0, scales: scales)
-            for c in 1..<4 { lanes = _mm256_add_epi32(lanes, sixtyFourLanes(x, y, c, scales: scales)) }
+            let words = scaleWords(scales)
+            var lanes = sixtyFourLanes(x, y, 0, scales: words)
+            for c in 1..<4 { lanes = _mm256_add_epi32(lanes, sixtyFourLanes(x, y, c, scales: words)) }
             let sumi = unsafeBitCast(lanes, to: SIMD8<Int32>.self).wrappedSum()
             acc = acc.addingProduct(Float(sumi), x.loadHalf(dOffset) * y.q8KScale())
             accMin = accMin.addingProduct(Float(summs), x.loadHalf(dminOffset) * y.q8KScale())
@@ -172,15 +174,17 @@ extension Q4_KFormat {
             let d = SIMD4<Float>(repeating: x.loadHalf(dOffset)) * scaleA
             let dmin = SIMD4<Float>(repeating: x.loadHalf(dminOffset)) * scaleA
             let (scales, mins) = scalesMinsK4(x + scalesOffset)
-            let pairs = minPairs(mins)
+            let words = scaleWords(scales), pairs = minPairs(mins)
             // Lane k of m_t: sub-block k's Σ bsum·min for token t.
             let m0 = minLanes(y0, pairs), m1 = minLanes(y1, pairs), m2 = minLanes(y2, pairs), m3 = minLanes(y3, pairs)
+            // perSixtyFour: the four tokens' min sums of each 64 elements, as floats (lanes: tokens).
+            let minsBySixtyFour = sixtyFourSums(m0, m1, m2, m3)   // unused (folded away) unless perSixtyFour
             var i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0
             for c in 0..<4 {
                 let codes = x.loadUnaligned(fromByteOffset: qsOffset + 32 * c, as: __m256i.self)
                 let low = _mm256_and_si256(codes, lowNibbles)
                 let high = _mm256_and_si256(_mm256_srli_epi16(codes, 4), lowNibbles)
-                let s0 = _mm256_set1_epi16(Int16(byte(scales, 2 * c))), s1 = _mm256_set1_epi16(Int16(byte(scales, 2 * c + 1)))
+                let s0 = scaleLanes(words, 2 * c), s1 = scaleLanes(words, 2 * c + 1)
                 @inline(__always) func lanes(_ y: UnsafeRawPointer) -> __m256i {
                     let a0 = y.loadUnaligned(fromByteOffset: Q8_KFormat.qsOffset + 64 * c, as: __m256i.self)
                     let a1 = y.loadUnaligned(fromByteOffset: Q8_KFormat.qsOffset + 64 * c + 32, as: __m256i.self)
@@ -191,9 +195,8 @@ extension Q4_KFormat {
                 i2 = _mm256_add_epi32(i2, lanes(y2)); i3 = _mm256_add_epi32(i3, lanes(y3))
                 if perSixtyFour {
                     acc = acc.addingProduct(floats4(laneSums4(i0, i1, i2, i3)), d)
-                    // Sub-blocks 2c and 2c+1 of each token: lanes 2c and 2c+1 of m_t.
-                    let mc = SIMD4<Int32>(pairSum(m0, c), pairSum(m1, c), pairSum(m2, c), pairSum(m3, c))
-                    accMin = accMin.addingProduct(floats4(mc), dmin)
+                    let pair = c & 1 == 0 ? minsBySixtyFour.even : minsBySixtyFour.odd
+                    accMin = accMin.addingProduct(c < 2 ? pair.lowHalf : pair.highHalf, dmin)
                     i0 = _mm256_setzero_si256(); i1 = i0; i2 = i0; i3 = i0
                 }
             }
@@ -205,11 +208,16 @@ extension Q4_KFormat {
         return acc - accMin
     }
 
-    /// Lanes 2c and 2c+1 of v, added.
+    /// c0…c3 for four tokens' `minLanes` m0…m3, as floats: c_j = [t0, t1, t2, t3] of
+    /// lanes 2j + 2j+1 (sub-blocks 2j and 2j+1, the 64 elements of chunk j); even holds
+    /// c0 | c2, odd c1 | c3.
+    /// vphaddd adds the pairs ([t0c0 t0c1 t1c0 t1c1 | t0c2 t0c3 t1c2 t1c3] for m0, m1),
+    /// two rounds of vpunpck{l,h}dq transpose them into one token per lane.
     @inline(__always)
-    static func pairSum(_ v: __m256i, _ c: Int) -> Int32 {
-        let lanes = unsafeBitCast(v, to: SIMD8<Int32>.self)
-        return lanes[2 * c] &+ lanes[2 * c + 1]
+    static func sixtyFourSums(_ m0: __m256i, _ m1: __m256i, _ m2: __m256i, _ m3: __m256i) -> (even: SIMD8<Float>, odd: SIMD8<Float>) {
+        let h01 = _mm256_hadd_epi32(m0, m1), h23 = _mm256_hadd_epi32(m2, m3)
+        let u = _mm256_unpacklo_epi32(h01, h23), v = _mm256_unpackhi_epi32(h01, h23)
+        return (floats8(_mm256_unpacklo_epi32(u, v)), floats8(_mm256_unpackhi_epi32(u, v)))
     }
 }
 
