@@ -35,9 +35,9 @@ public final class ComputeContext {
     // activation rows quantized for matmul, [n × activationType.rowBytes(cols)] bytes
     private var byteScratch: UnsafeMutableRawPointer
     private var byteScratchCapacity = 0
-    // the same rows' codes split into Int16 lanes for the integer kernels, [n × cols] Int16
-    private var splitScratch: UnsafeMutableRawPointer
-    private var splitScratchCapacity = 0
+    // the integer kernels' per-matmul activation scales as floats (ActivationScaleLayout)
+    private var scaleScratch: UnsafeMutableRawPointer
+    private var scaleScratchCapacity = 0
     // float rows per worker (dequantized weight rows, attention scores), [threads × perWorker]
     private var floatScratch: UnsafeMutablePointer<Float>
     private var floatScratchCapacity = 0
@@ -47,14 +47,14 @@ public final class ComputeContext {
         self.activations = activations
         self.pool = WorkerPool(size: threads)
         byteScratch = .allocate(byteCount: 64, alignment: 64)
-        splitScratch = .allocate(byteCount: 64, alignment: 64)
+        scaleScratch = .allocate(byteCount: 64, alignment: 64)
         floatScratch = .allocate(capacity: 16)
     }
 
     deinit {
         pool.stop()
         byteScratch.deallocate()
-        splitScratch.deallocate()
+        scaleScratch.deallocate()
         floatScratch.deallocate()
     }
 
@@ -111,13 +111,13 @@ public final class ComputeContext {
         return byteScratch
     }
 
-    func splitCodeBytes(_ count: Int) -> UnsafeMutableRawPointer {
-        if count > splitScratchCapacity {
-            splitScratch.deallocate()
-            splitScratchCapacity = max(count, splitScratchCapacity * 2)
-            splitScratch = .allocate(byteCount: splitScratchCapacity, alignment: 64)
+    func activationScaleBytes(_ count: Int) -> UnsafeMutableRawPointer {
+        if count > scaleScratchCapacity {
+            scaleScratch.deallocate()
+            scaleScratchCapacity = max(count, scaleScratchCapacity * 2)
+            scaleScratch = .allocate(byteCount: scaleScratchCapacity, alignment: 64)
         }
-        return splitScratch
+        return scaleScratch
     }
 
     /// `perWorker` floats for each of the pool's workers: worker k uses

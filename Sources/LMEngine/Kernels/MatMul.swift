@@ -81,22 +81,21 @@ extension MatmulKernel {
     }
 }
 
-/// The integer block formats' kernel: `runTiled`, over activations split once per matmul.
+/// The integer block formats' kernel: `runTiled`, with each group of four activation
+/// rows' scales decoded once per matmul.
 extension IntBlockDot {
-    /// Each activation row's codes split once into (even, odd) Int16 lanes, [n × cols]
-    /// Int16, in the context's second byte scratch, followed by each group of four rows'
-    /// scales as floats, [n/4 × cols/32 × 8] Float (`SplitActivationLayout`).
+    /// Each group of four activation rows' scales (and Q8_1's sums) as floats,
+    /// [n/4 × cols/32 × 8] Float (`ActivationScaleLayout`), in the context's second scratch.
     static func prepareActivations(_ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int,
                                    in context: ComputeContext) -> UnsafeMutableRawPointer? {
-        let layout = SplitActivationLayout(cols: cols, n: n)
-        let split = context.splitCodeBytes(layout.totalBytes)
-        for t in 0..<n { splitActivationCodes(a + t * rowBytes, into: split + layout.codesOffset(token: t), count: cols) }
+        let layout = ActivationScaleLayout(cols: cols, n: n)
+        let scales = context.activationScaleBytes(layout.totalBytes)
         for q in 0..<n / 4 {
             let at = UnsafeRawPointer(a + 4 * q * rowBytes)
             splitActivationScales(BlockPointers4(at, at + rowBytes, at + 2 * rowBytes, at + 3 * rowBytes),
-                                  into: split + layout.scalesOffset(firstToken: 4 * q), count: cols)
+                                  into: scales + layout.scalesOffset(firstToken: 4 * q), count: cols)
         }
-        return split
+        return scales
     }
 
     static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
@@ -104,20 +103,17 @@ extension IntBlockDot {
     }
 }
 
-/// Where `IntBlockDot.prepareActivations` puts things in its buffer, for n activation rows of cols
-/// elements: each row's split codes, [n × cols] Int16 (64 bytes a block), then for each
-/// group of four rows their scales as floats, [n/4 × cols/32 × 8] Float (32 bytes a block).
-struct SplitActivationLayout {
-    let codeRowBytes: Int, scaleGroupBytes: Int, codeBytes: Int, totalBytes: Int
+/// Where `IntBlockDot.prepareActivations` puts things in its buffer, for n activation rows
+/// of cols elements: for each group of four rows their scales as floats,
+/// [n/4 × cols/32 × 8] Float (32 bytes a block).
+struct ActivationScaleLayout {
+    let scaleGroupBytes: Int, totalBytes: Int
     init(cols: Int, n: Int) {
-        codeRowBytes = cols * 2
         scaleGroupBytes = cols / 32 * 32
-        codeBytes = n * codeRowBytes
-        totalBytes = codeBytes + n / 4 * scaleGroupBytes
+        totalBytes = n / 4 * scaleGroupBytes
     }
-    func codesOffset(token t: Int) -> Int { t * codeRowBytes }
     /// The group of four rows starting at `firstToken` (a multiple of 4).
-    func scalesOffset(firstToken t: Int) -> Int { codeBytes + t / 4 * scaleGroupBytes }
+    func scalesOffset(firstToken t: Int) -> Int { t / 4 * scaleGroupBytes }
 }
 
 /// One matmul call's worth of state for the pool: worker k takes the k-th contiguous
@@ -134,7 +130,7 @@ final class MatmulTask: PoolTask {
     var scratch: UnsafeMutablePointer<Float>?    // [workers × cols] when expanding
     var kernel: (any MatmulKernel.Type)?         // the format's own kernel, if it has one
     var decodeOrder = false                      // every token summed as decoding one token would (ComputeContext.decodeOrder)
-    var prepared: UnsafeMutableRawPointer?       // what kernel.prepareActivations made (the integer formats: SplitActivationLayout)
+    var prepared: UnsafeMutableRawPointer?       // what kernel.prepareActivations made (the integer formats: ActivationScaleLayout)
 
     func set(format: any BlockFormat.Type, w: WeightMatrix, x: UnsafePointer<Float>, activations: UnsafeRawPointer?,
              activationRowBytes: Int, y: UnsafeMutablePointer<Float>, n: Int, expand: Bool, scratch: UnsafeMutablePointer<Float>?) {
@@ -172,42 +168,42 @@ final class MatmulTask: PoolTask {
     func runTiled<F: IntBlockDot>(_ format: F.Type, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
         let a = activations!, ab = activationRowBytes
         let rows = w.rows, cols = w.cols, rb = w.rowBytes, data = w.data
-        let split = UnsafeRawPointer(prepared!), layout = SplitActivationLayout(cols: cols, n: n)
-        let codes = split, cb = layout.codeRowBytes   // [n × cols] Int16, split per block
+        let scales = UnsafeRawPointer(prepared!), layout = ActivationScaleLayout(cols: cols, n: n)
         if n < 4 {
             // One row at a time, in address order: tiles of four rows lose on the
             // streamed output head (BENCHMARKS.md, kernel notes).
             for r in first..<end {
                 let wr = data + r * rb
-                for t in 0..<n { y[t * rows + r] = F.dotRowLanes(wr, a + t * ab, codes: codes + t * cb, count: cols) }
+                for t in 0..<n { y[t * rows + r] = F.dotRowLanes(wr, a + t * ab, count: cols) }
             }
         } else {
             // Rows in chunks of ~128 KiB of weights: every tile of four tokens passes over
-            // a chunk while it sits in L2, and the tile's split codes (4 × 2·cols bytes)
-            // stay in L1 (BENCHMARKS.md, kernel notes).
+            // a chunk while it sits in L2, and the tile's activation rows stay in L1
+            // (BENCHMARKS.md, kernel notes).
             let chunkRows = max(1, (128 << 10) / rb)
             var r0 = first
             while r0 < end {
                 let r1 = min(end, r0 + chunkRows)
                 var t = 0
                 while t + 4 <= n {
-                    let ct = codes + t * cb, st = split + layout.scalesOffset(firstToken: t)
-                    let tokenCodes = BlockPointers4(ct, ct + cb, ct + 2 * cb, ct + 3 * cb)
+                    let at = a + t * ab, st = scales + layout.scalesOffset(firstToken: t)
+                    let tokenRows = BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab)
                     for r in r0..<r1 {
-                        let s = F.dotTokens4(data + r * rb, scales: st, codes: tokenCodes, count: cols)
+                        let s = F.dotTokens4(data + r * rb, scales: st, rows: tokenRows, count: cols)
                         y[t * rows + r] = s[0]; y[(t + 1) * rows + r] = s[1]
                         y[(t + 2) * rows + r] = s[2]; y[(t + 3) * rows + r] = s[3]
                     }
                     t += 4
                 }
                 for t in t..<n {
-                    for r in r0..<r1 { y[t * rows + r] = F.dotRowLanes(data + r * rb, a + t * ab, codes: codes + t * cb, count: cols) }
+                    for r in r0..<r1 { y[t * rows + r] = F.dotRowLanes(data + r * rb, a + t * ab, count: cols) }
                 }
                 r0 = r1
             }
         }
     }
 }
+
 
 /// The K-quants' prefill loop: their kernels dot one weight row against four activation
 /// rows at once (`tile(row, first of the four activation rows, first token)`), unpacking

@@ -1,3 +1,4 @@
+import _Builtin_intrinsics.intel
 /// The integer block dot: Σ w_i·a_i for a row of 32-element blocks (Q4_0, Q4_1, Q5_0,
 /// Q5_1, Q8_0 weights) against a row of 8-bit activations (Q8_0, or Q8_1 for the
 /// formats with a minimum), in llama.cpp's float order so lmlab's logits are llama.cpp's
@@ -43,7 +44,7 @@ func blockDotReference<F: IntBlockDot>(_ format: F.Type, _ w: UnsafeRawPointer, 
 
 /// A 32-element integer block format, as the dots see it. Each conformance lives in
 /// the format's own file: its layout constants, `integer` for the plain loop, and
-/// `unpack` (plus `products` where the default doesn't fit) for the SIMD kernels.
+/// `codeBytes` for the SIMD kernels.
 /// Its matmul kernel (`MatmulKernel`) is the tiled one in MatMul.swift.
 protocol IntBlockDot: MatmulKernel {
     /// Bytes per block, and the offset of its fp16 scale d.
@@ -54,11 +55,13 @@ protocol IntBlockDot: MatmulKernel {
     static var minimumOffset: Int? { get }
     /// q_j of the block at `block`: the integer whose product with d (plus m) is weight j.
     static func integer(_ block: UnsafeRawPointer, element j: Int) -> Int32
-    /// All 32 q_j as (even, odd) Int16 lanes, lane k = element 2k / 2k+1: the SIMD
-    /// kernels' unpacking, done once per weight block and reused across activation rows.
-    static func unpack(_ block: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>)
-    /// 8 Int32 lanes whose sum is the block's exact Σ q_j·c_j, lane g = group 4g…4g+3.
-    static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32>
+    /// All 32 q_j as bytes in element order (byte j = q_j): the SIMD kernels' unpacking,
+    /// done once per weight block and reused across activation rows. Signed bytes unless
+    /// `unsignedCodes`.
+    static func codeBytes(_ block: UnsafeRawPointer) -> __m256i
+    /// true when q_j ≥ 0 (Q4_1, Q5_1: 0…15, 0…31), so `codeBytes` can go to vpmaddubsw
+    /// as they are; the signed formats take the sign trick (`groupSums`).
+    static var unsignedCodes: Bool { get }
 }
 
 /// The activation side follows from whether the weight has a minimum: Q8_1 (scale, sum
@@ -69,27 +72,28 @@ extension IntBlockDot {
     @inline(__always) static var activationBlockBytes: Int { hasMinimum ? Q8_1Format.blockBytes : Q8_0Format.blockBytes }
     @inline(__always) static var activationScaleOffset: Int { hasMinimum ? Q8_1Format.scaleOffset : Q8_0Format.scaleOffset }
     @inline(__always) static var activationCodesOffset: Int { hasMinimum ? Q8_1Format.codesOffset : Q8_0Format.codesOffset }
-
-    /// For the 4- and 5-bit formats, whose products fit Int16 in groups of four
-    /// (|4 · 31 · 128| < 2^15): pairs summed in Int16, then `addPairsFittingInt16`.
-    /// Q8_0, whose pairs may not fit, gives its own.
-    @inline(__always)
-    static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
-        addPairsFittingInt16(w.0 &* ye &+ w.1 &* yo)
-    }
+    @inline(__always) static var unsignedCodes: Bool { false }
 }
 
 // MARK: - The SIMD kernels
 //
-// How the integer sum is shaped (checked in the assembly with -target-cpu haswell):
-// Swift's 16- and 32-lane integer conversions do not inline (they become calls and
-// element loops), so bytes are widened with shifts on reinterpreted vectors instead:
-// 32 bytes read as SIMD16<Int16> hold element 2k in the low byte of lane k and
-// element 2k+1 in the high byte; `(v << 8) >> 8` and `v >> 8` sign-extend them.
-// Products are made in Int16 (`vpmullw`), where they fit exactly (see each format),
-// and pairs of Int16 lanes are widened to Int32 the same way (`widenPairs`).
+// How the integer sum is shaped: vpmaddubsw multiplies 32 unsigned bytes by 32 signed
+// bytes and adds neighbouring products into 16 Int16 lanes; vpmaddwd by ones adds
+// neighbouring Int16 lanes into 8 Int32 lanes. So Int32 lane g is the exact Σ of
+// elements 4g…4g+3 — the reference's group g. Signed weight codes go through the sign
+// trick, |q|·(c·sign q) = q·c. Nothing saturates: a pair is at most 2·128·127 < 2^15
+// (activation codes are within ±127, 8-bit weights within −128…127).
 
 extension IntBlockDot {
+    /// Lane g = the exact Σ q_j·c_j over elements 4g…4g+3, for a block's `codeBytes` and
+    /// 32 activation codes.
+    @inline(__always)
+    static func groupSums(_ codes: __m256i, _ activations: __m256i) -> __m256i {
+        let pairs = unsignedCodes ? _mm256_maddubs_epi16(codes, activations)
+                                  : _mm256_maddubs_epi16(_mm256_sign_epi8(codes, codes), _mm256_sign_epi8(activations, codes))
+        return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))
+    }
+
     /// `blockDotReference` with SIMD: one row against one activation row. Each block's
     /// 8 Int32 group sums go to float and are scaled into 8 running float lanes with an
     /// fma; the lanes are added once at the end.
@@ -100,9 +104,9 @@ extension IntBlockDot {
         var x = w, y = a
         let halves = HalfTable.floats
         for _ in 0..<count / 32 {
-            let (ye, yo) = loadCodes32(y + activationCodesOffset)
+            let c = y.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)
             let scale = HalfTable.at(x, scaleOffset, halves) * HalfTable.at(y, activationScaleOffset, halves)
-            acc = acc.addingProduct(floats(products(unpack(x), ye, yo)), SIMD8<Float>(repeating: scale))
+            acc = acc.addingProduct(floats8(groupSums(codeBytes(x), c)), SIMD8<Float>(repeating: scale))
             if let minimumOffset {
                 summs = summs.addingProduct(HalfTable.at(x, minimumOffset, halves), HalfTable.at(y, Q8_1Format.sumOffset, halves))
             }
@@ -111,53 +115,35 @@ extension IntBlockDot {
         return hasMinimum ? hsum8(acc) + summs : hsum8(acc)
     }
 
-    /// `dotRowLanes` with the activation codes already split: `codes` holds, per block,
-    /// the even and odd elements as sign-extended Int16 lanes (`splitActivationCodes`,
-    /// 64 bytes a block). A matmul splits each activation row once and reuses it for
-    /// every weight row, which saves the three shifts per block and row of `loadCodes32`.
-    /// Scales (and Q8_1's sums) are still read from the quantized row `a`.
+    /// One weight row against four activation rows (`rows`, quantized): lane i =
+    /// dotRowLanes(w, a_i), with each weight block unpacked once for the four (and, for
+    /// the signed formats, its magnitudes taken once). `scales`: the four rows' scales
+    /// per block as `splitActivationScales` writes them.
     @inline(__always)
-    static func dotRowLanes(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, codes: UnsafeRawPointer, count: Int) -> Float {
-        var acc = SIMD8<Float>()
-        var summs: Float = 0
-        var x = w, y = a, c = codes
-        let halves = HalfTable.floats
-        for _ in 0..<count / 32 {
-            let ye = c.load(as: SIMD16<Int16>.self), yo = c.load(fromByteOffset: 32, as: SIMD16<Int16>.self)
-            let scale = HalfTable.at(x, scaleOffset, halves) * HalfTable.at(y, activationScaleOffset, halves)
-            acc = acc.addingProduct(floats(products(unpack(x), ye, yo)), SIMD8<Float>(repeating: scale))
-            if let minimumOffset {
-                summs = summs.addingProduct(HalfTable.at(x, minimumOffset, halves), HalfTable.at(y, Q8_1Format.sumOffset, halves))
-            }
-            x += blockBytes; y += activationBlockBytes; c += 64
-        }
-        return hasMinimum ? hsum8(acc) + summs : hsum8(acc)
-    }
-
-    /// One weight row against four activation rows: lane i = dotRowLanes(w, a_i), with
-    /// each weight block unpacked once for the four. `codes`: the four rows' split codes;
-    /// `scales`: their scales per block as `splitActivationScales` writes them.
-    @inline(__always)
-    static func dotTokens4(_ w: UnsafeRawPointer, scales: UnsafeRawPointer, codes: BlockPointers4, count: Int) -> SIMD4<Float> {
+    static func dotTokens4(_ w: UnsafeRawPointer, scales: UnsafeRawPointer, rows: BlockPointers4, count: Int) -> SIMD4<Float> {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
         var summs = SIMD4<Float>()
-        var x = w, c = codes, sc = scales
-        let halves = HalfTable.floats
+        var x = w, y = rows, sc = scales
+        let halves = HalfTable.floats, ones = _mm256_set1_epi16(1)
         for _ in 0..<count / 32 {
-            let u = unpack(x)
+            let codes = codeBytes(x)
+            let magnitudes = unsignedCodes ? codes : _mm256_sign_epi8(codes, codes)
+            @inline(__always) func sums(_ p: UnsafeRawPointer) -> SIMD8<Float> {
+                let c = p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)
+                let pairs = _mm256_maddubs_epi16(magnitudes, unsignedCodes ? c : _mm256_sign_epi8(c, codes))
+                return floats8(_mm256_madd_epi16(pairs, ones))
+            }
             let dw = HalfTable.at(x, scaleOffset, halves)
             let scales = SIMD4<Float>(repeating: dw) * sc.loadUnaligned(as: SIMD4<Float>.self)
-            let (e0, o0) = c.p0.splitCodes, (e1, o1) = c.p1.splitCodes
-            let (e2, o2) = c.p2.splitCodes, (e3, o3) = c.p3.splitCodes
-            acc0 = acc0.addingProduct(floats(products(u, e0, o0)), SIMD8<Float>(repeating: scales[0]))
-            acc1 = acc1.addingProduct(floats(products(u, e1, o1)), SIMD8<Float>(repeating: scales[1]))
-            acc2 = acc2.addingProduct(floats(products(u, e2, o2)), SIMD8<Float>(repeating: scales[2]))
-            acc3 = acc3.addingProduct(floats(products(u, e3, o3)), SIMD8<Float>(repeating: scales[3]))
+            acc0 = acc0.addingProduct(sums(y.p0), SIMD8<Float>(repeating: scales[0]))
+            acc1 = acc1.addingProduct(sums(y.p1), SIMD8<Float>(repeating: scales[1]))
+            acc2 = acc2.addingProduct(sums(y.p2), SIMD8<Float>(repeating: scales[2]))
+            acc3 = acc3.addingProduct(sums(y.p3), SIMD8<Float>(repeating: scales[3]))
             if let minimumOffset {
                 summs = summs.addingProduct(SIMD4<Float>(repeating: HalfTable.at(x, minimumOffset, halves)),
                                             sc.loadUnaligned(fromByteOffset: 16, as: SIMD4<Float>.self))
             }
-            x += blockBytes; c = c.advanced(by: 64); sc += 32
+            x += blockBytes; y = y.advanced(by: activationBlockBytes); sc += 32
         }
         let sums = SIMD4<Float>(hsum8(acc0), hsum8(acc1), hsum8(acc2), hsum8(acc3))
         return hasMinimum ? sums + summs : sums
@@ -174,17 +160,26 @@ extension IntBlockDot {
             y = y.advanced(by: activationBlockBytes)
         }
     }
+}
 
-    /// Writes the codes of `count` activation elements (a row of this format's
-    /// activation type at `a`) to `codes` as (even, odd) Int16 lanes, 64 bytes a block:
-    /// what `loadCodes32` gives, computed once per row instead of once per weight row.
-    static func splitActivationCodes(_ a: UnsafeRawPointer, into codes: UnsafeMutableRawPointer, count: Int) {
-        for b in 0..<count / 32 {
-            let (even, odd) = loadCodes32(a + b * activationBlockBytes + activationCodesOffset)
-            codes.storeBytes(of: even, toByteOffset: 64 * b, as: SIMD16<Int16>.self)
-            codes.storeBytes(of: odd, toByteOffset: 64 * b + 32, as: SIMD16<Int16>.self)
-        }
-    }
+/// 32 codes in element order from 16 bytes of nibbles (byte j: element j in the low
+/// nibble, element j+16 in the high one), each 0…15.
+@inline(__always)
+func nibbleBytes(_ p: UnsafeRawPointer) -> __m256i {
+    let q = p.loadUnaligned(as: __m128i.self)
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0F))
+}
+
+/// 16 in byte j where bit j of `qh` is set, else 0: the fifth bit of Q5 codes. Byte j
+/// takes byte j/8 of qh (vpshufb of the broadcast word) and keeps bit j%8; comparing
+/// with that bit gives 0xFF or 0.
+@inline(__always)
+func fifthBitBytes(_ qh: UInt32) -> __m256i {
+    let spread = _mm256_shuffle_epi8(_mm256_set1_epi32(Int32(bitPattern: qh)),
+                                     _mm256_set_epi64x(0x0303_0303_0303_0303, 0x0202_0202_0202_0202,
+                                                       0x0101_0101_0101_0101, 0))
+    let bit = _mm256_set1_epi64x(Int64(bitPattern: 0x8040_2010_0804_0201))
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(16))
 }
 
 // MARK: - Helpers of the SIMD kernels
@@ -218,13 +213,6 @@ struct BlockPointers4 {
     }
 }
 
-extension UnsafeRawPointer {
-    /// The (even, odd) Int16 codes of one split activation block (see `splitActivationCodes`).
-    @inline(__always) var splitCodes: (SIMD16<Int16>, SIMD16<Int16>) {
-        (load(as: SIMD16<Int16>.self), load(fromByteOffset: 32, as: SIMD16<Int16>.self))
-    }
-}
-
 /// fp16 bits (in the low 16 bits of each lane) → fp32, exact for every input like
 /// `halfToFloat`, in integer and float SIMD arithmetic only.
 ///
@@ -241,61 +229,6 @@ public func halfBitsToFloat(_ h: SIMD4<UInt32>) -> SIMD4<Float> {
     let scaled = unsafeBitCast(em &<< 13, to: SIMD4<Float>.self) * unsafeBitCast(sign | 0x7780_0000, to: SIMD4<Float>.self)
     let special = sign | 0x7F80_0000 | ((em & 0x3FF) &<< 13)
     return unsafeBitCast(select(lanesBelow(em, 0x7C00), unsafeBitCast(scaled, to: SIMD4<UInt32>.self), special), to: SIMD4<Float>.self)
-}
-
-/// The 32 int8 codes at `p`, sign-extended: (even elements, odd elements), lane k = element 2k / 2k+1.
-@inline(__always)
-func loadCodes32(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
-    let v = p.loadUnaligned(as: SIMD16<Int16>.self)
-    return ((v &<< 8) &>> 8, v &>> 8)
-}
-
-/// Σ of each pair of Int16 lanes as Int32 (exact for any Int16 values).
-@inline(__always)
-func widenPairs(_ p: SIMD16<Int16>) -> SIMD8<Int32> {
-    let v = unsafeBitCast(p, to: SIMD8<Int32>.self)
-    return ((v &<< 16) &>> 16) &+ (v &>> 16)
-}
-
-/// Σ of each pair of Int16 lanes as Int32, for pair sums that themselves fit Int16 (the
-/// 4- and 5-bit formats' groups of four: |4 · 31 · 128| < 2^15): adding the lane shifted
-/// up by 16 leaves the exact sum in the upper half, which an arithmetic shift brings
-/// down. Three operations where `widenPairs` needs four.
-@inline(__always)
-func addPairsFittingInt16(_ p: SIMD16<Int16>) -> SIMD8<Int32> {
-    let v = unsafeBitCast(p, to: SIMD8<Int32>.self)
-    return (v &+ (v &<< 16)) &>> 16
-}
-
-/// 16 nibble codes from the 16 bytes at `p` (byte j: element j low, element j+16 high),
-/// as (even elements, odd elements) of the block, lane k = element 2k / 2k+1, values 0...15.
-@inline(__always)
-func loadNibbles32(_ p: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
-    // Bytes in element order (low nibbles = elements 0..<16, then high nibbles), both
-    // halves fully defined: splicing a shifted copy into an otherwise undefined vector
-    // let LLVM borrow a live register (the accumulator) for the other half, which
-    // chained every block behind the previous block's float sum.
-    let q = p.loadUnaligned(as: SIMD16<UInt8>.self)
-    let v = unsafeBitCast(SIMD32<UInt8>(lowHalf: q & 0x0F, highHalf: (q &>> 4) & 0x0F), to: SIMD16<Int16>.self)
-    return (v & 0x00FF, v &>> 8)
-}
-
-/// The 32 five-bit codes of a Q5_0/Q5_1 block as (even, odd) Int16 lanes, values 0...31:
-/// the nibbles (`loadNibbles32` at `qs`) plus 16 where the element's bit of `qh` is set.
-/// Even lane k is element 2k, whose bit sits at 2k in qh: bit 2k of qh's low half for
-/// k < 8, bit 2(k−8) of its high half after; odd lanes take the next bit up. Each lane
-/// ANDs its own bit out of a copy of the right half; a set bit b (1...32768) plus 0x7FFF
-/// carries into bit 15, an unset one doesn't (no per-lane shifts or compares: both
-/// compile to scalar code here).
-@inline(__always)
-func loadFiveBitCodes(qh: UInt32, qs: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
-    let (e, o) = loadNibbles32(qs)
-    let halves = SIMD16<UInt16>(lowHalf: SIMD8(repeating: UInt16(truncatingIfNeeded: qh)),
-                                highHalf: SIMD8(repeating: UInt16(truncatingIfNeeded: qh >> 16)))
-    let evenBits = SIMD16<UInt16>(1, 4, 16, 64, 256, 1024, 4096, 16384, 1, 4, 16, 64, 256, 1024, 4096, 16384)
-    let fifthEven = (((halves & evenBits) &+ 0x7FFF) &>> 15) &<< 4
-    let fifthOdd = (((halves & (evenBits &<< 1)) &+ 0x7FFF) &>> 15) &<< 4
-    return (e | unsafeBitCast(fifthEven, to: SIMD16<Int16>.self), o | unsafeBitCast(fifthOdd, to: SIMD16<Int16>.self))
 }
 
 /// Int32 lanes as floats (exact, as `vcvtdq2ps`). Lane by lane on purpose: the standard

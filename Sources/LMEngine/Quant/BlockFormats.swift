@@ -146,18 +146,3 @@ func zeroExtend8(_ v: UInt64) -> SIMD8<Int32> {
 func signExtend8(_ v: UInt64) -> SIMD8<Int32> {
     unsafeBitCast(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(Int64(bitPattern: v))), to: SIMD8<Int32>.self)
 }
-
-/// 1 << j in lane j, for picking bit j of a 32-bit mask into lane j.
-@inline(__always)
-var laneBits8: SIMD8<Int32> { SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128) }
-
-/// 16 in each lane whose bit of `qh` (selected by `laneMasks`) is set, else 0: the
-/// 5th bit of Q5 codes. Uses only same-for-all-lanes shifts: SSE has no per-lane
-/// shifts, and SIMD compares/masks compile to scalar code here (both measured slow).
-@inline(__always)
-func fifthBits(_ qh: SIMD8<Int32>, _ laneMasks: SIMD8<Int32>) -> SIMD8<Int32> {
-    // x is 0 or the lane's single bit; adding Int32.max makes every nonzero x
-    // wrap to a negative number, and the arithmetic shift spreads the sign: 0 or -1.
-    let x = qh & laneMasks
-    return ((x &+ Int32.max) &>> 31) & 16
-}

@@ -1,3 +1,4 @@
+import _Builtin_intrinsics.intel
 /// Q4_0: blocks of 32 weights, 18 bytes each.
 ///
 ///     offset 0   d       fp16    scale
@@ -64,17 +65,8 @@ extension Q4_0Format: IntBlockDot {
         return Int32(j < 16 ? byte & 0x0F : byte >> 4) - 8
     }
 
-    /// code − 8 without a subtraction: flipping bit 3 of a nibble (XOR 8) turns code into
-    /// the 4-bit two's complement of code − 8, and an arithmetic shift sign-extends it.
-    /// Lane k of the 16-bit view holds bytes 2k, 2k+1 (elements 2k, 2k+1 in bits 0–3 and
-    /// 8–11); shifting the row right by 4 brings the high nibbles (elements 2k+16,
-    /// 2k+17) there for the upper 8 lanes. Then (v << 12) >> 12 is the even element and
-    /// (v << 4) >> 12 the odd one, whatever the other bits hold. One operation fewer
-    /// per block than masking and subtracting, which is most of what Q4_0 saves over
-    /// Q8_0 in compute.
-    @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
-        let q = x.loadUnaligned(fromByteOffset: codesOffset, as: SIMD8<UInt16>.self) ^ 0x8888
-        let v = unsafeBitCast(SIMD16<UInt16>(lowHalf: q, highHalf: q &>> 4), to: SIMD16<Int16>.self)
-        return ((v &<< 12) &>> 12, (v &<< 4) &>> 12)
+    /// code − 8 for each element, as signed bytes.
+    @inline(__always) static func codeBytes(_ x: UnsafeRawPointer) -> __m256i {
+        _mm256_sub_epi8(nibbleBytes(x + codesOffset), _mm256_set1_epi8(8))
     }
 }

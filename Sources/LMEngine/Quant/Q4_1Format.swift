@@ -1,3 +1,4 @@
+import _Builtin_intrinsics.intel
 /// Q4_1: blocks of 32 weights, 20 bytes each.
 ///
 ///     offset 0   d       fp16    scale
@@ -70,5 +71,6 @@ extension Q4_1Format: IntBlockDot {
         return Int32(j < 16 ? byte & 0x0F : byte >> 4)
     }
 
-    @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) { loadNibbles32(x + codesOffset) }
+    @inline(__always) static var unsignedCodes: Bool { true }
+    @inline(__always) static func codeBytes(_ x: UnsafeRawPointer) -> __m256i { nibbleBytes(x + codesOffset) }
 }

@@ -1,3 +1,4 @@
+import _Builtin_intrinsics.intel
 /// Q5_0: blocks of 32 weights, 22 bytes each.
 ///
 ///     offset 0   d       fp16    scale
@@ -64,24 +65,9 @@ public enum Q5_0Format: BlockFormat {
         blockDotReference(Self.self, w, a, count: count)
     }
 
-    /// The SIMD version of `dotReference`, bit-identical to it: the 5th bits are spread
-    /// to lanes by testing lane j against bit j of qh; the four 8-element products of a
-    /// block are folded into lanes of four consecutive elements (`foldFours`), as the
-    /// reference groups them, then scaled with an fma.
+    /// The SIMD version of `dotReference` (QuantDot.swift), bit-identical to it.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var acc = SIMD8<Float>()
-        for b in 0..<count / 32 {
-            let x = w + b * blockBytes, y = a + b * Q8_0Format.blockBytes
-            let bits = SIMD8<Int32>(repeating: Int32(bitPattern: x.loadUnaligned(fromByteOffset: highBitsOffset, as: UInt32.self)))
-            let qs0 = loadUInt8x8(x, codesOffset), qs1 = loadUInt8x8(x, codesOffset + 8)
-            let c = Q8_0Format.codesOffset
-            let v0 = (((qs0 & 0x0F) | fifthBits(bits, laneBits8)) &- 16) &* loadInt8x8(y, c)
-            let v1 = (((qs1 & 0x0F) | fifthBits(bits, laneBits8 &<< 8)) &- 16) &* loadInt8x8(y, c + 8)
-            let v2 = (((qs0 &>> 4) | fifthBits(bits, laneBits8 &<< 16)) &- 16) &* loadInt8x8(y, c + 16)
-            let v3 = (((qs1 &>> 4) | fifthBits(bits, laneBits8 &<< 24)) &- 16) &* loadInt8x8(y, c + 24)
-            acc = acc.addingProduct(floats(foldFours(v0, v1, v2, v3)), SIMD8<Float>(repeating: x.loadHalf(scaleOffset) * y.loadHalf(Q8_0Format.scaleOffset)))
-        }
-        return hsum8(acc)
+        dotRowLanes(w, a, count: count)
     }
 }
 
@@ -94,8 +80,9 @@ extension Q5_0Format: IntBlockDot {
         return (j < 16 ? low : high) - 16
     }
 
-    @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) {
-        let (e, o) = loadFiveBitCodes(qh: x.loadUnaligned(fromByteOffset: highBitsOffset, as: UInt32.self), qs: x + codesOffset)
-        return (e &- 16, o &- 16)
+    /// code − 16 for each element, as signed bytes.
+    @inline(__always) static func codeBytes(_ x: UnsafeRawPointer) -> __m256i {
+        let fifth = fifthBitBytes(x.loadUnaligned(fromByteOffset: highBitsOffset, as: UInt32.self))
+        return _mm256_sub_epi8(_mm256_or_si256(nibbleBytes(x + codesOffset), fifth), _mm256_set1_epi8(16))
     }
 }

@@ -213,12 +213,3 @@ extension Q6_KFormat: MatmulKernel {
         return SIMD4<Float>(hsum8(acc0), hsum8(acc1), hsum8(acc2), hsum8(acc3))
     }
 }
-
-/// Four 8-lane vectors (elements 0…7, 8…15, 16…23, 24…31 of a group of 32) folded
-/// into 8 lanes: lane m = Σ of elements 4m…4m+3 (exact).
-@inline(__always)
-func foldFours(_ v0: SIMD8<Int32>, _ v1: SIMD8<Int32>, _ v2: SIMD8<Int32>, _ v3: SIMD8<Int32>) -> SIMD8<Int32> {
-    let pairs01 = SIMD8<Int32>(lowHalf: v0.evenHalf &+ v0.oddHalf, highHalf: v1.evenHalf &+ v1.oddHalf)
-    let pairs23 = SIMD8<Int32>(lowHalf: v2.evenHalf &+ v2.oddHalf, highHalf: v3.evenHalf &+ v3.oddHalf)
-    return SIMD8<Int32>(lowHalf: pairs01.evenHalf &+ pairs01.oddHalf, highHalf: pairs23.evenHalf &+ pairs23.oddHalf)
-}

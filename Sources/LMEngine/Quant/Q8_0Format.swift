@@ -1,3 +1,4 @@
+import _Builtin_intrinsics.intel
 /// Q8_0: blocks of 32 weights, 34 bytes each.
 ///
 ///     offset 0   d       fp16   scale
@@ -59,11 +60,8 @@ extension Q8_0Format: IntBlockDot {
         Int32(block.load(fromByteOffset: codesOffset + j, as: Int8.self))
     }
 
-    @inline(__always) static func unpack(_ x: UnsafeRawPointer) -> (SIMD16<Int16>, SIMD16<Int16>) { loadCodes32(x + codesOffset) }
-
-    /// Single int8·int8 products fit Int16 (|−128·−128| = 16384), their pairs may not: widen each.
-    @inline(__always) static func products(_ w: (SIMD16<Int16>, SIMD16<Int16>), _ ye: SIMD16<Int16>, _ yo: SIMD16<Int16>) -> SIMD8<Int32> {
-        widenPairs(w.0 &* ye) &+ widenPairs(w.1 &* yo)
+    @inline(__always) static func codeBytes(_ x: UnsafeRawPointer) -> __m256i {
+        x.loadUnaligned(fromByteOffset: codesOffset, as: __m256i.self)
     }
 }
 
