@@ -140,7 +140,8 @@ extension ComputeContext {
     /// which must already hold positions 0..<p0+n.
     /// q, out: [n × heads × headDim]. probabilities (optional): [n × heads × (p0+n)],
     /// query t's row for head h at (t*heads + h)*(p0+n), zero beyond its own position.
-    /// With `.q8` activations the arithmetic is llama.cpp's f16 flash attention.
+    /// With `.q8` activations the arithmetic is llama.cpp's f16 flash attention, or its
+    /// tiled f32 one (the f32 path here) for a wide micro-batch (`wideMicroBatch`).
     public func attentionBatch(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
                                n: Int, p0: Int, heads: Int, kvHeads: Int, headDim: Int, scale: Float, window: Int?,
                                probabilities: UnsafeMutablePointer<Float>? = nil) {
@@ -148,7 +149,7 @@ extension ComputeContext {
         t.q = q; t.keys = keys; t.values = values; t.out = out; t.probabilities = probabilities
         t.n = n; t.p0 = p0; t.heads = heads; t.kvHeads = kvHeads; t.headDim = headDim
         t.scale = scale; t.window = window; t.mode = mode
-        t.halfPrecision = activations == .q8
+        t.halfPrecision = activations == .q8 && !wideMicroBatch
         t.scratch = floatsPerWorker(p0 + n + headDim)
         // Short contexts are too little work to be worth waking a second thread for.
         let work = n * heads * (p0 + n) * headDim * 2

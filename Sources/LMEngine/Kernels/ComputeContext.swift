@@ -12,6 +12,16 @@ public final class ComputeContext {
     /// which differs in the last bits; speculative decoding's verify pass sets this so
     /// greedy output stays plain greedy's, token for token.
     public var decodeOrder = false
+    /// The tokens going through now belong to one of llama.cpp's micro-batches of at least
+    /// `tiledAttentionRows` tokens (its prompt is cut into micro-batches of
+    /// `llamaMicroBatch`). Its CPU flash attention then runs the tiled f32 path — query,
+    /// keys, values and probabilities all in f32 — instead of the one-row f16 path, and
+    /// `attentionBatch` follows. `DecoderModel.forward` sets it per batch.
+    public var wideMicroBatch = false
+    /// ggml's GGML_FA_TILE_Q: a micro-batch with this many query rows takes the tiled path.
+    public static let tiledAttentionRows = 64
+    /// llama.cpp's default n_ubatch (and the golden files' n_batch = n_ubatch = n_ctx = 512).
+    public static let llamaMicroBatch = 512
 
     /// Number of threads used by the fast kernels (the caller's thread counts as one).
     /// Setting it replaces the pool.

@@ -131,6 +131,10 @@ open class DecoderModel {
             if shouldStop() { return false }
             let n = min(maxBatch, tokens.count - done)
             let pos0 = cache.count
+            // The size of the llama.cpp micro-batch these tokens would be in (maxBatch
+            // divides llamaMicroBatch, so a batch never straddles two).
+            let micro = ComputeContext.llamaMicroBatch
+            compute.wideMicroBatch = min(micro, tokens.count - done / micro * micro) >= ComputeContext.tiledAttentionRows
             tokens.withUnsafeBufferPointer { all in embed(UnsafeBufferPointer(rebasing: all[done..<(done + n)])) }
             for layer in 0..<config.layers {
                 block(layer, n: n, pos0: pos0)
