@@ -47,7 +47,7 @@ final class CascadeCommandTests: XCTestCase {
         XCTAssertEqual(Array(big.split(separator: " ").prefix(9)), ["2", "big", "big", "cloud", "(simulated)", "100", "ms", "1", "2"])
 
         for (line, error) in [
-            ("cascade tier big where=moon", "where is device or cloud, got 'moon'"),
+            ("cascade tier big where=moon", "where is device, cloud or api, got 'moon'"),
             ("cascade tier big rtt=5", "unknown tier setting 'rtt' — did you mean 'rtt_ms'?; one of: model, where, rtt_ms, price_in, price_out"),
             ("cascade tier big price_in=-1", "price_in expects a number ≥ 0, got '-1'"),
             ("cascade tier other model=nope", "tier other: no loaded model named 'nope' (loaded: small, big)"),

@@ -6,8 +6,10 @@ import Foundation
 /// time measured here. In the (simulated) cloud a call is billed per 1K input
 /// and output tokens, and its latency is the measured compute time plus a
 /// simulated network round trip — so every cloud figure is labelled simulated.
+/// Over a real API (`load api:`) nothing is simulated: the latency is the call's
+/// wall time seen here, network included, and the tokens billed are the server's `usage`.
 public struct CostProfile: Codable, Equatable, Sendable {
-    public enum Place: String, Codable, Sendable { case device, cloud }
+    public enum Place: String, Codable, Sendable { case device, cloud, api }
     public var place: Place
     /// Network round trip added to each call, in milliseconds (cloud only).
     public var rttMilliseconds: Double
@@ -21,6 +23,8 @@ public struct CostProfile: Codable, Equatable, Sendable {
     }
 
     public static let device = CostProfile(place: .device)
+    /// A real API model: prices unknown until `cascade tier NAME price_in=… price_out=…` sets them.
+    public static let api = CostProfile(place: .api)
     /// The default "cloud LLM": a 350 ms round trip and prices in the range of small hosted models.
     public static let cloud = CostProfile(place: .cloud, rttMilliseconds: 350, priceInPer1K: 0.0005, priceOutPer1K: 0.0015)
 
@@ -34,12 +38,15 @@ public struct CostProfile: Codable, Equatable, Sendable {
         computeSeconds + (place == .cloud ? rttMilliseconds / 1000 : 0)
     }
 
-    /// Whether this tier's figures are simulated (cloud) or measured (device).
+    /// Whether this tier's figures are simulated (cloud) or measured (device, API).
     public var provenance: String { place == .cloud ? "simulated" : "measured" }
 
     public var summary: String {
         switch place {
         case .device: return "device · $0 · latency measured"
+        case .api:
+            return String(format: "API · latency measured (network included) · tokens from the server's usage × $%g in / $%g out per 1K tokens",
+                          priceInPer1K, priceOutPer1K)
         case .cloud:
             return String(format: "cloud (simulated) · RTT %.0f ms · $%g in / $%g out per 1K tokens",
                           rttMilliseconds, priceInPer1K, priceOutPer1K)
