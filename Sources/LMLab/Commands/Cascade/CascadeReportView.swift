@@ -34,7 +34,7 @@ enum CascadeReportView {
                 .filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
             let next = i + 1 < a.tiers.count ? "go on to \(a.tiers[i + 1].name) whatever the router says" : "count as wrong"
             out.append("  \(t.tier) could not take \(t.skipped) of \(t.items) items (\(reasons)): they \(next); "
-                       + "such a pass costs $0 and the check's time")
+                       + (t.failed > 0 ? "a failed call costs $0 and the seconds until it failed" : "such a pass costs $0 and the check's time"))
         }
 
         out.append("")

@@ -35,13 +35,16 @@ enum APIChat {
                                              seed: session.settings.int("seed"))
         let answer: OpenAIClient.StreamedAnswer
         let roundTrip: Double
+        var streamed = false
         do {
             roundTrip = try api.client.models(shouldStop: stop).seconds
             answer = try api.client.streamChat(messages, ask, shouldStop: stop) { piece in
+                streamed = true
                 console.write(TextUtil.sanitize(piece, keepNewlines: true))
             }
         } catch let failure as APIFailure {
-            console.line()
+            // The error goes on a line of its own, after any text that did arrive.
+            if streamed { console.line() }
             if failure.kind == .interrupted { throw CommandError.interrupted }
             throw CommandError.failed("\(api.name): \(failure.detail)")
         }

@@ -32,15 +32,17 @@ enum APIGen {
         let stop = { session.interrupt.isSet }
         let answer: OpenAIClient.StreamedAnswer
         let roundTrip: Double
+        var streamed = false
         do {
             roundTrip = try api.client.models(shouldStop: stop).seconds
             answer = try api.client.streamCompletion(
                 .init(prompt: prompt, maxTokens: maxTokens, temperature: temperature, seed: seed), shouldStop: stop
             ) { piece in
-                if !json { console.write(TextUtil.sanitize(piece, keepNewlines: true)) }
+                if !json { streamed = true; console.write(TextUtil.sanitize(piece, keepNewlines: true)) }
             }
         } catch let failure as APIFailure {
-            if !json { console.line() }
+            // The error goes on a line of its own, after any text that did arrive.
+            if streamed { console.line() }
             if failure.kind == .interrupted { throw CommandError.interrupted }
             throw CommandError.failed("\(api.name): \(failure.detail)")
         }
