@@ -2,10 +2,10 @@ import Foundation
 
 /// `cascade tier`: list the tiers; `cascade tier NAME key=value …`: set one up.
 ///
-///     cascade tier big model=big where=cloud rtt_ms=350 price_in=0.0005 price_out=0.0015
+///     cascade tier big model=big where=cloud rtt_ms=350 price_in=0.5 price_out=1.5     (dollars per 1M tokens)
 ///     cascade tier small where=device
 ///     cascade tier big remove
-///     cascade tier remote price_in=0.00015 price_out=0.0006      (an API model: where is api)
+///     cascade tier remote price_in=0.15 price_out=0.6      (an API model: where is api)
 ///
 /// Without any set up, every loaded model is a tier, cheapest (fewest
 /// parameters) first; the largest runs in the simulated cloud, the others on the device.
@@ -21,7 +21,7 @@ enum CascadeTierAction {
             return
         }
         if args.json { return session.console.line(try JSONText.encode(tiers)) }
-        var t = Table(["#", "tier", "model", "where", "round trip", "$ in / 1K tok", "$ out / 1K tok", "figures"])
+        var t = Table(["#", "tier", "model", "where", "round trip", "$ in / 1M tok", "$ out / 1M tok", "figures"])
         for (i, tier) in tiers.enumerated() {
             let p = tier.profile
             let roundTrip: String
@@ -31,7 +31,7 @@ enum CascadeTierAction {
             case .device: roundTrip = "–"
             }
             t.add(["\(i + 1)", tier.name, tier.model, p.place == .cloud ? "cloud (simulated)" : p.place == .api ? "API" : "device",
-                   roundTrip, String(format: "%g", p.priceInPer1K), String(format: "%g", p.priceOutPer1K),
+                   roundTrip, String(format: "%g", p.priceInPerMillion), String(format: "%g", p.priceOutPerMillion),
                    CascadeReportView.figuresNote(p.place)])
         }
         session.console.line(t.render(console: session.console))
@@ -71,8 +71,9 @@ enum CascadeTierAction {
                 }
                 tier.profile.place = place
             case "rtt_ms": tier.profile.rttMilliseconds = try number()
-            case "price_in": tier.profile.priceInPer1K = try number()
-            case "price_out": tier.profile.priceOutPer1K = try number()
+            // Dollars per million tokens, the unit providers quote.
+            case "price_in": tier.profile.priceInPerMillion = try number()
+            case "price_out": tier.profile.priceOutPerMillion = try number()
             default:
                 let keys = ["model", "where", "rtt_ms", "price_in", "price_out"]
                 let hint = Suggest.closest(to: key, in: keys).map { " — did you mean '\($0)'?" } ?? ""
