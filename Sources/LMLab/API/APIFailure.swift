@@ -32,7 +32,8 @@ public struct APIFailure: Error, CustomStringConvertible, Equatable, Sendable {
     /// A transport error (no HTTP answer at all) in words: refused, timed out, closed.
     static func transport(_ error: Error, endpoint: APIEndpoint, timeout: Double, midStream: Bool) -> APIFailure {
         if let failure = error as? APIFailure { return failure }
-        if error is CancellationError { return APIFailure(.interrupted, "stopped by Ctrl-C") }
+        // Ctrl-C cancels the task; whatever the cancelled request threw, that is the reason.
+        if error is CancellationError || Task.isCancelled { return APIFailure(.interrupted, "stopped by Ctrl-C") }
         if let e = error as? HTTPClientError {
             switch e {
             case .connectTimeout, .readTimeout, .deadlineExceeded, .writeTimeout, .tlsHandshakeTimeout, .getConnectionFromPoolTimeout:

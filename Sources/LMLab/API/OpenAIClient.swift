@@ -132,6 +132,8 @@ public final class OpenAIClient {
                 throw APIFailure.transport(error, endpoint: endpoint, timeout: timeout, midStream: true)
             }
             answer.seconds = Date().timeIntervalSince(start)
+            // A cancelled body may just end: that is Ctrl-C, not a dropped stream.
+            if Task.isCancelled { throw APIFailure(.interrupted, "stopped by Ctrl-C") }
             // An answer that ends with neither [DONE] nor a finish_reason was cut off.
             guard sawEnd || answer.finishReason != nil else {
                 throw APIFailure(.streamDropped, "\(endpoint.baseURL) ended the stream mid-answer (no finish_reason, no [DONE])")
