@@ -37,6 +37,7 @@ struct GenCommand: Command {
     }
 
     func run(_ args: Arguments, session: Session) throws {
+        if let api = session.models.currentAPI { return try APIGen.run(args, api: api, session: session) }
         let loaded = try session.requireModel()
         let prompt = args.text
         guard !prompt.isEmpty else { throw CommandError.usage("gen needs a text to continue, e.g. gen Once upon a time") }
