@@ -47,7 +47,7 @@ final class CascadeCommandTests: XCTestCase {
         XCTAssertEqual(Array(big.split(separator: " ").prefix(9)), ["2", "big", "big", "cloud", "(simulated)", "100", "ms", "1", "2"])
 
         for (line, error) in [
-            ("cascade tier big where=moon", "where is device or cloud, got 'moon'"),
+            ("cascade tier big where=moon", "where is device, cloud or api, got 'moon'"),
             ("cascade tier big rtt=5", "unknown tier setting 'rtt' — did you mean 'rtt_ms'?; one of: model, where, rtt_ms, price_in, price_out"),
             ("cascade tier big price_in=-1", "price_in expects a number ≥ 0, got '-1'"),
             ("cascade tier other model=nope", "tier other: no loaded model named 'nope' (loaded: small, big)"),
@@ -69,7 +69,7 @@ final class CascadeCommandTests: XCTestCase {
     func testRunExplainAndTheAnswerCache() throws {
         let home = try temporaryHome()
         let s = try session(home: home)
-        XCTAssertTrue(s.run("cascade tier big price_in=1 price_out=2"))
+        XCTAssertTrue(s.run("cascade tier big price_in=1000 price_out=2000"))
         let workload = Self.workloads.appendingPathComponent("mixed.jsonl").path
         s.console.reset()
         XCTAssertTrue(s.run("cascade run --workload \(workload) --limit 6 --json"), s.console.capturedErrors)
@@ -83,7 +83,7 @@ final class CascadeCommandTests: XCTestCase {
             XCTAssertEqual(record["id"] as? String, item.id)
             let answers = record["answers"] as! [String]
             XCTAssertEqual(record["correct"] as? [Bool], answers.map { item.isCorrect($0) })
-            // The device tier is free; the cloud tier costs (in·1 + out·2) / 1000 dollars.
+            // The device tier is free; at $1000 in / $2000 out per 1M tokens the cloud tier costs (in·1 + out·2) / 1000 dollars.
             let tokensIn = record["tokens_in"] as! [Int], tokensOut = record["tokens_out"] as! [Int]
             let costs = record["costs"] as! [Double]
             XCTAssertEqual(costs[0], 0)

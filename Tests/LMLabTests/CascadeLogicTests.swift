@@ -148,7 +148,7 @@ final class CascadeLogicTests: XCTestCase {
     // MARK: cost arithmetic and the simulator
 
     func testCostsAndLatencies() {
-        let cloud = CostProfile(place: .cloud, rttMilliseconds: 350, priceInPer1K: 0.5, priceOutPer1K: 1.5)
+        let cloud = CostProfile(place: .cloud, rttMilliseconds: 350, priceInPerMillion: 500, priceOutPerMillion: 1500)
         XCTAssertEqual(cloud.cost(inputTokens: 1000, outputTokens: 2000), 0.5 + 3.0, accuracy: 1e-12)
         XCTAssertEqual(cloud.cost(inputTokens: 120, outputTokens: 3), 0.06 + 0.0045, accuracy: 1e-12)
         XCTAssertEqual(cloud.latency(computeSeconds: 1.0), 1.35, accuracy: 1e-12)

@@ -81,7 +81,7 @@ final class CascadeSkipTests: XCTestCase {
             WorkloadItem(id: "long", task: "arithmetic", prompt: "123456789012345+1=", answers: ["123456789012346"], scoring: .exact, maxTokens: 6),
             WorkloadItem(id: "capital", task: "factual", prompt: "The capital of France is", answers: ["Paris"], scoring: .exact, maxTokens: 3),
         ]
-        let tinyTier = Tier(name: "tiny", model: "tiny", profile: CostProfile(place: .cloud, rttMilliseconds: 350, priceInPer1K: 1, priceOutPer1K: 2))
+        let tinyTier = Tier(name: "tiny", model: "tiny", profile: CostProfile(place: .cloud, rttMilliseconds: 350, priceInPerMillion: 1000, priceOutPerMillion: 2000))
         let smallTier = Tier(name: "small", model: "small", profile: .device)
         let rungs = [CascadeRunner.Rung(tier: tinyTier, model: s.models["tiny"]!.model, cacheKey: "tiny"),
                      CascadeRunner.Rung(tier: smallTier, model: s.models["small"]!.model, cacheKey: "small")]

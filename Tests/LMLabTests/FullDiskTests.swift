@@ -139,9 +139,9 @@ final class FullDiskTests: XCTestCase {
         try FileManager.default.copyItem(at: BinaryRunner.packageRoot.appendingPathComponent("models/recipes/tiny-math-short.json"),
                                          to: recipe)
         let trained = try run(t, "train \(recipe.path) --steps 2")
-        let checkpoint = folder.appendingPathComponent("train/.cache/tiny-math-short.ckpt")
+        let checkpoint = t.home.appendingPathComponent("checkpoints/tiny-math-short.ckpt")
         assertOneLineError(trained, "can't save the checkpoint \(checkpoint.path): ")
-        XCTAssertEqual(try contents(folder.appendingPathComponent("train")), [".cache", "recipes"], "no model exported")
+        XCTAssertEqual(try contents(folder.appendingPathComponent("train")), ["recipes"], "no model exported")
         XCTAssertEqual(try contents(checkpoint.deletingLastPathComponent()), [], "no checkpoint, no temporary file")
         XCTAssertTrue(try run(t, "gen Once upon a time --max 3 --temp 0").contains("stopped: length"))
     }

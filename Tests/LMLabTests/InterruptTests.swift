@@ -98,18 +98,17 @@ final class InterruptTests: XCTestCase {
 
     func testCtrlCDuringTrainSavesACheckpointThatResumes() throws {
         // The short recipe, copied into a folder of the test's own: its output
-        // ("../NAME.gguf") and checkpoint (.cache/ beside the output) land there,
-        // not in models/.
+        // ("../NAME.gguf") lands there, not in models/, and its checkpoint in the lab's folder.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-train-ctrlc-\(UUID().uuidString)")
         let recipes = folder.appendingPathComponent("recipes")
         try FileManager.default.createDirectory(at: recipes, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let recipe = recipes.appendingPathComponent("tiny-math-short.json")
         try FileManager.default.copyItem(at: InterruptTests.models.appendingPathComponent("recipes/tiny-math-short.json"), to: recipe)
-        let checkpoint = folder.appendingPathComponent(".cache/tiny-math-short.ckpt")
         let output = folder.appendingPathComponent("tiny-math-short.gguf")
 
         let t = try lab()
+        let checkpoint = t.home.appendingPathComponent("checkpoints/tiny-math-short.ckpt")
         // Ctrl-C once the live progress line shows a few steps done (of a million: it never ends by itself).
         let line = "train \(recipe.path) --steps 1000000"
         try t.type(line); try t.keys("Enter")

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import LMLab
 
 /// Lessons: every shipped lesson runs and passes its checks, and playing one
 /// in a real pseudo-terminal pauses before each cell.
@@ -17,6 +18,104 @@ final class LessonPlayerTests: XCTestCase {
             XCTAssertEqual(r.status, 0, "lesson \(file) failed:\n\(r.stderr)\n--- output ---\n\(r.stdout.suffix(3000))")
             XCTAssertTrue(r.stdout.contains("every cell ran and every check held"), file)
         }
+    }
+
+    /// Every lesson again, in a real 150-column terminal with colour on (as a student
+    /// runs it): the checks read the text without its colour codes, no check fails, and
+    /// every unconditional verdict appears with each hole filled by a number (a figure
+    /// the cell didn't measure shows as "?", which fails here). It shares the --run
+    /// test's lab folder, so answers and bandwidth that lessons cache are reused.
+    func testEveryShippedLessonRunsInAColourTerminal() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: LessonPlayerTests.lessonsFolder.path)
+            .filter { $0.hasSuffix(".md") }.sorted()
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-test-home").path
+        for file in files {
+            let number = String(Int(file.prefix { $0.isNumber }) ?? -1)
+            let t = try TerminalSession(arguments: ["lesson", number, "--run"], width: 150, height: 50,
+                                        environment: ["NO_COLOR": "", "LMLAB_HOME": home])
+            try t.waitFor("lesson \(file) to finish", timeout: 1200, every: 1) { $0.contains("[exited]") }
+            let transcript = try t.transcript()
+            let tail = String(transcript.suffix(3000))
+            XCTAssertTrue(transcript.contains("every cell ran and every check held"), "\(file):\n\(tail)")
+            XCTAssertTrue(transcript.contains("[exited] 0"), "\(file):\n\(tail)")
+            XCTAssertFalse(transcript.contains("✗"), "\(file): a check failed:\n\(tail)")
+            let text = try String(contentsOf: LessonPlayerTests.lessonsFolder.appendingPathComponent(file), encoding: .utf8)
+            for verdict in LessonPlayerTests.unconditionalVerdicts(text) {
+                let pattern = LessonPlayerTests.pattern(forVerdict: verdict)
+                XCTAssertNotNil(transcript.range(of: pattern, options: .regularExpression),
+                                "\(file): no line reads '⇒ \(verdict)' with numbers in its holes")
+            }
+        }
+    }
+
+    /// A lesson's prose and tables in real terminals 80 and 150 columns wide: paragraphs
+    /// wrap between words at the width (up to 100 columns), and a table too wide for the
+    /// terminal cuts its widest text column with … — nothing is left for the terminal to
+    /// wrap, which would split words and rows.
+    func testALessonFitsTheTerminalsWidth() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-width-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let sentence = "Decoding one token reads every weight the token passes through, once. "
+        try """
+        # Widths
+
+        \(String(repeating: sentence, count: 6))
+
+        | step | what happens |
+        |---|---|
+        | decode | \(String(repeating: sentence, count: 3)) |
+        | prefill | 32 |
+
+        ```lab
+        set seed 31
+        ```
+        """.write(to: folder.appendingPathComponent("01-widths.md"), atomically: true, encoding: .utf8)
+        for width in [80, 150] {
+            let t = try TerminalSession(arguments: ["lesson", "1", "--run"], width: width, height: 50,
+                                        environment: ["LMLAB_LESSONS": folder.path, "NO_COLOR": ""])
+            try t.waitForText("[exited] 0", timeout: 60)
+            // -J joins what the terminal wrapped: a line wider than the terminal is one it wrapped.
+            let lines = try t.transcript().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            guard let underline = lines.firstIndex(where: { $0.hasPrefix("═") }),
+                  let header = lines.firstIndex(where: { $0.hasPrefix("step") }) else {
+                return XCTFail("no heading or table at \(width) columns:\n\(lines.joined(separator: "\n"))")
+            }
+            let paragraph = lines[(underline + 1)..<header].filter { !$0.isEmpty }
+            XCTAssertGreaterThan(paragraph.count, 1, "the paragraph wraps, at \(width) columns")
+            for line in paragraph {
+                XCTAssertLessThanOrEqual(TextUtil.displayWidth(line), min(width, 100), "at \(width) columns: '\(line)'")
+            }
+            XCTAssertGreaterThan(paragraph.map(TextUtil.displayWidth).max() ?? 0, width == 80 ? 70 : 88,
+                                 "prose fills the terminal (up to 100 columns), at \(width) columns")
+            XCTAssertEqual(paragraph.joined(separator: " ").split(separator: " "),
+                           String(repeating: sentence, count: 6).split(separator: " "), "every word whole, at \(width)")
+            let row = lines.first { $0.hasPrefix("decode") } ?? ""
+            XCTAssertEqual(TextUtil.displayWidth(row), width, "the cut row fills the terminal: '\(row)'")
+            XCTAssertTrue(row.hasPrefix("decode   Decoding one token") && row.hasSuffix("…"), "the cut row: '\(row)'")
+            XCTAssertTrue(lines.contains("prefill  32"), "the short row stays whole")
+        }
+    }
+
+    /// The text of every `verdict:` line of a lesson (not `verdict if`, which may rightly stay silent).
+    static func unconditionalVerdicts(_ lesson: String) -> [String] {
+        lesson.split(separator: "\n").compactMap { line in
+            line.hasPrefix("verdict:") ? line.dropFirst("verdict:".count).trimmingCharacters(in: .whitespaces) : nil
+        }
+    }
+
+    /// `gemma3 decodes {a / b:1}× slower` → a regular expression for the printed line:
+    /// the text as written, each hole a number.
+    static func pattern(forVerdict verdict: String) -> String {
+        var out = "⇒ "
+        var rest = Substring(verdict)
+        while let open = rest.firstIndex(of: "{") {
+            out += NSRegularExpression.escapedPattern(for: String(rest[..<open]))
+            guard let close = rest[open...].firstIndex(of: "}") else { rest = rest[open...]; break }   // the parser refuses these
+            out += "-?[0-9][0-9.,e+-]*"
+            rest = rest[rest.index(after: close)...]
+        }
+        return out + NSRegularExpression.escapedPattern(for: String(rest))
     }
 
     func testLessonsListsTheShippedLessons() throws {

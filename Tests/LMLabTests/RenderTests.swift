@@ -113,4 +113,102 @@ final class RenderTests: XCTestCase {
         XCTAssertEqual(TextUtil.displayWidth("\u{1B}[1mab\u{1B}[0m"), 2)
         XCTAssertEqual(TextUtil.truncate("abcdef", to: 4), "abc…")
     }
+
+    // MARK: fitting the terminal's width
+
+    /// A console that lays text out as a terminal `columns` wide would (or a pipe, `terminal: false`).
+    private func console(columns: Int, terminal: Bool = true, color: Console.ColorSetting = .off) -> Console {
+        let c = Console.capturing(terminal: terminal, color: color)
+        c.columns = columns
+        return c
+    }
+
+    private func widestLine(_ text: String) -> Int {
+        text.split(separator: "\n").map { TextUtil.displayWidth(String($0)) }.max() ?? 0
+    }
+
+    private var wideTable: Table {
+        var t = Table(["prompt", "expected", "reply"])
+        t.add(["734+58=", "792", "The answer to this sum is seven hundred and ninety-two, as any child who can carry a digit knows"])
+        t.add(["810-2=", "808", "818"])
+        return t
+    }
+
+    func testATableWiderThanTheTerminalCutsItsWidestTextColumn() {
+        let natural = wideTable.render()
+        XCTAssertGreaterThan(widestLine(natural), 80, "the test needs a table wider than 80 columns")
+        let fitted = wideTable.render(console: console(columns: 80))
+        XCTAssertEqual(widestLine(fitted), 80, fitted)
+        let lines = fitted.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 4, "one line per row, nothing wrapped:\n\(fitted)")
+        XCTAssertTrue(lines[2].hasPrefix("734+58=       792  The answer to this sum is seven"), lines[2])
+        XCTAssertTrue(lines[2].hasSuffix("…"), lines[2])
+        XCTAssertEqual(lines[3], "810-2=        808  818")
+        // Wide enough: untouched. Not a terminal: untouched, whatever the width.
+        XCTAssertEqual(wideTable.render(console: console(columns: 150)), natural)
+        XCTAssertEqual(wideTable.render(console: console(columns: 80, terminal: false)), natural)
+    }
+
+    func testNumbersAreNeverCutToFitTheTerminal() {
+        var t = Table(["figure", "value"])
+        t.add(["a figure with a long name that could give up columns", "123,456,789"])
+        let fitted = t.render(console: console(columns: 30))
+        XCTAssertTrue(fitted.contains("123,456,789"), fitted)
+        XCTAssertTrue(fitted.contains("a figure with a …  123,456,789"), fitted)
+        XCTAssertEqual(widestLine(fitted), 30, fitted)
+    }
+
+    func testACutCellKeepsItsColourCodesAndEndsThem() {
+        let red = "\u{1B}[31mabcdefghij\u{1B}[0m"
+        let cut = TextUtil.truncateStyled(red, to: 5)
+        XCTAssertEqual(cut, "\u{1B}[31mabcd…\u{1B}[0m")
+        XCTAssertEqual(TextUtil.displayWidth(cut), 5)
+        XCTAssertEqual(TextUtil.truncateStyled("日本語です", to: 5), "日本…")
+        XCTAssertEqual(TextUtil.truncateStyled(red, to: 10), red, "what fits is left alone")
+    }
+
+    private let paragraph = String(repeating: "Decoding one token reads every weight the token passes through, once. ", count: 8)
+
+    func testProseWrapsAtTheTerminalWidthUpToAReadableMeasure() {
+        let at80 = MarkdownRenderer(console: console(columns: 80)).render(paragraph)
+        XCTAssertLessThanOrEqual(widestLine(at80), 80, at80)
+        XCTAssertGreaterThan(widestLine(at80), 70, "lines fill the 80 columns:\n\(at80)")
+        let at150 = MarkdownRenderer(console: console(columns: 150)).render(paragraph)
+        XCTAssertLessThanOrEqual(widestLine(at150), 100, "100 columns at most, however wide the terminal:\n\(at150)")
+        XCTAssertGreaterThan(widestLine(at150), 88, "wider than the old fixed 88:\n\(at150)")
+        // Every word whole, in order: wrapping only ever happens between words.
+        for text in [at80, at150] {
+            XCTAssertEqual(text.split(whereSeparator: { $0 == " " || $0 == "\n" }), paragraph.split(separator: " "))
+        }
+    }
+
+    func testProseInAPipeKeepsTodaysWidth() {
+        let piped = MarkdownRenderer(console: console(columns: 150, terminal: false)).render(paragraph)
+        XCTAssertLessThanOrEqual(widestLine(piped), 88, piped)
+        XCTAssertGreaterThan(widestLine(piped), 80, piped)
+    }
+
+    func testAProgressBarFitsANarrowTerminal() {
+        let narrow = console(columns: 40)
+        let bar = ProgressBar(label: "eval", total: 100, unit: "problems", console: narrow, clock: { 1 })
+        bar.update(50)
+        bar.finish()
+        for redraw in narrow.captured.split(separator: "\r") {
+            let line = TextUtil.stripANSI(String(redraw)).trimmingCharacters(in: .newlines)
+            XCTAssertEqual(TextUtil.displayWidth(line), 39, "one column left for the cursor: '\(line)'")
+            XCTAssertTrue(line.hasPrefix("eval  ") && line.hasSuffix("…"), line)
+        }
+    }
+
+    func testATableInProseFitsTheTerminal() {
+        let prose = """
+            | row | what it says |
+            |---|---|
+            | decode | \(paragraph) |
+            """
+        let fitted = MarkdownRenderer(console: console(columns: 80, color: .on)).render(prose)
+        XCTAssertLessThanOrEqual(widestLine(fitted), 80, fitted)
+        XCTAssertEqual(fitted.split(separator: "\n").count, 3, fitted)
+        XCTAssertTrue(TextUtil.stripANSI(fitted).contains("decode  Decoding one token"), fitted)
+    }
 }

@@ -25,7 +25,9 @@ final class TerminalSession {
         let command = (fileSizeLimit.map { "ulimit -f \($0); " } ?? "") + (exitStatusFile == nil ? "" : "trap '' HUP; ")
             + "env \(exports) '\(BinaryRunner.lmlab.path)' " + arguments.map { "'\($0)'" }.joined(separator: " ")
             + (exitStatusFile.map { "; echo $? > '\($0.path)'" } ?? "") + "; echo '[exited]' $?; sleep 30"
-        try tmux(["new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", command], capture: false)
+        // A long history, so `transcript()` has a whole lesson and not only the last screen.
+        try tmux(["start-server", ";", "set-option", "-g", "history-limit", "100000", ";",
+                  "new-session", "-d", "-s", name, "-x", "\(width)", "-y", "\(height)", command], capture: false)
     }
 
     /// Closes the terminal under the lab, as closing its window does.
@@ -85,6 +87,14 @@ final class TerminalSession {
         return s
     }
 
+    /// Everything the terminal showed, scrolled-off history included, with lines the
+    /// terminal wrapped joined back (-J), trailing blank lines removed.
+    func transcript() throws -> String {
+        var s = try tmux(["capture-pane", "-t", name, "-p", "-J", "-S", "-"])
+        while s.hasSuffix("\n") { s.removeLast() }
+        return s
+    }
+
     /// The last non-empty line of the screen (where the prompt is).
     func lastLine() throws -> String {
         try screen().split(separator: "\n").last.map(String.init) ?? ""
@@ -92,14 +102,14 @@ final class TerminalSession {
 
     /// Waits until the screen satisfies `condition`; fails with the screen if it never does.
     @discardableResult
-    func waitFor(_ what: String, timeout: Double = 15, file: StaticString = #filePath, line: UInt = #line,
-                 _ condition: (String) -> Bool) throws -> String {
+    func waitFor(_ what: String, timeout: Double = 15, every interval: Double = 0.05, file: StaticString = #filePath,
+                 line: UInt = #line, _ condition: (String) -> Bool) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         var last = ""
         while Date() < deadline {
             last = try screen()
             if condition(last) { return last }
-            usleep(50_000)
+            usleep(UInt32(interval * 1_000_000))
         }
         XCTFail("timed out waiting for \(what); screen:\n\(last)", file: file, line: line)
         return last

@@ -54,7 +54,9 @@ final class TrainCommandTests: XCTestCase {
         let model = folder.appendingPathComponent("math.gguf")
         XCTAssertTrue(s.run("load \(model.path)"), s.console.capturedErrors)
         XCTAssertTrue(s.run("gen 3+4= --temp 0 --max 3"), s.console.capturedErrors)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(".cache/math-test.ckpt").path))
+        // The checkpoint goes to the lab's folder (the session's home here), not beside the model.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("checkpoints/math-test.ckpt").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent(".cache").path))
     }
 
     func testCtrlCSavesACheckpointAndResumeContinues() throws {
@@ -139,9 +141,9 @@ final class TrainCommandTests: XCTestCase {
         let recipe = try writeMathRecipe(steps: 20)
         var checkpoints: [Data] = []
         for _ in 0..<3 {
-            let result = try BinaryRunner.run(["-c", "train \(recipe.path)"])
+            let result = try BinaryRunner.run(["-c", "train \(recipe.path)"], environment: ["LMLAB_HOME": folder.path])
             XCTAssertEqual(result.status, 0, result.stderr)
-            checkpoints.append(try Data(contentsOf: folder.appendingPathComponent(".cache/math-test.ckpt")))
+            checkpoints.append(try Data(contentsOf: folder.appendingPathComponent("checkpoints/math-test.ckpt")))
         }
         XCTAssertGreaterThan(checkpoints[0].count, 1000)
         XCTAssertEqual(checkpoints[1], checkpoints[0])

@@ -48,7 +48,11 @@ public struct CascadeAnalysis: Codable, Sendable {
         public var compact: Int
         public var skippedVocabulary: Int
         public var skippedContext: Int
-        public var skipped: Int { skippedVocabulary + skippedContext }
+        /// API tiers: calls that failed, choice items it can't score, and answers that came without logprobs.
+        public var failed: Int
+        public var unsupported: Int
+        public var withoutLogprobs: Int
+        public var skipped: Int { skippedVocabulary + skippedContext + failed + unsupported }
     }
 
     public var tiers: [Tier]
@@ -98,7 +102,10 @@ public struct CascadeAnalysis: Codable, Sendable {
             let answers = records.map { $0.answers[t] }
             return Intake(tier: tiers[t].name, items: records.count, compact: answers.filter { $0.promptUsed != nil }.count,
                           skippedVocabulary: answers.filter { $0.skipped?.kind == .vocabulary }.count,
-                          skippedContext: answers.filter { $0.skipped?.kind == .context }.count)
+                          skippedContext: answers.filter { $0.skipped?.kind == .context }.count,
+                          failed: answers.filter { $0.skipped?.kind == .failed }.count,
+                          unsupported: answers.filter { $0.skipped?.kind == .unsupported }.count,
+                          withoutLogprobs: answers.filter { $0.noLogprobs == true }.count)
         }
         byTask = Dictionary(grouping: records, by: \.item.task).map { task, rs in
             TaskRow(task: task, items: rs.count,

@@ -19,6 +19,9 @@ public struct TierAnswer: Codable, Equatable, Sendable {
     public var skipped: SkipReason?
     /// The prompt text the tier was given when it was not the item's own: the item's compact form.
     public var promptUsed: String?
+    /// True when an API tier's server answered without token logprobs: its confidence is
+    /// unknown, so the answer is never kept by a confidence router (nil for local tiers).
+    public var noLogprobs: Bool?
 
     public init(text: String, logProbabilities: [Double], margins: [Double], entropies: [Double],
                 inputTokens: Int, outputTokens: Int, seconds: Double, skipped: SkipReason? = nil, promptUsed: String? = nil) {
@@ -43,6 +46,10 @@ public struct SkipReason: Error, Codable, Equatable, Sendable {
         case vocabulary
         /// Prompt plus answer tokens are more than the tier's context holds.
         case context
+        /// An API tier's call failed: unreachable, timeout, 429/5xx, garbage, a dropped stream.
+        case failed
+        /// An API tier can't score multiple-choice items: that needs the prompt's log-likelihood.
+        case unsupported
     }
     public var kind: Kind
     /// One line for people, e.g. "can't read ' ', '⏎', '*' (not in its vocabulary)".
@@ -51,7 +58,14 @@ public struct SkipReason: Error, Codable, Equatable, Sendable {
     public init(kind: Kind, detail: String) { self.kind = kind; self.detail = detail }
 
     /// Short words for summaries: "can't read the prompt", "does not fit".
-    public var label: String { kind == .vocabulary ? "can't read the prompt" : "does not fit its context" }
+    public var label: String {
+        switch kind {
+        case .vocabulary: return "can't read the prompt"
+        case .context: return "does not fit its context"
+        case .failed: return "the API call failed"
+        case .unsupported: return "can't score choices over the API"
+        }
+    }
 }
 
 /// The confidence scores a router can threshold; higher always means surer.
@@ -84,7 +98,8 @@ public enum ConfidenceScore: String, CaseIterable, Codable, Sendable {
         case .mean: return a.logProbabilities.isEmpty ? -.infinity : a.logProbabilities.reduce(0, +) / Double(a.logProbabilities.count)
         case .min: return a.logProbabilities.min() ?? -.infinity
         case .q10: return Quantile.of(a.logProbabilities, 0.1) ?? -.infinity
-        case .margin: return a.margins.min() ?? 0
+        // No figures at all (a server that sent no logprobs) is as unsure as no answer.
+        case .margin: return a.margins.min() ?? -.infinity
         case .entropy: return a.entropies.isEmpty ? -.infinity : -(a.entropies.reduce(0, +) / Double(a.entropies.count))
         }
     }

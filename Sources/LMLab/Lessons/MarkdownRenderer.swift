@@ -3,11 +3,17 @@ import Foundation
 /// Markdown prose for a terminal: headings, **bold**, *emphasis*, `code`,
 /// lists, quotes and code blocks, with paragraphs re-wrapped to the width.
 /// Without colour the markers are dropped and headings are underlined with ─.
-struct MarkdownRenderer {
+public struct MarkdownRenderer {
     let console: Console
-    var width: Int { min(console.width, 88) }
+    /// Lines are this long at most: on a terminal its width, up to 100 columns (longer
+    /// lines are hard to read); elsewhere the fixed 88 of before, so what scripts and
+    /// checks read from a pipe doesn't move.
+    var width: Int { min(console.width, console.isTerminal ? MarkdownRenderer.readableMeasure : 88) }
+    static let readableMeasure = 100
 
-    func render(_ prose: String) -> String {
+    public init(console: Console) { self.console = console }
+
+    public func render(_ prose: String) -> String {
         var out: [String] = []
         var paragraph: [String] = []
         var item: (bullet: String, text: String)?   // a list item, which indented lines continue

@@ -41,8 +41,13 @@ public final class Console: @unchecked Sendable {
         }
     }
 
+    /// Columns to lay text out for, when set: a test renders "a terminal 80 (or 150)
+    /// columns wide" this way without one. Nil: the terminal's own width.
+    public var columns: Int?
+
     /// Terminal width in columns (80 when unknown).
     public var width: Int {
+        if let columns { return columns }
         if sink == .standard, isTerminal {
             var ws = winsize()
             if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 20 { return Int(ws.ws_col) }

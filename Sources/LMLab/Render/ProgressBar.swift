@@ -47,7 +47,7 @@ public final class ProgressBar {
     public func update(_ done: Double) {
         let now = clock()
         if console.isTerminal {
-            console.write("\r\u{1B}[2K" + render(done: done, elapsed: now - start))
+            console.write("\r\u{1B}[2K" + fitted(render(done: done, elapsed: now - start)))
         } else if now - lastPrint >= plainInterval {
             lastPrint = now
             lastPrintedDone = done
@@ -55,13 +55,18 @@ public final class ProgressBar {
         }
     }
 
+    /// The line cut to the terminal's width (less one column, where the cursor waits):
+    /// a line the terminal wraps can't be redrawn in place, and each redraw would leave
+    /// a line behind.
+    func fitted(_ line: String) -> String { TextUtil.truncate(line, to: max(10, console.width - 1)) }
+
     /// Ends the bar: the final state on its own line.
     public func finish(_ done: Double? = nil) {
         guard !finished else { return }
         finished = true
         let final = done ?? total
         let line = render(done: final, elapsed: clock() - start)
-        if console.isTerminal { console.write("\r\u{1B}[2K" + line + "\n") }
+        if console.isTerminal { console.write("\r\u{1B}[2K" + fitted(line) + "\n") }
         else if lastPrintedDone != final { console.line(line) }
     }
 }

@@ -105,6 +105,35 @@ public enum TextUtil {
         return out + "…"
     }
 
+    /// `truncate` for text that may carry colour codes: the codes take no columns and
+    /// are kept, and a cut string ends with … and a reset, so a colour never runs on
+    /// into the next column.
+    public static func truncateStyled(_ s: String, to width: Int) -> String {
+        guard displayWidth(s) > width else { return s }
+        var out = ""
+        var used = 0
+        var styled = false
+        var it = s.makeIterator()
+        while let c = it.next() {
+            if c == "\u{1B}" {   // CSI: ESC [ params final-byte(@-~), copied whole
+                out.append(c); styled = true
+                guard let n = it.next() else { break }
+                out.append(n)
+                if n == "[" {
+                    while let p = it.next() {
+                        out.append(p)
+                        if let a = p.asciiValue, (0x40...0x7E).contains(a) { break }
+                    }
+                }
+                continue
+            }
+            let w = displayWidth(String(c))
+            if used + w > width - 1 { break }
+            out.append(c); used += w
+        }
+        return out + "…" + (styled ? "\u{1B}[0m" : "")
+    }
+
     /// 1234567 → "1,234,567".
     public static func grouped(_ n: Int) -> String {
         let digits = String(abs(n))

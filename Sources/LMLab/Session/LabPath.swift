@@ -16,4 +16,8 @@ public enum LabPath {
 
     /// Where lessons keep what they make (corpora, students): `reset` removes it.
     static func scratch(home: URL) -> URL { home.appendingPathComponent("scratch") }
+
+    /// Where `train` keeps a recipe's checkpoint, NAME.ckpt: in the lab's folder, not
+    /// beside the model in the checkout, and kept by `reset` (a checkpoint is work to resume).
+    static func checkpoints(home: URL) -> URL { home.appendingPathComponent("checkpoints") }
 }

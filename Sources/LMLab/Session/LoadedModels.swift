@@ -5,21 +5,29 @@ import LMEngine
 /// (`load gemma3 as big`), and which one is current: the model every
 /// single-model command (`gen`, `next`, `quant`, …) runs on.
 public final class LoadedModels {
-    /// In load order.
+    /// Local models (weights mapped here), in load order.
     public private(set) var all: [LoadedModel] = []
-    /// The name of the current model (nil when none is loaded).
+    /// Models reached over an API (`load api:…`), in load order. A name is either local or API, never both.
+    public private(set) var remote: [APIModel] = []
+    /// The name of the current model, local or API (nil when none is loaded).
     public private(set) var currentName: String?
 
     public init() {}
 
+    /// The current model when it is local (nil when it is an API model).
     public var current: LoadedModel? { currentName.flatMap { self[$0] } }
-    public var names: [String] { all.map(\.name) }
-    public var isEmpty: Bool { all.isEmpty }
+    /// The current model when it is an API model.
+    public var currentAPI: APIModel? { currentName.flatMap { api($0) } }
+    /// Every loaded name, local then API.
+    public var names: [String] { all.map(\.name) + remote.map(\.name) }
+    public var isEmpty: Bool { all.isEmpty && remote.isEmpty }
 
     public subscript(name: String) -> LoadedModel? { all.first { $0.name == name } }
+    public func api(_ name: String) -> APIModel? { remote.first { $0.name == name } }
 
     /// Adds a model (replacing one of the same name, which is released) and makes it current.
     public func add(_ model: LoadedModel) {
+        remote.removeAll { $0.name == model.name }
         if let i = all.firstIndex(where: { $0.name == model.name }) {
             all[i] = model
         } else {
@@ -28,30 +36,51 @@ public final class LoadedModels {
         currentName = model.name
     }
 
+    /// Adds an API model (replacing any model of the same name) and makes it current.
+    public func add(_ model: APIModel) {
+        all.removeAll { $0.name == model.name }
+        if let i = remote.firstIndex(where: { $0.name == model.name }) {
+            remote[i] = model
+        } else {
+            remote.append(model)
+        }
+        currentName = model.name
+    }
+
     /// Makes `name` current; false when no model has that name.
     @discardableResult
     public func use(_ name: String) -> Bool {
-        guard self[name] != nil else { return false }
+        guard self[name] != nil || api(name) != nil else { return false }
         currentName = name
         return true
     }
 
-    /// Releases a model. When it was current, the most recently loaded one left becomes current.
+    /// Releases a model, local or API. When it was current, the most recently loaded local one left
+    /// (else API one) becomes current. Returns the local model removed, if it was local.
     @discardableResult
     public func remove(_ name: String) -> LoadedModel? {
-        guard let i = all.firstIndex(where: { $0.name == name }) else { return nil }
-        let removed = all.remove(at: i)
-        if currentName == name { currentName = all.last?.name }
+        var removed: LoadedModel?
+        if let i = all.firstIndex(where: { $0.name == name }) { removed = all.remove(at: i) }
+        remote.removeAll { $0.name == name }
+        if currentName == name { currentName = all.last?.name ?? remote.last?.name }
         return removed
     }
 
-    /// The model named `name`, or a one-line error listing the loaded ones.
+    /// The local model named `name`, or a one-line error listing the loaded ones
+    /// (or saying that the name is an API model, which has no weights here).
     public func require(_ name: String) throws -> LoadedModel {
         if let m = self[name] { return m }
-        if all.isEmpty { throw CommandError.state("no model loaded — try 'load smollm2' (or 'load PATH.gguf')") }
+        if let a = api(name) { throw LoadedModels.needsWeights(a) }
+        if isEmpty { throw CommandError.state("no model loaded — try 'load smollm2' (or 'load PATH.gguf')") }
         let hint = Suggest.closest(to: name, in: names).map { " — did you mean '\($0)'?" } ?? ""
         throw CommandError.usage("no loaded model named '\(TextUtil.sanitize(name))'\(hint); loaded: "
                                  + names.joined(separator: ", "))
+    }
+
+    /// The one line for a command that needs weights, run on an API model.
+    static func needsWeights(_ a: APIModel) -> CommandError {
+        CommandError.state("\(a.name) is an API model (\(a.endpoint.display)): this needs a local model's weights — "
+                           + "'use NAME' switches to a local one (gen, chat, compare models and cascade work with API models)")
     }
 }
 
@@ -79,7 +108,7 @@ extension Session {
 
     /// The settings the current model brings (its context bounds max_tokens); none without a model.
     func adoptModelDefaults() {
-        if let m = model {
+        if let m = model, models.currentAPI == nil {
             settings.setModelDefaults(["max_tokens": String(min(256, m.model.cache.capacity))])
         } else {
             settings.setModelDefaults([:])

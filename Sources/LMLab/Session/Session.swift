@@ -77,6 +77,7 @@ public final class Session {
 
     /// The loaded model, or the one-line error saying how to load one.
     func requireModel() throws -> LoadedModel {
+        if let api = models.currentAPI { throw LoadedModels.needsWeights(api) }
         guard let model else { throw CommandError.state("no model loaded — try 'load smollm2' (or 'load PATH.gguf')") }
         return model
     }

@@ -7,9 +7,10 @@ struct CascadeCommand: Command {
     let name = "cascade"
     let topic = Topic.cascade
     let summary = "router cascade: small model first, hard queries escalate; accuracy, cost, latency, APGR"
-    let usage = "cascade tier [NAME key=value…] | cascade run [--workload FILE] [--json] | cascade explain N"
+    let usage = "cascade tier [NAME key=value…] (prices: $ per 1M tokens) | cascade run [--workload FILE] [--json] | cascade explain N"
     let examples = [
-        "cascade tier", "cascade tier gemma3 where=cloud rtt_ms=350 price_in=0.0005 price_out=0.0015",
+        "cascade tier", "cascade tier gemma3 where=cloud rtt_ms=350 price_in=0.5 price_out=1.5",
+        "cascade tier remote price_in=0.15 price_out=0.6",
         "cascade run", "cascade run --workload arithmetic --slm smollm2 --llm gemma3", "cascade run --score mean --json",
         "cascade explain 3",
     ]

@@ -104,9 +104,10 @@ enum CascadeExplainAction {
             }.joined(separator: " · "))
             let latency = tier.profile.place == .cloud
                 ? String(format: "%.2f s (%.2f s compute measured + %.0f ms round trip simulated)", r.latencies[i], ans.seconds, tier.profile.rttMilliseconds)
-                : String(format: "%.2f s measured", r.latencies[i])
+                : String(format: "%.2f s measured", r.latencies[i]) + (tier.profile.place == .api ? " over the API" : "")
+            let costKind = tier.profile.place == .api ? "from the server's usage" : "simulated"
             out.append("  \(ans.inputTokens) tokens in, \(ans.outputTokens) out · \(latency) · "
-                       + (r.costs[i] == 0 ? "$0" : String(format: "$%.7f simulated", r.costs[i])))
+                       + (r.costs[i] == 0 ? "$0" : String(format: "$%.7f %@", r.costs[i], costKind)))
             if i < a.tiers.count - 1 && i <= path.finalTier {
                 let v = a.score.value(ans)
                 let goes = router.escalates(r, from: i)

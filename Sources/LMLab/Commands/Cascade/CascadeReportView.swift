@@ -3,6 +3,15 @@ import Foundation
 /// The text `cascade run` prints from an analysis: baselines, the threshold
 /// sweep, the routers' RouteLLM figures, the frontier chart and the verdict.
 enum CascadeReportView {
+    /// Where a tier's latency and cost come from, per place.
+    static func figuresNote(_ place: CostProfile.Place) -> String {
+        switch place {
+        case .device: return "latency: measured; cost: $0 (device)"
+        case .cloud: return "latency: measured compute + simulated RTT; cost: simulated"
+        case .api: return "latency: measured over the API; cost: the server's usage × the tier's prices"
+        }
+    }
+
     /// The short report (tiers, baselines, the routers' APGR and CPT, the verdict), or with
     /// `detail` the whole: threshold sweep, every router, the frontier chart.
     static func render(_ a: CascadeAnalysis, console: Console, detail: Bool = true) -> String {
@@ -12,13 +21,20 @@ enum CascadeReportView {
         out.append(console.styled("tiers", .bold))
         for (i, t) in a.tiers.enumerated() { out.append("  \(i + 1). \(t.name) — \(t.profile.summary)") }
         for (i, t) in a.intake.enumerated() {
+            if t.withoutLogprobs > 0 {
+                out.append("  \(t.tier)'s server returned no token logprobs for \(t.withoutLogprobs) of \(t.items) answers: "
+                           + (i + 1 < a.tiers.count ? "its confidence is unknown, so those always go on to \(a.tiers[i + 1].name) — "
+                              + "a server without logprobs is usable only as the last tier"
+                              : "as the last tier it needs none"))
+            }
             if t.compact > 0 { out.append("  \(t.tier) read \(t.compact) of \(t.items) items in their compact form") }
             guard t.skipped > 0 else { continue }
-            let reasons = [(t.skippedVocabulary, "can't read the prompt"), (t.skippedContext, "do not fit its context")]
+            let reasons = [(t.skippedVocabulary, "can't read the prompt"), (t.skippedContext, "do not fit its context"),
+                           (t.failed, "API calls failed"), (t.unsupported, "choice items an API can't score")]
                 .filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
             let next = i + 1 < a.tiers.count ? "go on to \(a.tiers[i + 1].name) whatever the router says" : "count as wrong"
             out.append("  \(t.tier) could not take \(t.skipped) of \(t.items) items (\(reasons)): they \(next); "
-                       + "such a pass costs $0 and the check's time")
+                       + (t.failed > 0 ? "a failed call costs $0 and the seconds until it failed" : "such a pass costs $0 and the check's time"))
         }
 
         out.append("")
@@ -227,18 +243,20 @@ struct CascadeReportJSON: Encodable {
     var answers_computed: Int
     var answers_cached: Int
     var answers_skipped: Int
+    /// API calls that failed (also counted in answers_skipped).
+    var answers_failed: Int
     var stopped_early: Bool
     var figures: [String: String]
     var analysis: CascadeAnalysisJSON
     var items: [ItemJSON]
 
-    init(workload: String, itemsPlanned: Int, records: [ItemRecord], analysis: CascadeAnalysis, computed: Int, cached: Int, skipped: Int, stopped: Bool) {
+    init(workload: String, itemsPlanned: Int, records: [ItemRecord], analysis: CascadeAnalysis, computed: Int, cached: Int, skipped: Int, failed: Int = 0, stopped: Bool) {
         self.workload = workload
         items_planned = itemsPlanned
         items_answered = records.count
-        answers_computed = computed; answers_cached = cached; answers_skipped = skipped; stopped_early = stopped
+        answers_computed = computed; answers_cached = cached; answers_skipped = skipped; answers_failed = failed; stopped_early = stopped
         figures = Dictionary(uniqueKeysWithValues: analysis.tiers.map {
-            ($0.name, $0.profile.place == .cloud ? "latency: measured compute + simulated RTT; cost: simulated" : "latency: measured; cost: $0 (device)")
+            ($0.name, CascadeReportView.figuresNote($0.profile.place))
         })
         self.analysis = CascadeAnalysisJSON(analysis)
         items = records.map { r in

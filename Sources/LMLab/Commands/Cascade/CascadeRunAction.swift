@@ -24,6 +24,7 @@ enum CascadeRunAction {
         let seed: Int = try args.number("seed", in: 0...Int(UInt32.max)) ?? 42
 
         let rungs = try tiers.map { tier -> CascadeRunner.Rung in
+            if let api = session.models.api(tier.model) { return CascadeRunner.Rung(tier: tier, answerer: APITierAnswerer(api: api)) }
             let loaded = try session.models.require(tier.model)
             return CascadeRunner.Rung(tier: tier, model: loaded.model, cacheKey: cacheKey(loaded, session: session))
         }
@@ -37,7 +38,11 @@ enum CascadeRunAction {
         let bar = json ? nil : ProgressBar(label: "answering", total: Double(workload.items.count * rungs.count),
                                            unit: "answers", console: console)
         let result = try CascadeRunner(rungs: rungs, cache: cache).run(
-            workload.items, shouldStop: { session.interrupt.isSet }, progress: { done, _ in bar?.update(Double(done)) })
+            workload.items, shouldStop: { session.interrupt.isSet }, progress: { done, _ in bar?.update(Double(done)) },
+            failure: { tier, item, reason in
+                // One line each, on stderr so the report (and --json) stays whole; the run goes on.
+                console.note("cascade: \(tier.name) on item \(TextUtil.sanitize(item.id)): \(reason.detail) — counted as unanswered by \(tier.name)")
+            })
         bar?.finish(Double(result.records.count * rungs.count))
         do { try cache?.save() } catch {
             // The answers are in memory and this run's report is whole; only the next run loses them.
@@ -51,7 +56,7 @@ enum CascadeRunAction {
         if json {
             console.line(try JSONText.encode(CascadeReportJSON(workload: workload.name, itemsPlanned: workload.items.count,
                                                                records: result.records, analysis: analysis,
-                                                               computed: result.computed, cached: result.cached, skipped: result.skipped,
+                                                               computed: result.computed, cached: result.cached, skipped: result.skipped, failed: result.failed,
                                                                stopped: result.stopped)))
             return
         }
@@ -60,7 +65,8 @@ enum CascadeRunAction {
                                         .yellow))
         }
         console.line("answers: \(result.computed) computed now, \(result.cached) from the cache (\(cache.map { $0.folder.path } ?? "off"))"
-                     + (result.skipped > 0 ? ", \(result.skipped) passes skipped (a tier that can't take the item)" : ""))
+                     + (result.skipped - result.failed > 0 ? ", \(result.skipped - result.failed) passes skipped (a tier that can't take the item)" : "")
+                     + (result.failed > 0 ? ", \(result.failed) API calls failed (each counted as unanswered by its tier)" : ""))
         console.line(CascadeReportView.render(analysis, console: console, detail: args.flag("detail")))
     }
 

@@ -2,9 +2,10 @@ import Foundation
 
 /// `cascade tier`: list the tiers; `cascade tier NAME key=value …`: set one up.
 ///
-///     cascade tier big model=big where=cloud rtt_ms=350 price_in=0.0005 price_out=0.0015
+///     cascade tier big model=big where=cloud rtt_ms=350 price_in=0.5 price_out=1.5     (dollars per 1M tokens)
 ///     cascade tier small where=device
 ///     cascade tier big remove
+///     cascade tier remote price_in=0.15 price_out=0.6      (an API model: where is api)
 ///
 /// Without any set up, every loaded model is a tier, cheapest (fewest
 /// parameters) first; the largest runs in the simulated cloud, the others on the device.
@@ -20,13 +21,18 @@ enum CascadeTierAction {
             return
         }
         if args.json { return session.console.line(try JSONText.encode(tiers)) }
-        var t = Table(["#", "tier", "model", "where", "round trip", "$ in / 1K tok", "$ out / 1K tok", "figures"])
+        var t = Table(["#", "tier", "model", "where", "round trip", "$ in / 1M tok", "$ out / 1M tok", "figures"])
         for (i, tier) in tiers.enumerated() {
             let p = tier.profile
-            t.add(["\(i + 1)", tier.name, tier.model, p.place.rawValue + (p.place == .cloud ? " (simulated)" : ""),
-                   p.place == .cloud ? String(format: "%.0f ms", p.rttMilliseconds) : "–",
-                   String(format: "%g", p.priceInPer1K), String(format: "%g", p.priceOutPer1K),
-                   p.place == .cloud ? "latency: measured compute + simulated RTT; cost simulated" : "latency measured; $0"])
+            let roundTrip: String
+            switch p.place {
+            case .cloud: roundTrip = String(format: "%.0f ms", p.rttMilliseconds)
+            case .api: roundTrip = session.models.api(tier.model).map { String(format: "%.0f ms measured", $0.loadRoundTrip * 1000) } ?? "measured"
+            case .device: roundTrip = "–"
+            }
+            t.add(["\(i + 1)", tier.name, tier.model, p.place == .cloud ? "cloud (simulated)" : p.place == .api ? "API" : "device",
+                   roundTrip, String(format: "%g", p.priceInPerMillion), String(format: "%g", p.priceOutPerMillion),
+                   CascadeReportView.figuresNote(p.place)])
         }
         session.console.line(t.render(console: session.console))
     }
@@ -39,7 +45,8 @@ enum CascadeTierAction {
             return
         }
         let defaults = tiers(session: session, names: nil, allowOne: true).first { $0.name == name }
-        var tier = session.cascade.configured[name] ?? defaults ?? Tier(name: name, model: name, profile: .device)
+        var tier = session.cascade.configured[name] ?? defaults
+            ?? Tier(name: name, model: name, profile: session.models.api(name) != nil ? .api : .device)
         for setting in settings {
             let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[1].isEmpty else {
@@ -53,22 +60,34 @@ enum CascadeTierAction {
                 return v
             }
             switch key {
-            case "model": tier.model = value
+            case "model":
+                tier.model = value
+                // A tier moved onto an API model goes where that model is.
+                if session.models.api(value) != nil { tier.profile.place = .api }
+                else if tier.profile.place == .api { tier.profile.place = .device }
             case "where":
                 guard let place = CostProfile.Place(rawValue: value) else {
-                    throw CommandError.usage("where is device or cloud, got '\(TextUtil.sanitize(value))'")
+                    throw CommandError.usage("where is device, cloud or api, got '\(TextUtil.sanitize(value))'")
                 }
                 tier.profile.place = place
             case "rtt_ms": tier.profile.rttMilliseconds = try number()
-            case "price_in": tier.profile.priceInPer1K = try number()
-            case "price_out": tier.profile.priceOutPer1K = try number()
+            // Dollars per million tokens, the unit providers quote.
+            case "price_in": tier.profile.priceInPerMillion = try number()
+            case "price_out": tier.profile.priceOutPerMillion = try number()
             default:
                 let keys = ["model", "where", "rtt_ms", "price_in", "price_out"]
                 let hint = Suggest.closest(to: key, in: keys).map { " — did you mean '\($0)'?" } ?? ""
                 throw CommandError.usage("unknown tier setting '\(TextUtil.sanitize(key))'\(hint); one of: " + keys.joined(separator: ", "))
             }
         }
-        guard session.models[tier.model] != nil else {
+        // An API model runs only where it is; a local one can't be an API.
+        if session.models.api(tier.model) != nil, tier.profile.place != .api {
+            throw CommandError.usage("tier \(name): \(tier.model) is an API model, so where=api (it can't run on the device or a simulated cloud)")
+        }
+        if session.models[tier.model] != nil, tier.profile.place == .api {
+            throw CommandError.usage("tier \(name): where=api needs an API model (load api:URL#MODEL); \(tier.model) is local")
+        }
+        guard session.models[tier.model] != nil || session.models.api(tier.model) != nil else {
             throw CommandError.state("tier \(name): no loaded model named '\(TextUtil.sanitize(tier.model))' (loaded: "
                                      + (session.models.names.isEmpty ? "none" : session.models.names.joined(separator: ", ")) + ")")
         }
@@ -76,13 +95,18 @@ enum CascadeTierAction {
     }
 
     /// The tiers a run uses, cheapest first. `names` picks tiers (by tier or model name) in that order.
+    /// API models come after the local ones; with one loaded, no local tier is simulated as a cloud.
     static func tiers(session: Session, names: [String]?, allowOne: Bool = false) -> [Tier] {
         let loaded = session.models.all.sorted { $0.parameterCount < $1.parameterCount }
-        let largest = loaded.last?.name
+        let largest = session.models.remote.isEmpty ? loaded.last?.name : nil
         var tiers: [Tier] = []
         for m in loaded {
             let set = session.cascade.configured.values.filter { $0.model == m.name }.sorted { $0.name < $1.name }
             tiers += set.isEmpty ? [Tier(name: m.name, model: m.name, profile: m.name == largest && loaded.count > 1 ? .cloud : .device)] : set
+        }
+        for a in session.models.remote {
+            let set = session.cascade.configured.values.filter { $0.model == a.name }.sorted { $0.name < $1.name }
+            tiers += set.isEmpty ? [Tier(name: a.name, model: a.name, profile: .api)] : set
         }
         guard let names else { return tiers }
         return names.compactMap { n in tiers.first { $0.name == n } ?? tiers.first { $0.model == n } }

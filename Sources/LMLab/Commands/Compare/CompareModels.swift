@@ -3,19 +3,22 @@ import LMEngine
 
 /// `compare models PROMPT`: the same prompt through every loaded model, side by
 /// side — how each tokenizes it, what each expects next, what each writes
-/// greedily, how fast, and how much memory each takes.
+/// greedily, how fast, and how much memory each takes. An API model takes part
+/// with what its server reports: usage, the first token's logprobs, measured times.
 enum CompareModels {
     static let flags = [
         Arguments.Flag("max", value: "N", "greedy tokens to generate per model (default 24)"),
         Arguments.Flag.json("with every model's figures"),
     ]
 
-    struct Candidate: Codable { var id: Int32; var piece: String; var probability: Float }
-    /// One model's figures for the prompt.
+    /// `id` is nil for an API model: its server names pieces, not ids.
+    struct Candidate: Codable { var id: Int32?; var piece: String; var probability: Float }
+    /// One model's figures for the prompt (nil: not known for an API model).
     struct Row: Codable {
-        var model: String; var file: String; var parameters: Int
-        var prompt_tokens: Int; var top: [Candidate]; var continuation: String; var new_tokens: Int
-        var prefill_tokens_per_s: Double; var decode_tokens_per_s: Double; var memory_bytes: Int
+        var model: String; var file: String; var parameters: Int?
+        var prompt_tokens: Int?; var top: [Candidate]; var continuation: String; var new_tokens: Int?
+        var prefill_tokens_per_s: Double?; var decode_tokens_per_s: Double?; var memory_bytes: Int?
+        var time_to_first_token_s: Double?
     }
     struct JSONOutput: Codable { var prompt: String; var models: [Row] }
 
@@ -29,30 +32,36 @@ enum CompareModels {
             try session.interrupt.check()
             rows.append(try measure(loaded, prompt: prompt, maxTokens: maxTokens, session: session))
         }
+        for api in session.models.remote {
+            try session.interrupt.check()
+            rows.append(try measure(api, prompt: prompt, maxTokens: maxTokens, session: session))
+        }
         let console = session.console
         if args.json { return console.line(try JSONText.encode(JSONOutput(prompt: prompt, models: rows))) }
 
         var t = Table([""] + rows.map { console.styled($0.model, .bold) },
                       alignments: [.left] + rows.map { _ in .left })
         t.add(["file"] + rows.map(\.file))
-        t.add(["parameters"] + rows.map { TextUtil.count($0.parameters) })
-        t.add(["prompt tokens"] + rows.map { "\($0.prompt_tokens)" })
+        t.add(["parameters"] + rows.map { $0.parameters.map(TextUtil.count) ?? "?" })
+        t.add(["prompt tokens"] + rows.map { $0.prompt_tokens.map(String.init) ?? "?" })
         for rank in 0..<5 {
             t.add(["next #\(rank + 1)"] + rows.map { r in
                 rank < r.top.count ? "\"" + TokensCommand.visible(r.top[rank].piece) + "\" "
                     + String(format: "%.3f", r.top[rank].probability) : ""
             })
         }
-        t.add(["prefill tok/s"] + rows.map { String(format: "%.0f", $0.prefill_tokens_per_s) })
-        t.add(["decode tok/s"] + rows.map { String(format: "%.1f", $0.decode_tokens_per_s) })
-        t.add(["memory"] + rows.map { TextUtil.bytes($0.memory_bytes) })
+        t.add(["prefill tok/s"] + rows.map { $0.prefill_tokens_per_s.map { String(format: "%.0f", $0) } ?? "–" })
+        t.add(["first token"] + rows.map { $0.time_to_first_token_s.map { String(format: "%.0f ms", $0 * 1000) } ?? "–" })
+        t.add(["decode tok/s"] + rows.map { $0.decode_tokens_per_s.map { String(format: "%.1f", $0) } ?? "–" })
+        t.add(["memory"] + rows.map { $0.memory_bytes.map(TextUtil.bytes) ?? "none here (API)" })
         console.line(t.render(console: console))
         console.line()
         console.line("greedy continuation (\(maxTokens) tokens at most):")
         for r in rows {
             console.line(console.styled(r.model, .bold) + ": " + TextUtil.sanitize(r.continuation.replacingOccurrences(of: "\n", with: "↵")))
         }
-        console.line(console.styled("tok/s measured just now on this machine; memory = mapped weights + KV cache in use + buffers",
+        console.line(console.styled("tok/s measured just now on this machine; memory = mapped weights + KV cache in use + buffers"
+                                    + (session.models.remote.isEmpty ? "" : "; API models: times measured here over the network, tokens from the server's usage"),
                                     .dim))
     }
 
@@ -79,6 +88,25 @@ enum CompareModels {
         return Row(model: loaded.name, file: loaded.url.lastPathComponent, parameters: loaded.parameterCount,
                    prompt_tokens: ids.count, top: top, continuation: text, new_tokens: result.stats.newTokens,
                    prefill_tokens_per_s: result.stats.prefillTokensPerSecond,
-                   decode_tokens_per_s: result.stats.decodeTokensPerSecond, memory_bytes: loaded.memory.total)
+                   decode_tokens_per_s: result.stats.decodeTokensPerSecond, memory_bytes: loaded.memory.total,
+                   time_to_first_token_s: result.stats.timeToFirstToken)
+    }
+
+    /// One greedy streamed completion asking for the top 5 alternatives per token:
+    /// the first token's alternatives are the "next" rows.
+    static func measure(_ api: APIModel, prompt: String, maxTokens: Int, session: Session) throws -> Row {
+        let answer: OpenAIClient.StreamedAnswer
+        do {
+            answer = try api.client.streamCompletion(.init(prompt: prompt, maxTokens: maxTokens, temperature: 0, logprobs: 5),
+                                                     shouldStop: { session.interrupt.isSet })
+        } catch let failure as APIFailure {
+            if failure.kind == .interrupted { throw CommandError.interrupted }
+            throw CommandError.failed("\(api.name): \(failure.detail)")
+        }
+        let top = (answer.tokens.first?.alternatives ?? [:]).sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+            .prefix(5).map { Candidate(id: nil, piece: $0.key, probability: Float(exp($0.value))) }
+        return Row(model: api.name, file: "API " + api.endpoint.display, parameters: nil, prompt_tokens: answer.promptTokens,
+                   top: top, continuation: answer.text, new_tokens: answer.completionTokens, prefill_tokens_per_s: nil,
+                   decode_tokens_per_s: answer.decodeTokensPerSecond, memory_bytes: nil, time_to_first_token_s: answer.timeToFirstToken)
     }
 }

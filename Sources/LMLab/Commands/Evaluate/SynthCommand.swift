@@ -8,7 +8,7 @@ struct SynthCommand: Command {
     let name = "synth"
     let topic = Topic.evaluate
     let summary = "write a random-weight model of any architecture and size (speed, memory, agreement) to bench"
-    let usage = "synth ARCH (--params SIZE | --like MODEL) [--type q4_0|q8_0|f16|f32|q4_k|q6_k|q4_k_m] [--seed N] [--out FILE.gguf]"
+    let usage = "synth ARCH (--params SIZE | --like MODEL) [--type q4_0|q8_0|f16|f32|q4_k|q6_k|q4_k_m] [--seed N] [--out FILE.gguf] [--plan]"
     let positionals: ClosedRange<Int>? = 1...1
     let examples = ["synth llama --params 1B", "synth qwen3 --like qwen3-0.6b --type q4_k_m",
                     "synth llama --params 350M --type q8_0; load synth-llama-350M-q8_0; bench"]
@@ -18,6 +18,7 @@ struct SynthCommand: Command {
         Arguments.Flag("type", value: "T", "weight type (default q4_0; q4_k_m: Q4_K with attn_v and ffn_down in Q6_K)"),
         Arguments.Flag("seed", value: "N", "the random weights' seed (default 1): the same seed writes the same file"),
         Arguments.Flag("out", value: "FILE", "where to write (default: models/synth-ARCH-SIZE-TYPE.gguf)"),
+        Arguments.Flag("plan", "only the shape, parameters and bytes: nothing is written (instant, even for 70B)"),
     ]
 
     /// Real models' shapes (layers, width, heads, kv heads, MLP, vocabulary, head size), from their GGUF metadata.
@@ -71,6 +72,18 @@ struct SynthCommand: Command {
         let mixture = typeName == "q4_k_m"
         let seed: UInt64 = try args.number("seed", in: 0...UInt64(Int64.max)) ?? 1
         let bytes = SyntheticModel.tensorBytes(shape, type: weightType, architecture: architecture, mixture: mixture) ?? 0
+        let console = session.console
+        let parameters = SyntheticModel.parameters(shape, layout: type.syntheticLayout(shape)!)
+        session.figures["parameters"] = Double(parameters)
+        session.figures["weights_mib"] = Double(bytes) / 1_048_576
+        console.line("shape: \(architecture), \(shape.layers) layers × width \(shape.embedding), \(shape.heads)/\(shape.kvHeads) heads of \(shape.headDim), "
+                     + "MLP \(shape.feedForward), vocabulary \(TextUtil.grouped(shape.vocabulary)) — "
+                     + "\(TextUtil.count(parameters)) parameters, \(TextUtil.bytes(bytes)) in \(typeName)")
+        // A plan needs no memory and no disk: the figures above are worked out from the shape.
+        if args.flag("plan") {
+            console.line("(--plan: nothing written; without it, synth writes the file and says how to load it)")
+            return
+        }
         // The writer holds the tensors in memory before the file is written, and loading maps it again.
         if let available = session.availableMemory(), bytes > available * 8 / 10 {
             throw CommandError.state("a \(sizeLabel) model in \(typeName) needs \(TextUtil.bytes(bytes)); "
@@ -78,11 +91,6 @@ struct SynthCommand: Command {
         }
         let url = args.options["out"].map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) }
             ?? ModelLocator.downloadFolder(home: session.home).appendingPathComponent("synth-\(architecture)-\(sizeLabel)-\(typeName).gguf")
-        let console = session.console
-        let parameters = SyntheticModel.parameters(shape, layout: type.syntheticLayout(shape)!)
-        console.line("shape: \(architecture), \(shape.layers) layers × width \(shape.embedding), \(shape.heads)/\(shape.kvHeads) heads of \(shape.headDim), "
-                     + "MLP \(shape.feedForward), vocabulary \(TextUtil.grouped(shape.vocabulary)) — "
-                     + "\(TextUtil.count(parameters)) parameters, \(TextUtil.bytes(bytes)) in \(typeName)")
         let start = Date()
         do {
             try SyntheticModel.write(shape, architecture: architecture, type: weightType, mixture: mixture, to: url, seed: seed,

@@ -16,6 +16,7 @@ struct ChatCommand: Command {
     ]
 
     func run(_ args: Arguments, session: Session) throws {
+        if let api = session.models.currentAPI { return try APIChat.run(args, api: api, session: session) }
         let loaded = try session.requireModel()
         guard let template = loaded.chatTemplate else {
             throw CommandError.state("\(loaded.name) has no chat template; use `gen` for plain text")

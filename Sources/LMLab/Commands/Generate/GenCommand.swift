@@ -37,6 +37,7 @@ struct GenCommand: Command {
     }
 
     func run(_ args: Arguments, session: Session) throws {
+        if let api = session.models.currentAPI { return try APIGen.run(args, api: api, session: session) }
         let loaded = try session.requireModel()
         let prompt = args.text
         guard !prompt.isEmpty else { throw CommandError.usage("gen needs a text to continue, e.g. gen Once upon a time") }
@@ -82,6 +83,8 @@ struct GenCommand: Command {
         session.figures["ttft_ms"] = stats.timeToFirstToken * 1000
         session.figures["prefill_tps"] = stats.prefillTokensPerSecond
         session.figures["decode_tps"] = stats.decodeTokensPerSecond
+        session.figures["output_hash"] = GenCommand.hash(result.ids)
+        session.figures["repeated_trigram_pct"] = GenCommand.repeatedTrigramShare(result.ids) * 100
         if probs, let lowest = probabilities.min() {
             session.figures["lowest_probability"] = Double(lowest)
             session.figures["unsure_tokens"] = Double(probabilities.filter { $0 < 0.5 }.count)
@@ -120,6 +123,28 @@ struct GenCommand: Command {
             withProbability(String(format: "%.1f", Double(tenth) / 10), Float(tenth) / 10, console: console)
         }
         return "probability: " + swatches.joined(separator: " ") + " (red: the model was guessing · green: it was sure)"
+    }
+
+    /// FNV-1a over the token ids, cut to 48 bits so it is exact as a figure (a Double):
+    /// two runs wrote the same tokens exactly when their hashes are equal (barring a
+    /// collision), which is how lesson 5 checks that a seed repeats a sampled text.
+    static func hash(_ ids: [Int32]) -> Double {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for id in ids {
+            for byte in withUnsafeBytes(of: id.littleEndian, Array.init) { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        }
+        return Double(h & 0xFFFF_FFFF_FFFF)
+    }
+
+    /// The share of the text's token trigrams that already occurred earlier in it: 0 for
+    /// text that never repeats itself, near 1 for a loop. (0 when there are under 4 tokens.)
+    static func repeatedTrigramShare(_ ids: [Int32]) -> Double {
+        guard ids.count >= 4 else { return 0 }
+        var seen = Set<[Int32]>(), repeated = 0
+        for i in 0...(ids.count - 3) {
+            if !seen.insert(Array(ids[i..<(i + 3)])).inserted { repeated += 1 }
+        }
+        return Double(repeated) / Double(ids.count - 2)
     }
 
     static func checkFits(_ count: Int, model: DecoderModel) throws {

@@ -26,6 +26,9 @@ struct SpeculativeGen {
         var plain_tokens_per_s: Double
         var speedup: Double
         var draft_share: Double
+        /// One verifier pass over a round's draft, in plain one-token decoding steps of the
+        /// same run: what checking K tokens at once costs on this machine (0 when unknown).
+        var verify_pass_in_plain_steps: Double
         /// Greedy only: whether the text equals plain greedy decoding's, token for token.
         var identical_to_plain: Bool?
         var stop_reason: String
@@ -97,6 +100,8 @@ struct SpeculativeGen {
             acceptance_by_position: byPosition, tokens_per_s: rate, plain_tokens_per_s: plainRate,
             speedup: plainRate > 0 ? rate / plainRate : 0,
             draft_share: stats.decodeSeconds > 0 ? stats.draftSeconds / stats.decodeSeconds : 0,
+            verify_pass_in_plain_steps: stats.rounds > 0 && plain.stats.decodeTokensPerSecond > 0
+                ? (stats.decodeSeconds - stats.draftSeconds) / Double(stats.rounds) * plain.stats.decodeTokensPerSecond : 0,
             identical_to_plain: greedy ? result.ids == plain.ids : nil, stop_reason: stats.stopReason.rawValue)
         record(figures)
         if json {
@@ -148,6 +153,8 @@ struct SpeculativeGen {
         session.figures["spec_tps"] = f.tokens_per_s
         session.figures["plain_tps"] = f.plain_tokens_per_s
         session.figures["speedup"] = f.speedup
+        session.figures["draft_share"] = f.draft_share
+        session.figures["verify_pass_in_plain_steps"] = f.verify_pass_in_plain_steps
         session.figures["acceptance_first"] = f.acceptance_by_position.first ?? 0
         session.figures["acceptance_last"] = f.acceptance_by_position.last ?? 0
         if let same = f.identical_to_plain { session.figures["identical"] = same ? 1 : 0 }
@@ -171,7 +178,9 @@ struct SpeculativeGen {
         }
         lines.append(String(format: "  %.1f tokens/s with drafting, %.1f without (plain decoding of the same prompt, this run) → %.2f× %@",
                             f.tokens_per_s, f.plain_tokens_per_s, f.speedup, f.speedup >= 1 ? "speed-up" : "(a slow-down)"))
-        lines.append(String(format: "  the drafter took %.0f%% of the time after the prompt", f.draft_share * 100))
+        lines.append(String(format: "  the drafter took %.0f%% of the time after the prompt", f.draft_share * 100)
+                     + (f.verify_pass_in_plain_steps > 0
+                        ? String(format: "; a verifier pass cost %.1f plain one-token steps", f.verify_pass_in_plain_steps) : ""))
         if let same = f.identical_to_plain {
             lines.append(same ? "  identical to plain greedy decoding, token for token"
                               : console.styled("  differs from plain greedy decoding", .red))

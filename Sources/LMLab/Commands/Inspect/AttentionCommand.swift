@@ -76,6 +76,12 @@ struct AttentionCommand: Command {
             let queries = Double(max(1, T - 1))
             let best = sums.map { $0.map { row in row.indices.max { row[$0] < row[$1] } ?? 0 } }
             let means = sums.enumerated().map { (l, hs) in hs.enumerated().map { (h, row) in row[best[l][h]] / queries } }
+            let sinks = best.flatMap { $0 }.filter { $0 == 0 }.count
+            let allHeads = c.layers * c.heads
+            session.figures["sink_heads"] = Double(sinks)
+            session.figures["heads"] = Double(allHeads)
+            // The mean weight every head puts on position 0, over queries 1…T−1.
+            session.figures["sink_weight_pct"] = 100 * sums.flatMap { $0 }.reduce(0) { $0 + ($1.first ?? 0) / queries } / Double(max(1, allHeads))
             if args.json {
                 console.line(try JSONText.encode(JSONSummary(tokens: tokens, most_attended: best, mean_weight: means)))
                 return
@@ -86,9 +92,9 @@ struct AttentionCommand: Command {
                 t.add(["\(l)"] + (0..<c.heads).map { h in "\(best[l][h]) " + String(format: "%3.0f%%", means[l][h] * 100) })
             }
             console.line(t.render(console: console))
-            let sinks = best.flatMap { $0 }.filter { $0 == 0 }.count
-            console.line("\(sinks) of \(c.layers * c.heads) heads look hardest at position 0 "
-                         + "(\(InspectInput.quoted(ids[0], model.tokenizer))): the first token acts as an attention sink")
+            // The sink is named only when most heads show it, so the sentence never outruns the count.
+            console.line("\(sinks) of \(allHeads) heads look hardest at position 0 (\(InspectInput.quoted(ids[0], model.tokenizer)))"
+                         + (sinks * 2 > allHeads ? ": the first token acts as an attention sink" : ""))
             return
         }
 

@@ -31,6 +31,16 @@ struct InfoCommand: Command {
         session.figures["embedding_share_pct"] = 100 * Double(b.parts.first { $0.component == .embeddings }?.parameters ?? 0) / Double(total)
         session.figures["kv_bytes_per_token"] = Double(b.kvCacheBytesPerToken)
         session.figures["flops_per_token"] = Double(b.flopsPerToken)
+        // What lesson 2's prose says about the budget, so its verdicts can say it from the file.
+        func share(_ components: [ParameterBudget.Component]) -> Double {
+            100 * Double(b.parts.filter { components.contains($0.component) }.reduce(0) { $0 + $1.parameters }) / Double(total)
+        }
+        session.figures["mlp_share_pct"] = share([.mlpGate, .mlpUp, .mlpDown])
+        session.figures["attention_share_pct"] = share([.attentionQ, .attentionK, .attentionV, .attentionOutput])
+        session.figures["output_tied"] = b.outputTied ? 1 : 0
+        session.figures["vocabulary"] = Double(c.vocabulary)
+        session.figures["d_model"] = Double(c.embedding)
+        session.figures["layers"] = Double(c.layers)
         if args.json {
             let out = JSONOutput(
                 model: loaded.name, architecture: c.architecture, layers: c.layers, embedding: c.embedding,

@@ -21,6 +21,10 @@ struct LayersCommand: Command {
         }
         session.console.line(t.render(console: session.console))
         let inLayers = budget.layers.reduce(0) { $0 + $1.parameters }
+        session.figures["layers"] = Double(budget.layers.count)
+        session.figures["layer_parameters_min"] = Double(budget.layers.map(\.parameters).min() ?? 0)
+        session.figures["layer_parameters_max"] = Double(budget.layers.map(\.parameters).max() ?? 0)
+        session.figures["layers_share_pct"] = Double(inLayers) / Double(max(1, budget.total)) * 100
         session.console.line(String(format: "%d layers hold %@ parameters (%.1f%% of the model); the rest is embeddings, output head and final norm",
                                     budget.layers.count, TextUtil.count(inLayers) as NSString,
                                     Double(inLayers) / Double(max(1, budget.total)) * 100))

@@ -41,6 +41,12 @@ struct LensCommand: Command {
             return JSONLayer(layer: l, id: top.id, piece: TokensCommand.pieceText(top.id, tokenizer), probability: top.probability,
                              final_token_probability: dist.probabilities[Int(ownTop.id)])
         }
+        // The layer from which the lens agrees with the model for good: every layer from
+        // there to the last has the model's own next token on top.
+        let settled = (layers.lastIndex { $0.id != ownTop.id }).map { $0 + 1 } ?? 0
+        session.figures["answer_layer"] = Double(settled)
+        session.figures["layers"] = Double(c.layers)
+        session.figures["answer_probability"] = Double(ownTop.probability)
         let console = session.console
         if args.json {
             console.line(try JSONText.encode(JSONOutput(text: text, layers: layers, model_id: ownTop.id,

@@ -61,6 +61,11 @@ struct TensorCommand: Command {
         let bins: Int = try args.number("bins", in: 1...200) ?? 20
         let stats = TensorStatistics(gguf: gguf, tensor: info, bins: bins)
         let first = Array(TensorStatistics.row(gguf, info, 0).prefix(8))
+        let largest = max(abs(Double(stats.min)), abs(Double(stats.max)))
+        session.figures["bits_per_weight"] = Double(info.byteCount * 8) / Double(max(1, stats.count))
+        session.figures["tensor_std"] = stats.standardDeviation
+        session.figures["tensor_largest"] = largest
+        session.figures["near_zero_pct"] = TensorCommand.nearZeroShare(gguf, info, largest: largest) * 100
         if json {
             console.line(try JSONText.encode(JSONOutput(
                 name: info.name, shape: Array(info.dims.reversed()), type: info.type.name, bytes: info.byteCount,
@@ -92,6 +97,18 @@ struct TensorCommand: Command {
         console.line(Charts.barChart(items, width: 40, format: { TextUtil.grouped(Int($0)) }, console: console))
         console.line()
         console.line("first values: " + first.map { TensorCommand.number($0) }.joined(separator: "  "))
+    }
+
+    /// The share of values within a tenth of the largest magnitude from zero: how much
+    /// of the tensor a "narrow bell" puts near zero, measured rather than read off the bars.
+    static func nearZeroShare(_ gguf: GGUFFile, _ info: GGUFTensorInfo, largest: Double) -> Double {
+        var near = 0, all = 0
+        for r in 0..<info.rowCount {
+            let row = TensorStatistics.row(gguf, info, r)
+            near += row.reduce(0) { abs(Double($1)) <= largest / 10 ? $0 + 1 : $0 }
+            all += row.count
+        }
+        return all > 0 ? Double(near) / Double(all) : 0
     }
 
     /// A value short enough for a table: 4 significant digits.

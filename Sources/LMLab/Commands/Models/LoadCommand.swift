@@ -2,15 +2,19 @@ import Foundation
 import LMEngine
 
 /// `load PATH|NAME|ollama:MODEL[:TAG] [as NAME]`: map a GGUF file (Ollama's blobs in place), build its model, print a one-screen summary.
+/// `load api:URL#MODEL` holds a model on an OpenAI-compatible server instead (LoadAPIModel).
 /// Several models can be loaded at once, each under its own name; the one
 /// loaded last becomes current (`use NAME` switches).
 struct LoadCommand: Command {
     let name = "load"
     let topic = Topic.models
     let summary = "load a GGUF model by name or path (several at once: `as NAME`) and show its summary"
-    let usage = "load NAME|PATH.gguf|ollama:MODEL[:TAG]|MODEL.bin (llama2.c) [as NAME] [--context N]"
-    let examples = ["load smollm2", "load ollama:qwen3:4b", "load gemma3 as big", "load models/gemma-3-270m-q4_k_m.gguf", "load smollm2 --context 1024"]
-    let flags = [Arguments.Flag("context", value: "N", "context length to allocate (default: the model's)")]
+    let usage = "load NAME|PATH.gguf|ollama:MODEL[:TAG]|MODEL.bin (llama2.c)|api:URL#MODEL [as NAME] [--context N] [--key-env VAR] [--timeout S]"
+    let examples = ["load smollm2", "load ollama:qwen3:4b", "load gemma3 as big", "load models/gemma-3-270m-q4_k_m.gguf", "load smollm2 --context 1024",
+                    "load api:http://127.0.0.1:8080/v1#smollm2 as remote --key-env LMLAB_KEY"]
+    let flags = [Arguments.Flag("context", value: "N", "context length to allocate (default: the model's)"),
+                 Arguments.Flag("key-env", value: "VAR", "api: read the API key from this environment variable (never typed, never stored)"),
+                 Arguments.Flag("timeout", value: "S", "api: seconds to wait to connect and between pieces of an answer (default 30)")]
 
     func complete(_ previous: [String], session: Session) -> [String] {
         if previous.isEmpty { return ModelLocator.candidates(home: session.home) }
@@ -21,6 +25,13 @@ struct LoadCommand: Command {
         let p = args.positionals
         guard p.count == 1 || (p.count == 3 && p[1] == "as"), let word = args.positional(0) else {
             throw CommandError.usage("usage: \(usage)")
+        }
+        if word.hasPrefix(APIEndpoint.prefix) {
+            if args.options["context"] != nil { throw CommandError.usage("--context is for local models; an API model's context is the server's") }
+            return try LoadAPIModel.run(word: word, alias: p.count == 3 ? p[2] : nil, args, session: session)
+        }
+        if args.options["key-env"] != nil || args.options["timeout"] != nil {
+            throw CommandError.usage("--key-env and --timeout are for API models (load api:URL#MODEL)")
         }
         let context: Int? = try args.number("context", in: 16...1_048_576)
         let (fileName, url) = try ModelLocator.resolve(word, home: session.home)

@@ -18,8 +18,13 @@ enum LoadedModelsView {
                    TextUtil.bytes(mem.kvCacheUsed) + " / " + TextUtil.bytes(mem.kvCacheReserved),
                    TextUtil.bytes(mem.buffers), TextUtil.bytes(mem.total)])
         }
+        for a in session.models.remote {
+            let current = a.name == session.models.currentName
+            t.add([current ? "*" : "", current ? console.styled(a.name, .bold) : a.name,
+                   "API " + TextUtil.sanitize(a.endpoint.display), "–", "none here", "–", "–", "–"])
+        }
         var lines = [t.render(console: console)]
-        var footer = "\(session.models.all.count) loaded, \(TextUtil.bytes(sum)) in all (* = current; 'use NAME' switches)"
+        var footer = "\(session.models.all.count + session.models.remote.count) loaded, \(TextUtil.bytes(sum)) in all (* = current; 'use NAME' switches)"
         if let available = session.availableMemory() { footer += " · \(TextUtil.bytes(available)) available" }
         lines.append(footer)
         lines.append(console.styled("total = mapped weights + re-quantized copies + KV cache in use + buffers; "

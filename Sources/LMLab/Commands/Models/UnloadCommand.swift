@@ -14,11 +14,19 @@ struct UnloadCommand: Command {
     }
 
     func run(_ args: Arguments, session: Session) throws {
-        let m = try args.positional(0).map { try session.models.require($0) } ?? session.requireModel()
-        let wasCurrent = m.name == session.models.currentName
-        session.models.remove(m.name)
+        // An API model has no memory here to free; unloading only forgets it (and its key).
+        let name: String
+        if let word = args.positional(0), let api = session.models.api(word) {
+            name = api.name
+        } else if args.positional(0) == nil, let api = session.models.currentAPI {
+            name = api.name
+        } else {
+            name = try args.positional(0).map { try session.models.require($0) }?.name ?? session.requireModel().name
+        }
+        let wasCurrent = name == session.models.currentName
+        session.models.remove(name)
         if wasCurrent { session.adoptModelDefaults() }
-        var message = "unloaded \(m.name)"
+        var message = "unloaded \(name)"
         if wasCurrent, let now = session.models.currentName { message += "; the current model is now \(now)" }
         session.console.line(message)
     }

@@ -15,6 +15,11 @@ struct UseCommand: Command {
 
     func run(_ args: Arguments, session: Session) throws {
         let name = args.positionals[0]
+        if let api = session.models.api(name) {
+            session.models.use(api.name)
+            session.adoptModelDefaults()
+            return session.console.line("now using \(api.name) (\(api.endpoint.display))")
+        }
         try session.switchModel(to: name)
         let m = try session.requireModel()
         session.console.line("now using \(m.name) (\(TextUtil.sanitize(m.url.lastPathComponent)))")

@@ -37,10 +37,12 @@ struct ServeCommand: Command {
             }
             options.apiKey = key
         }
+        // Serving an API model would relay a remote server: the lab serves only weights it holds.
+        if let api = args.positionals.lazy.compactMap({ session.models.api($0) }).first { throw LoadedModels.needsWeights(api) }
         for model in args.positionals where session.models[model] == nil {
             try session.registry.execute("load \(model)", session: session)
         }
-        guard !session.models.isEmpty else {
+        guard !session.models.all.isEmpty else {
             throw CommandError.state("no model loaded — give one (serve smollm2) or load one first")
         }
         let models = args.positionals.isEmpty ? session.models.all : args.positionals.compactMap { session.models[$0] }

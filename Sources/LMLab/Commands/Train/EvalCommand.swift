@@ -60,6 +60,8 @@ struct EvalCommand: Command {
         }
         bar?.finish(Double(result.items.count))
         session.figures["exact_match_pct"] = result.accuracy * 100
+        session.figures["problems"] = Double(result.items.count)
+        session.figures["shots"] = Double(shots)
         if json {
             struct Report: Encodable {
                 let model: String, task: String, shots: Int, count: Int, correct: Int, accuracy: Double, seconds: Double

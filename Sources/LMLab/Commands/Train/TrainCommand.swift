@@ -26,9 +26,9 @@ struct TrainCommand: Command {
         return files.filter { $0.hasSuffix(".json") }.map { folder + "/" + $0 }.sorted()
     }
 
-    /// Where a recipe's checkpoint lives: models/.cache/NAME.ckpt beside the output (git-ignored).
-    static func checkpointURL(_ recipe: TrainingRecipe) -> URL {
-        recipe.outputURL.deletingLastPathComponent().appendingPathComponent(".cache/\(recipe.name).ckpt")
+    /// Where a recipe's checkpoint lives: $LMLAB_HOME/checkpoints/NAME.ckpt.
+    static func checkpointURL(_ recipe: TrainingRecipe, home: URL) -> URL {
+        LabPath.checkpoints(home: home).appendingPathComponent("\(recipe.name).ckpt")
     }
 
     func run(_ args: Arguments, session: Session) throws {
@@ -50,7 +50,7 @@ struct TrainCommand: Command {
         do { trainer = try Trainer(recipe: recipe) { console.line($0) } } catch let e as TrainingError {
             throw CommandError.failed(e.description)
         }
-        let checkpoint = TrainCommand.checkpointURL(recipe)
+        let checkpoint = TrainCommand.checkpointURL(recipe, home: session.home)
         if args.flag("resume") {
             do { try trainer.resume(from: checkpoint) } catch let e as TrainingError { throw CommandError.failed(e.description) }
             console.line("resumed \(recipe.name) at step \(trainer.step) from \(checkpoint.path)")
