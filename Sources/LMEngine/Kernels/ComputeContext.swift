@@ -113,21 +113,21 @@ public final class ComputeContext {
     }
 
     func bytes(_ count: Int) -> UnsafeMutableRawPointer {
-        if count > byteScratchCapacity {
-            byteScratch.deallocate()
-            byteScratchCapacity = max(count, byteScratchCapacity * 2)
-            byteScratch = .allocate(byteCount: byteScratchCapacity, alignment: 64)
-        }
-        return byteScratch
+        grow(&byteScratch, &byteScratchCapacity, to: count)
     }
 
     func activationScaleBytes(_ count: Int) -> UnsafeMutableRawPointer {
-        if count > scaleScratchCapacity {
-            scaleScratch.deallocate()
-            scaleScratchCapacity = max(count, scaleScratchCapacity * 2)
-            scaleScratch = .allocate(byteCount: scaleScratchCapacity, alignment: 64)
+        grow(&scaleScratch, &scaleScratchCapacity, to: count)
+    }
+
+    /// A grow-only scratch buffer of at least `count` bytes (doubling, 64-byte aligned).
+    private func grow(_ buffer: inout UnsafeMutableRawPointer, _ capacity: inout Int, to count: Int) -> UnsafeMutableRawPointer {
+        if count > capacity {
+            buffer.deallocate()
+            capacity = max(count, capacity * 2)
+            buffer = .allocate(byteCount: capacity, alignment: 64)
         }
-        return scaleScratch
+        return buffer
     }
 
     /// `perWorker` floats for each of the pool's workers: worker k uses

@@ -121,6 +121,21 @@ public enum Q6_KFormat: BlockFormat {
         return hsum8(acc)
     }
 
+    /// Group m of half h (weights 128h + 32m …+31): the 32 unsigned codes (0…63) as bytes
+    /// in element order — low nibble from ql[64h + 32(m&1) + l] (the high nibble for m ≥ 2),
+    /// high two bits from bits 2m of qh[32h + l] (`qh`: those 32 bytes) — and the scales
+    /// of its two sub-blocks, 8h + 2m in Int16 lanes 0…7 and the next in lanes 8…15.
+    @inline(__always)
+    static func group(_ x: UnsafeRawPointer, _ h: Int, _ m: Int, _ qh: __m256i) -> (codes: __m256i, scales: __m256i) {
+        let lowNibbles = _mm256_set1_epi8(0x0F), twoBits = _mm256_set1_epi8(3)
+        let ql = x.loadUnaligned(fromByteOffset: 64 * h + 32 * (m & 1), as: __m256i.self)
+        let nibbles = _mm256_and_si256(m < 2 ? ql : _mm256_srli_epi16(ql, 4), lowNibbles)
+        let high = _mm256_and_si256(_mm256_srli_epi16(qh, Int32(2 * m)), twoBits)
+        let s = 8 * h + 2 * m
+        let scales = SIMD16<Int16>(lowHalf: SIMD8(repeating: Int16(scale(x, s))), highHalf: SIMD8(repeating: Int16(scale(x, s + 1))))
+        return (_mm256_or_si256(nibbles, _mm256_slli_epi16(high, 4)), unsafeBitCast(scales, to: __m256i.self))
+    }
+
     /// 32 weights at a time with AVX2's byte products: weight 128h + 32m + l takes its low
     /// nibble from ql[64h + 32(m&1) + l] (low nibble for m < 2) and its high bits from
     /// bits 2m of qh[32h + l]. vpmaddubsw multiplies the codes (0…63) by the activations
@@ -131,23 +146,15 @@ public enum Q6_KFormat: BlockFormat {
     /// sums, also through vpmaddwd (lane m: sub-blocks 2m and 2m+1). Bit-identical.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var acc = SIMD8<Float>()
-        let lowNibbles = _mm256_set1_epi8(0x0F), twoBits = _mm256_set1_epi8(3)
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
             var lanes = _mm256_setzero_si256()
             for h in 0..<2 {
                 let qh = x.loadUnaligned(fromByteOffset: 128 + 32 * h, as: __m256i.self)
                 for m in 0..<4 {
-                    let ql = x.loadUnaligned(fromByteOffset: 64 * h + 32 * (m & 1), as: __m256i.self)
-                    let nibbles = _mm256_and_si256(m < 2 ? ql : _mm256_srli_epi16(ql, 4), lowNibbles)
-                    let high = _mm256_and_si256(_mm256_srli_epi16(qh, Int32(2 * m)), twoBits)
-                    let codes = _mm256_or_si256(nibbles, _mm256_slli_epi16(high, 4))
+                    let (codes, scales) = group(x, h, m, qh)
                     let act = y.loadUnaligned(fromByteOffset: 4 + 128 * h + 32 * m, as: __m256i.self)
-                    let s = 8 * h + 2 * m
-                    let scales = SIMD16<Int16>(lowHalf: SIMD8(repeating: Int16(scale(x, s))),
-                                               highHalf: SIMD8(repeating: Int16(scale(x, s + 1))))
-                    let products = _mm256_maddubs_epi16(codes, act)
-                    lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(products, unsafeBitCast(scales, to: __m256i.self)))
+                    lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(_mm256_maddubs_epi16(codes, act), scales))
                 }
             }
             let groupSums = y.loadUnaligned(fromByteOffset: 260, as: __m256i.self)   // 16 × Int16 bsums
@@ -177,7 +184,6 @@ extension Q6_KFormat: MatmulKernel {
     @inline(__always)
     static func dotTokens4(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, stride: Int, count: Int) -> SIMD4<Float> {
         var acc0 = SIMD8<Float>(), acc1 = acc0, acc2 = acc0, acc3 = acc0
-        let lowNibbles = _mm256_set1_epi8(0x0F), twoBits = _mm256_set1_epi8(3)
         for b in 0..<count / 256 {
             let x = w + b * blockBytes
             let y0 = a + b * Q8_KFormat.blockBytes, y1 = y0 + stride, y2 = y1 + stride, y3 = y2 + stride
@@ -185,13 +191,7 @@ extension Q6_KFormat: MatmulKernel {
             for h in 0..<2 {
                 let qh = x.loadUnaligned(fromByteOffset: 128 + 32 * h, as: __m256i.self)
                 for m in 0..<4 {
-                    let ql = x.loadUnaligned(fromByteOffset: 64 * h + 32 * (m & 1), as: __m256i.self)
-                    let nibbles = _mm256_and_si256(m < 2 ? ql : _mm256_srli_epi16(ql, 4), lowNibbles)
-                    let high = _mm256_and_si256(_mm256_srli_epi16(qh, Int32(2 * m)), twoBits)
-                    let codes = _mm256_or_si256(nibbles, _mm256_slli_epi16(high, 4))
-                    let s = 8 * h + 2 * m
-                    let scales = unsafeBitCast(SIMD16<Int16>(lowHalf: SIMD8(repeating: Int16(scale(x, s))),
-                                                             highHalf: SIMD8(repeating: Int16(scale(x, s + 1)))), to: __m256i.self)
+                    let (codes, scales) = group(x, h, m, qh)
                     let offset = 4 + 128 * h + 32 * m
                     @inline(__always) func lanes(_ y: UnsafeRawPointer) -> __m256i {
                         _mm256_madd_epi16(_mm256_maddubs_epi16(codes, y.loadUnaligned(fromByteOffset: offset, as: __m256i.self)), scales)

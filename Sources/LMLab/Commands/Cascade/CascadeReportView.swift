@@ -134,7 +134,7 @@ enum CascadeReportView {
     /// The routers that matter, in one small table: the chosen confidence score, random, learned, oracle.
     static func summary(_ a: CascadeAnalysis, console: Console) -> String {
         let lastName = a.tiers.last?.name ?? "large"
-        var out = [console.styled("routers — APGR: share of the accuracy gap to \(lastName) recovered (random ≈ 0.5, perfect 1); "
+        var out = [console.styled("routers — APGR: share of the accuracy gap to \(lastName) recovered (random ≈ 0.5, the oracle the ceiling); "
                                   + "CPT(50%): share of queries sent to \(lastName) to recover half of it", .bold)]
         var t = Table(["router", "APGR", "CPT(50%)"])
         for r in a.routers where r.router == "confidence: " + a.score.label || r.router == "random" || r.router.hasPrefix("learned") || r.router == "oracle" {
