@@ -15,6 +15,8 @@ SRC=${LMLAB_LLAMACPP_SRC:?set LMLAB_LLAMACPP_SRC to the unpacked llama-cpp-pytho
 OUT=${1:-/tmp/lmlab-differential}
 N=${2:-300}
 mkdir -p "$OUT"
+# The sdist's Python bindings import diskcache (and numpy) at load.
+python3 -c "import diskcache, numpy" 2>/dev/null || python3 -m pip install -q diskcache numpy
 export LLAMA_CPP_LIB_PATH="$SRC/vendor/llama.cpp/build/bin"
 export PYTHONPATH="$SRC:$SRC/vendor/llama.cpp/gguf-py"
 LMLAB=.build/release/lmlab
