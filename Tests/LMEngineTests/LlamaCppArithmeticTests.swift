@@ -141,7 +141,7 @@ final class LlamaCppArithmeticTests: XCTestCase {
         wq.withUnsafeBytes { wp in
             aq.withUnsafeBytes { ap in
                 let x = wp.baseAddress!, y = ap.baseAddress!
-                let four = Q4_KFormat.dotFourRowOrder(x, y, count: n)
+                let four = Q4_KFormat.dot(x, y, count: n, perSixtyFour: true)
                 XCTAssertEqual(four.bitPattern, Q4_KFormat.dotReference(x, y, count: n, perSixtyFour: true).bitPattern)
                 let one = Q4_KFormat.dot(x, y, count: n)
                 XCTAssertEqual(one.bitPattern, Q4_KFormat.dotReference(x, y, count: n).bitPattern)

@@ -159,57 +159,31 @@ final class MatmulTask: PoolTask {
         }
     }
 
-    /// Rows first..<end of y for an integer block format. Decode (n < 4): one dot per
-    /// row and token. Prefill: each weight row against four activation rows at once, so
-    /// each weight block is unpacked once per four tokens and the four block sums are
-    /// reduced together.
+    /// Rows first..<end of y for an integer block format (`runTokenTiles`): decode one
+    /// dot per row and token; prefill each weight row against four activation rows at
+    /// once (`dotTokens4`), the tile's scales decoded once per matmul (`prepareActivations`).
     /// Every output is computed exactly as `F.dot` / `F.dotReference` (llama.cpp's order,
     /// see QuantDot.swift), so tiling changes speed, not results.
     func runTiled<F: IntBlockDot>(_ format: F.Type, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
-        let a = activations!, ab = activationRowBytes
-        let rows = w.rows, cols = w.cols, rb = w.rowBytes, data = w.data
+        let ab = activationRowBytes, cols = w.cols
         let scales = UnsafeRawPointer(prepared!), layout = ActivationScaleLayout(cols: cols, n: n)
-        if n < 4 {
-            // One row at a time, in address order: tiles of four rows lose on the
-            // streamed output head (BENCHMARKS.md, kernel notes).
-            for r in first..<end {
-                let wr = data + r * rb
-                for t in 0..<n { y[t * rows + r] = F.dotRowLanes(wr, a + t * ab, count: cols) }
-            }
-        } else {
-            // Rows in chunks of ~128 KiB of weights: every tile of four tokens passes over
-            // a chunk while it sits in L2, and the tile's activation rows stay in L1
-            // (BENCHMARKS.md, kernel notes).
-            let chunkRows = max(1, (128 << 10) / rb)
-            var r0 = first
-            while r0 < end {
-                let r1 = min(end, r0 + chunkRows)
-                var t = 0
-                while t + 4 <= n {
-                    let at = a + t * ab, st = scales + layout.scalesOffset(firstToken: t)
-                    let tokenRows = BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab)
-                    for r in r0..<r1 {
-                        let s = F.dotTokens4(data + r * rb, scales: st, rows: tokenRows, count: cols)
-                        y[t * rows + r] = s[0]; y[(t + 1) * rows + r] = s[1]
-                        y[(t + 2) * rows + r] = s[2]; y[(t + 3) * rows + r] = s[3]
-                    }
-                    t += 4
-                }
-                for t in t..<n {
-                    for r in r0..<r1 { y[t * rows + r] = F.dotRowLanes(data + r * rb, a + t * ab, count: cols) }
-                }
-                r0 = r1
-            }
-        }
+        runTokenTiles(first: first, end: end, y: y,
+            tile: { wr, at, t in
+                F.dotTokens4(wr, scales: scales + layout.scalesOffset(firstToken: t),
+                             rows: BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
+            },
+            single: { wr, at, _ in F.dotRowLanes(wr, at, count: cols) })
     }
 }
 
 
-/// The K-quants' prefill loop: their kernels dot one weight row against four activation
-/// rows at once (`tile(row, first of the four activation rows, first token)`), unpacking
-/// the row's codes and scales once for the four tokens; the last n % 4 tokens, and decode,
-/// go one at a time (`single(row, activation row, token)`). Rows are taken in chunks of
-/// ~128 KiB of weights, so every tile of four tokens passes over a chunk while it sits in L2.
+/// The loop of the formats' own kernels (the integer block formats and the K-quants):
+/// prefill dots one weight row against four activation rows at once (`tile(row, first of
+/// the four activation rows, first token)`), unpacking the row's blocks once for the
+/// four; the last n % 4 tokens, and decode, go one at a time (`single(row, activation
+/// row, token)`), rows in address order (tiles of rows lose on the streamed output head).
+/// Prefill takes rows in chunks of ~128 KiB of weights, so every tile of four tokens
+/// passes over a chunk while it sits in L2 (BENCHMARKS.md, kernel notes).
 extension MatmulTask {
     @inline(__always)
     func runTokenTiles(first: Int, end: Int, y: UnsafeMutablePointer<Float>,

@@ -231,15 +231,6 @@ public func halfBitsToFloat(_ h: SIMD4<UInt32>) -> SIMD4<Float> {
     return unsafeBitCast(select(lanesBelow(em, 0x7C00), unsafeBitCast(scaled, to: SIMD4<UInt32>.self), special), to: SIMD4<Float>.self)
 }
 
-/// Int32 lanes as floats (exact, as `vcvtdq2ps`). Lane by lane on purpose: the standard
-/// library's generic `SIMD8<Float>(_: SIMD8<Int32>)` stays an out-of-line call in these
-/// loops, while LLVM folds these eight conversions into the one instruction
-/// (BENCHMARKS.md, "Where the speed targets stand").
-@inline(__always)
-func floats(_ v: SIMD8<Int32>) -> SIMD8<Float> {
-    SIMD8<Float>(Float(v[0]), Float(v[1]), Float(v[2]), Float(v[3]), Float(v[4]), Float(v[5]), Float(v[6]), Float(v[7]))
-}
-
 /// ggml's `hsum_float_8`: lanes i and i+4 first, then (0+2)+(1+3) of those.
 @inline(__always)
 func hsum8(_ v: SIMD8<Float>) -> Float {

@@ -1,3 +1,4 @@
+import _Builtin_intrinsics.intel
 /// Q3_K: super-blocks of 256 weights in 16 sub-blocks of 16, 110 bytes each.
 ///
 ///     offset 0    hmask[32]   uint8  3rd bits: bit m of hmask[l] belongs to weight 32m + l
@@ -151,7 +152,7 @@ public enum Q3_KFormat: BlockFormat {
                 }
             }
             let d = x.loadHalf(108) * y.q8KScale()
-            sums += d * floats(acc)
+            sums += d * floats8(unsafeBitCast(acc, to: __m256i.self))
         }
         return addLanes(0, sums)
     }

@@ -116,49 +116,49 @@ public enum Q4_KFormat: BlockFormat {
         return _mm256_add_epi32(p0, p1)
     }
 
-    /// `dot` in the order of llama.cpp's four-row kernel (see `dotReference`), bit-identical
-    /// to `dotReference(perSixtyFour: true)`: the integer sum is taken every 64 elements.
-    public static func dotFourRowOrder(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+    /// The reference's sums with AVX2's byte products (`sixtyFourLanes`): one integer
+    /// total per super-block (llama.cpp's gemv order), or per 64 elements with
+    /// `perSixtyFour` (its four-row gemm order; see `dotReference`). Integer sums are
+    /// exact and the float steps are the reference's, so the result is bit-identical.
+    public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        dot(w, a, count: count, perSixtyFour: false)
+    }
+
+    @inline(__always)
+    public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, perSixtyFour: Bool) -> Float {
         var acc: Float = 0, accMin: Float = 0
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
             let d = x.loadHalf(dOffset) * y.q8KScale(), dmin = x.loadHalf(dminOffset) * y.q8KScale()
             let (scales, mins) = scalesMinsK4(x + scalesOffset)
-            let words = scaleWords(scales)
+            let words = scaleWords(scales), minima = minLanes(y, minPairs(mins))   // lane k: sub-block k's Σ bsum·min
+            var lanes = _mm256_setzero_si256()
             for c in 0..<4 {
-                let sumi = unsafeBitCast(sixtyFourLanes(x, y, c, scales: words), to: SIMD8<Int32>.self).wrappedSum()
-                let summs = (y.q8KBlockSum(4 * c) &+ y.q8KBlockSum(4 * c + 1)) &* byte(mins, 2 * c)
-                    &+ (y.q8KBlockSum(4 * c + 2) &+ y.q8KBlockSum(4 * c + 3)) &* byte(mins, 2 * c + 1)
-                acc = acc.addingProduct(Float(sumi), d)
-                accMin = accMin.addingProduct(Float(summs), dmin)
+                lanes = _mm256_add_epi32(lanes, sixtyFourLanes(x, y, c, scales: words))
+                if perSixtyFour {
+                    acc = acc.addingProduct(Float(unsafeBitCast(lanes, to: SIMD8<Int32>.self).wrappedSum()), d)
+                    accMin = accMin.addingProduct(Float(pairSum(minima, c)), dmin)
+                    lanes = _mm256_setzero_si256()
+                }
+            }
+            if !perSixtyFour {
+                acc = acc.addingProduct(Float(unsafeBitCast(lanes, to: SIMD8<Int32>.self).wrappedSum()), d)
+                accMin = accMin.addingProduct(Float(unsafeBitCast(minima, to: SIMD8<Int32>.self).wrappedSum()), dmin)
             }
         }
         return acc - accMin
     }
 
-    /// The reference's sums with AVX2's byte products (`sixtyFourLanes`), one integer
-    /// total per super-block. Integer sums are exact and the float steps are the
-    /// reference's, so the result is bit-identical.
-    public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var acc: Float = 0, accMin: Float = 0
-        for b in 0..<count / 256 {
-            let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
-            let (scales, mins) = scalesMinsK4(x + scalesOffset)
-            let summs = minSums(y, mins)
-            let words = scaleWords(scales)
-            var lanes = sixtyFourLanes(x, y, 0, scales: words)
-            for c in 1..<4 { lanes = _mm256_add_epi32(lanes, sixtyFourLanes(x, y, c, scales: words)) }
-            let sumi = unsafeBitCast(lanes, to: SIMD8<Int32>.self).wrappedSum()
-            acc = acc.addingProduct(Float(sumi), x.loadHalf(dOffset) * y.q8KScale())
-            accMin = accMin.addingProduct(Float(summs), x.loadHalf(dminOffset) * y.q8KScale())
-        }
-        return acc - accMin
+    /// Lanes 2c and 2c+1 of v added: the min sum of sub-blocks 2c and 2c+1.
+    @inline(__always)
+    static func pairSum(_ v: __m256i, _ c: Int) -> Int32 {
+        let lanes = unsafeBitCast(v, to: SIMD8<Int32>.self)
+        return lanes[2 * c] &+ lanes[2 * c + 1]
     }
 }
 
 /// Four tokens of one weight row: the dots of `w` with the Q8_K activation rows a,
-/// a + stride, a + 2·stride, a + 3·stride, each bit-identical to `dotFourRowOrder`
-/// (perSixtyFour) or `dot`. The row's codes and scales are unpacked once per 64
+/// a + stride, a + 2·stride, a + 3·stride, each bit-identical to `dot(perSixtyFour:)`. The row's codes and scales are unpacked once per 64
 /// elements for all four tokens; the four integer totals are reduced together
 /// (`laneSums4`) and scaled as four float lanes, token k in lane k.
 extension Q4_KFormat {
@@ -234,7 +234,7 @@ extension Q4_KFormat: MatmulKernel {
                 t < fourRowTokens ? dotTokens4(w, a, stride: stride, count: cols, perSixtyFour: true)
                                   : dotTokens4(w, a, stride: stride, count: cols, perSixtyFour: false)
             },
-            single: { w, a, t in t < fourRowTokens ? dotFourRowOrder(w, a, count: cols) : dot(w, a, count: cols) })
+            single: { w, a, t in t < fourRowTokens ? dot(w, a, count: cols, perSixtyFour: true) : dot(w, a, count: cols) })
     }
 
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int) -> Float {

@@ -1,3 +1,4 @@
+import _Builtin_intrinsics.intel
 /// Q5_K: super-blocks of 256 weights in 8 sub-blocks of 32, 176 bytes each.
 ///
 ///     offset 0    d           fp16   scale of the sub-block scales
@@ -108,7 +109,7 @@ public enum Q5_KFormat: BlockFormat {
                 acc &+= byte(scales, 2 * c) &* lo &+ byte(scales, 2 * c + 1) &* hi
             }
             let d = x.loadHalf(0) * y.q8KScale()
-            sums += d * floats(acc)
+            sums += d * floats8(unsafeBitCast(acc, to: __m256i.self))
             let dmin = x.loadHalf(2) * y.q8KScale()
             sumf -= dmin * Float(summs)
         }
