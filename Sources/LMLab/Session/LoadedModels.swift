@@ -28,23 +28,24 @@ public final class LoadedModels {
     /// Adds a model (replacing one of the same name, which is released) and makes it current.
     public func add(_ model: LoadedModel) {
         remote.removeAll { $0.name == model.name }
-        if let i = all.firstIndex(where: { $0.name == model.name }) {
-            all[i] = model
-        } else {
-            all.append(model)
-        }
+        Self.replaceOrAppend(model, in: &all, name: \.name)
         currentName = model.name
     }
 
     /// Adds an API model (replacing any model of the same name) and makes it current.
     public func add(_ model: APIModel) {
         all.removeAll { $0.name == model.name }
-        if let i = remote.firstIndex(where: { $0.name == model.name }) {
-            remote[i] = model
-        } else {
-            remote.append(model)
-        }
+        Self.replaceOrAppend(model, in: &remote, name: \.name)
         currentName = model.name
+    }
+
+    /// Puts `model` in the place of the one of the same name in `list`, or at its end.
+    private static func replaceOrAppend<M>(_ model: M, in list: inout [M], name: KeyPath<M, String>) {
+        if let i = list.firstIndex(where: { $0[keyPath: name] == model[keyPath: name] }) {
+            list[i] = model
+        } else {
+            list.append(model)
+        }
     }
 
     /// Makes `name` current; false when no model has that name.
