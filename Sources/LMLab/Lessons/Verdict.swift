@@ -130,10 +130,25 @@ public struct Verdict {
             case .text(let t): return t
             case .hole(let e, let decimals):
                 guard let v = e.value(lookup), v.isFinite else { return "?" }
-                if let decimals { return String(format: "%.\(decimals)f", v) }
-                return Verdict.plain(v)
+                if let decimals { return Verdict.grouped(String(format: "%.\(decimals)f", v)) }
+                return Verdict.grouped(Verdict.plain(v))
             }
         }.joined()
+    }
+
+    /// "75373" → "75,373": thousands grouped from five digits on (a year "2026" or a
+    /// count "1024" reads better ungrouped), the fraction left as it is.
+    static func grouped(_ number: String) -> String {
+        let sign = number.hasPrefix("-") ? "-" : ""
+        let body = number.dropFirst(sign.count)
+        let whole = body.prefix { $0.isNumber }
+        guard whole.count >= 5, whole.count == body.prefix(while: { $0 != "." }).count else { return number }
+        var digits = ""
+        for (i, d) in whole.enumerated() {
+            if i > 0 && (whole.count - i) % 3 == 0 { digits.append(",") }
+            digits.append(d)
+        }
+        return sign + digits + body.dropFirst(whole.count)
     }
 
     /// Three significant figures, no exponent for everyday sizes.

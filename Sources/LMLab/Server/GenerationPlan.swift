@@ -23,6 +23,10 @@ struct GenerationPlan {
         let stops = stop?.values ?? []
         if stops.count > 4 { throw APIError.badRequest("stop takes at most 4 strings, got \(stops.count)", param: "stop") }
 
+        if server.options.showPrompts {
+            server.log.line("received for \(worker.name) (\(prompt.utf8.count) bytes of text): "
+                            + TextUtil.truncate(TextUtil.sanitize(prompt), to: 160))
+        }
         let model = worker.loaded.model
         let ids = model.tokenizer.encode(prompt, addBOS: model.tokenizer.addsBOS, parseSpecial: true)
         guard !ids.isEmpty else { throw APIError.badRequest("the prompt is empty", param: "prompt") }

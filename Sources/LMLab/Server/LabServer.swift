@@ -16,6 +16,13 @@ struct ServeOptions {
     var apiKey: String?
     /// Requests held per model: the one running plus those waiting.
     var queueCapacity = 8
+    /// Milliseconds every request waits before it is handled: the round trip of a server
+    /// that far away (`--delay`, lesson 9's second machine). 0 on a real network.
+    var delayMilliseconds = 0
+    /// Log each prompt's text as it arrived (`--show-prompts`): what a provider sees of the user's data.
+    var showPrompts = false
+    /// Stop when this process ends (`serve --background` sets it to the lab that started the server).
+    var parentProcess: Int32?
 }
 
 /// The OpenAI-compatible server over the session's loaded models: builds the
@@ -53,6 +60,7 @@ final class LabServer: @unchecked Sendable {
         let router = ServeRouter(context: ServeContext.self)
         router.add(middleware: ErrorShapeMiddleware())
         router.add(middleware: BearerKeyMiddleware(key: options.apiKey))
+        if options.delayMilliseconds > 0 { router.add(middleware: DistanceMiddleware(milliseconds: options.delayMilliseconds)) }
         HealthRoute(server: self).register(on: router)
         ModelsRoute(server: self).register(on: router)
         CompletionsRoute(server: self).register(on: router)
@@ -115,6 +123,18 @@ struct BearerKeyMiddleware: RouterMiddleware {
             diff |= Int((i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0))
         }
         return diff == 0
+    }
+}
+
+/// `--delay MS`: each request (but /health) waits MS ms before it is handled, as if the
+/// server stood that far away: a round trip adds its time once per request, before the
+/// first byte of the answer; the stream after it keeps its pace.
+struct DistanceMiddleware: RouterMiddleware {
+    typealias Context = ServeContext
+    let milliseconds: Int
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.path != "/health" { try await Task.sleep(for: .milliseconds(milliseconds)) }
+        return try await next(request, context)
     }
 }
 

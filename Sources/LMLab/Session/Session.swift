@@ -26,6 +26,8 @@ public final class Session {
     public let transcript = Transcript()
     /// What the latest commands measured, for lesson checks.
     public let figures = Figures()
+    /// The servers `serve --background` started, until `serve stop` (each stops by itself when the lab ends).
+    var backgroundServers: [BackgroundServer] = []
     /// Lesson 10's drill: each question asked (`ask:`) and the student's answer, for `save card`.
     public var drillAnswers: [(question: String, answer: String, sketch: String)] = []
 

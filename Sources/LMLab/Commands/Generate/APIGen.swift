@@ -47,6 +47,7 @@ enum APIGen {
             throw CommandError.failed("\(api.name): \(failure.detail)")
         }
         session.figures["rtt_ms"] = roundTrip * 1000
+        session.figures["text_hash"] = GenCommand.hash(text: answer.text)
         if let n = answer.promptTokens { session.figures["prompt_tokens"] = Double(n) }
         if let n = answer.completionTokens { session.figures["new_tokens"] = Double(n) }
         if let t = answer.timeToFirstToken { session.figures["ttft_ms"] = t * 1000 }

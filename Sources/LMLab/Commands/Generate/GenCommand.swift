@@ -84,6 +84,7 @@ struct GenCommand: Command {
         session.figures["prefill_tps"] = stats.prefillTokensPerSecond
         session.figures["decode_tps"] = stats.decodeTokensPerSecond
         session.figures["output_hash"] = GenCommand.hash(result.ids)
+        session.figures["text_hash"] = GenCommand.hash(text: text)
         session.figures["repeated_trigram_pct"] = GenCommand.repeatedTrigramShare(result.ids) * 100
         if probs, let lowest = probabilities.min() {
             session.figures["lowest_probability"] = Double(lowest)
@@ -128,6 +129,12 @@ struct GenCommand: Command {
     /// FNV-1a over the token ids, cut to 48 bits so it is exact as a figure (a Double):
     /// two runs wrote the same tokens exactly when their hashes are equal (barring a
     /// collision), which is how lesson 5 checks that a seed repeats a sampled text.
+    /// The generated text's hash, the same for a local model and an API one (which gives text, not ids):
+    /// lesson 9 checks with it that a served model writes what the one in process wrote.
+    static func hash(text: String) -> Double {
+        hash(text.utf8.map { Int32($0) })
+    }
+
     static func hash(_ ids: [Int32]) -> Double {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for id in ids {
