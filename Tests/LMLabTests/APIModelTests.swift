@@ -123,7 +123,7 @@ final class APIModelTests: XCTestCase {
         XCTAssertTrue(s.run("load tiny-math"), s.console.capturedErrors)
         XCTAssertTrue(s.run("load api:\(server.baseURL)#tiny-stories as remote --key-env \(Self.clientKeyVariable)"), s.console.capturedErrors)
         XCTAssertEqual(s.models.names, ["tiny-math", "remote"])
-        XCTAssertFalse(s.run("next Once upon a time"))
+        XCTAssertFalse(s.run("lens Once upon a time"))
         XCTAssertTrue(s.console.capturedErrors.contains("remote is an API model"), s.console.capturedErrors)
         failures += 1
         XCTAssertTrue(s.run("cascade tier remote price_in=1 price_out=2"), s.console.capturedErrors)

@@ -57,6 +57,35 @@ final class BackgroundServeTests: XCTestCase {
         XCTAssertFalse(afterStop.contains("smollm2-api"), "models --loaded still lists the API model after serve stop:\n" + afterStop)
     }
 
+    /// `next` on an API model: the server's top_logprobs for one token, the same pieces and
+    /// probabilities as the local `next` over the same weights; --temp and K > 20 refused in one line.
+    func testNextOverTheAPIListsTheLocalDistribution() throws {
+        _ = try LabPaths.smollm2
+        let r = try BinaryRunner.run(["-c", """
+            load smollm2; next "The capital of France is" 5 --json; serve smollm2 --background;             use smollm2-api; next "The capital of France is" 5 --json; next "The capital of France is" 5
+            """], environment: ["NO_COLOR": "1"])
+        XCTAssertEqual(r.status, 0, r.stderr + r.stdout)
+        let objects = r.stdout.split(separator: "\n").filter { $0.hasPrefix("{") }
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertEqual(objects.count, 2, r.stdout)
+        guard objects.count == 2 else { return }
+        let local = try XCTUnwrap(objects[0]["top"] as? [[String: Any]])
+        let served = try XCTUnwrap(objects[1]["top"] as? [[String: Any]])
+        XCTAssertEqual(local.count, 5)
+        XCTAssertEqual(local.compactMap { $0["piece"] as? String }, served.compactMap { $0["piece"] as? String })
+        for (a, b) in zip(local, served) {
+            XCTAssertEqual(try XCTUnwrap(a["probability"] as? Double), try XCTUnwrap(b["probability"] as? Double), accuracy: 1e-4)
+        }
+        XCTAssertTrue(r.stdout.contains("entropy of the listed tokens"), r.stdout)
+        for (line, message) in [("next hello --temp 2", "error: --temp re-scales the logits; smollm2-api is an API model"),
+                                ("next hello 21", "error: K must be between 1 and 20 for an API model")] {
+            let bad = try BinaryRunner.run(["-c", "load smollm2; serve smollm2 --background; use smollm2-api; " + line],
+                                           environment: ["NO_COLOR": "1"])
+            XCTAssertNotEqual(bad.status, 0)
+            XCTAssertTrue(bad.stderr.hasPrefix(message), bad.stderr)
+        }
+    }
+
     /// A lab that ends without `serve stop` takes its server with it (the server watches its parent).
     func testTheServerEndsWithTheLab() throws {
         _ = try LabPaths.smollm2

@@ -81,7 +81,7 @@ public final class LoadedModels {
     /// The one line for a command that needs weights, run on an API model.
     static func needsWeights(_ a: APIModel) -> CommandError {
         CommandError.state("\(a.name) is an API model (\(a.endpoint.display)): this needs a local model's weights — "
-                           + "'use NAME' switches to a local one (gen, chat, compare models and cascade work with API models)")
+                           + "'use NAME' switches to a local one (gen, chat, next, compare models and cascade work with API models)")
     }
 }
 

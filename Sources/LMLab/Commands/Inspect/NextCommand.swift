@@ -19,6 +19,7 @@ struct NextCommand: Command {
     }
 
     func run(_ args: Arguments, session: Session) throws {
+        if let api = session.models.currentAPI { return try APINext.run(args, api: api, session: session) }
         let loaded = try session.requireModel()
         let model = loaded.model
         let (words, numbers) = InspectInput.trailingNumbers(args.positionals, upTo: 1)
