@@ -30,10 +30,30 @@ final class SynthPlanTests: XCTestCase {
         let r = try BinaryRunner.run(["lesson", "1", "--run"], environment: ["LMLAB_HOME": home.path, "LMLAB_LESSONS": lesson.path])
         XCTAssertEqual(r.status, 0, r.stderr + r.stdout)
         XCTAssertTrue(r.stdout.contains("1.01B parameters, 609.6 MiB in q4_k_m"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("⇒ planned 1007113728 parameters in 609.6 MiB"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("⇒ planned 1,007,113,728 parameters in 609.6 MiB"), r.stdout)
         XCTAssertTrue(r.stdout.contains("(--plan: nothing written"), r.stdout)
         let written = (try? FileManager.default.subpathsOfDirectory(atPath: home.path))?.filter { $0.hasSuffix(".gguf") } ?? []
         XCTAssertEqual(written, [], "a plan writes no model")
         XCTAssertFalse(FileManager.default.fileExists(atPath: LabPaths.packageRoot.appendingPathComponent("models/synth-llama-1B-q4_k_m.gguf").path))
+    }
+
+    /// `synth --keep`: a file that already holds the same plan (shape, type, seed) is kept,
+    /// one with another seed is written again; `$LMLAB_HOME` in --out is the lab's folder.
+    func testKeepReusesAFileOnlyWhenItHoldsTheSamePlan() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("lmlab-keep-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: home) }
+        let file = home.appendingPathComponent("scratch/tiny.gguf")
+        func synth(seed: Int) throws -> String {
+            let r = try BinaryRunner.run(["-c", "synth llama --params 10M --type q8_0 --seed \(seed) --keep --out $LMLAB_HOME/scratch/tiny.gguf"],
+                                         environment: ["LMLAB_HOME": home.path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return r.stdout
+        }
+        XCTAssertTrue(try synth(seed: 3).contains("wrote \(file.path)"))
+        let first = try Data(contentsOf: file)
+        XCTAssertTrue(try synth(seed: 3).contains("kept \(file.path): it already holds this plan"))
+        XCTAssertEqual(try Data(contentsOf: file), first)
+        XCTAssertTrue(try synth(seed: 4).contains("wrote \(file.path)"))
+        XCTAssertNotEqual(try Data(contentsOf: file), first, "another seed must write other weights")
     }
 }

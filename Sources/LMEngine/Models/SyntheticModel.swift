@@ -83,7 +83,7 @@ public enum SyntheticModel {
     /// `mixture`: Q6_K for attn_v and ffn_down, as llama.cpp's Q4_K_M keeps them.
     public static func write(_ shape: Shape, architecture: String = "llama", type: GGMLType, mixture: Bool = false,
                              to url: URL, seed: UInt64 = 1, contextLength: Int = 4096,
-                             threads: Int = 2, shouldStop: () -> Bool = { false }) throws {
+                             threads: Int = 2, plan: String? = nil, shouldStop: () -> Bool = { false }) throws {
         guard let architectureType = ArchitectureRegistry.type(named: architecture),
               let layout = architectureType.syntheticLayout(shape) else {
             throw ModelError.unsupportedArchitecture(architecture)
@@ -94,6 +94,8 @@ public enum SyntheticModel {
         w.set("general.architecture", .string(a))
         w.set("general.name", .string(label))
         w.set("general.description", .string("random weights written by lmlab synth; its text is noise"))
+        // What `synth` was asked for, so `synth --keep` can tell a file it would write again.
+        if let plan { w.set("lmlab.synth.plan", .string(plan)) }
         // 15: llama.cpp's Q4_K_M, the mixture's label.
         if let number = mixture && type == .q4_K ? 15 : DecoderModel.fileTypeNumber(type) {
             w.set("general.file_type", .uint32(number))

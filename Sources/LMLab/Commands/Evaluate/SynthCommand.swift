@@ -8,7 +8,7 @@ struct SynthCommand: Command {
     let name = "synth"
     let topic = Topic.evaluate
     let summary = "write a random-weight model of any architecture and size (speed, memory, agreement) to bench"
-    let usage = "synth ARCH (--params SIZE | --like MODEL) [--type q4_0|q8_0|f16|f32|q4_k|q6_k|q4_k_m] [--seed N] [--out FILE.gguf] [--plan]"
+    let usage = "synth ARCH (--params SIZE | --like MODEL) [--type q4_0|q8_0|f16|f32|q4_k|q6_k|q4_k_m] [--seed N] [--out FILE.gguf] [--plan] [--keep]"
     let positionals: ClosedRange<Int>? = 1...1
     let examples = ["synth llama --params 1B", "synth qwen3 --like qwen3-0.6b --type q4_k_m",
                     "synth llama --params 350M --type q8_0; load synth-llama-350M-q8_0; bench"]
@@ -19,6 +19,7 @@ struct SynthCommand: Command {
         Arguments.Flag("seed", value: "N", "the random weights' seed (default 1): the same seed writes the same file"),
         Arguments.Flag("out", value: "FILE", "where to write (default: models/synth-ARCH-SIZE-TYPE.gguf)"),
         Arguments.Flag("plan", "only the shape, parameters and bytes: nothing is written (instant, even for 70B)"),
+        Arguments.Flag("keep", "when the file already holds this plan (architecture, shape, type, seed), keep it instead of writing it again"),
     ]
 
     /// Real models' shapes (layers, width, heads, kv heads, MLP, vocabulary, head size), from their GGUF metadata.
@@ -89,12 +90,20 @@ struct SynthCommand: Command {
             throw CommandError.state("a \(sizeLabel) model in \(typeName) needs \(TextUtil.bytes(bytes)); "
                                      + "only \(TextUtil.bytes(available)) is free — try a smaller --params or --type q4_0")
         }
-        let url = args.options["out"].map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) }
+        let url = args.options["out"].map { LabPath.url($0, home: session.home) }
             ?? ModelLocator.downloadFolder(home: session.home).appendingPathComponent("synth-\(architecture)-\(sizeLabel)-\(typeName).gguf")
+        // Same seed, same plan: the same bytes. A lesson that needs a 1B file writes it once.
+        let plan = "\(architecture) \(shape) \(typeName) seed \(seed)"
+        if args.flag("keep"), let existing = try? GGUFFile(url: url), (try? existing.string("lmlab.synth.plan")) == plan {
+            console.line("kept \(url.path): it already holds this plan (same shape, type and seed, so the same bytes)")
+            console.line("next: load \(url.deletingPathExtension().lastPathComponent); bench")
+            return
+        }
         let start = Date()
         do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try SyntheticModel.write(shape, architecture: architecture, type: weightType, mixture: mixture, to: url, seed: seed,
-                                     threads: session.settings.int("threads"), shouldStop: { session.interrupt.isSet })
+                                     threads: session.settings.int("threads"), plan: plan, shouldStop: { session.interrupt.isSet })
         } catch is CancellationError {
             throw CommandError.interrupted
         } catch {
