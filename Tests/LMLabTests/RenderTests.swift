@@ -182,6 +182,16 @@ final class RenderTests: XCTestCase {
         }
     }
 
+    /// Underscores inside a word are letters (Q4_K_M, snake_case); around a word they are emphasis.
+    func testUnderscoresInsideWordsStay() {
+        let plain = MarkdownRenderer(console: console(columns: 100, terminal: false)).render("a 1B llama in Q4_K_M and tok_per_s")
+        XCTAssertTrue(plain.contains("a 1B llama in Q4_K_M and tok_per_s"), plain)
+        let colour = console(columns: 100, color: .on)
+        let styled = MarkdownRenderer(console: colour).render("an _emphasised_ word")
+        XCTAssertTrue(styled.contains("an " + colour.styled("emphasised", .italic) + " word"), styled)
+        XCTAssertFalse(styled.contains("_"), styled)
+    }
+
     func testProseInAPipeKeepsTodaysWidth() {
         let piped = MarkdownRenderer(console: console(columns: 150, terminal: false)).render(paragraph)
         XCTAssertLessThanOrEqual(widestLine(piped), 88, piped)

@@ -108,7 +108,8 @@ public struct MarkdownRenderer {
             } else if c == "*", chars.dropFirst().first == "*", let end = find("**", in: chars.dropFirst(2)) {
                 out += console.styled(String(chars[(chars.startIndex + 2)..<end]), .bold)
                 chars = chars[(end + 2)...]
-            } else if (c == "*" || c == "_"), chars.dropFirst().first.map({ $0 != " " && $0 != c }) == true,
+            } else if (c == "*" || (c == "_" && !Self.isWordCharacter(out.last))),
+                      chars.dropFirst().first.map({ $0 != " " && $0 != c }) == true,
                       let end = chars.dropFirst().firstIndex(of: c) {
                 out += console.styled(String(chars[(chars.startIndex + 1)..<end]), .italic)
                 chars = chars[(end + 1)...]
@@ -118,6 +119,9 @@ public struct MarkdownRenderer {
         }
         return out
     }
+
+    /// `_` inside a word (Q4_K_M, snake_case) is a letter, not emphasis, as in CommonMark.
+    static func isWordCharacter(_ c: Character?) -> Bool { c.map { $0.isLetter || $0.isNumber } ?? false }
 
     private func find(_ marker: String, in chars: ArraySlice<Character>) -> Int? {
         let m = Array(marker)
