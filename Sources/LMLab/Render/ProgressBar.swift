@@ -23,11 +23,13 @@ public final class ProgressBar {
 
     public init(label: String, total: Double, unit: String = "", console: Console, width: Int = 24,
                 plainInterval: Double = 5, clock: @escaping () -> Double = { Date().timeIntervalSinceReferenceDate },
-                formatAmount: ((Double) -> String)? = nil) {
+                formatAmount: ((Double) -> String)? = nil, startedAt: Double? = nil) {
         self.label = label; self.total = total; self.unit = unit; self.console = console
         self.width = width; self.plainInterval = plainInterval; self.clock = clock
         self.formatAmount = formatAmount ?? { String(Int($0)) }
-        self.start = clock()
+        // A bar made when the first unit of work reports (when the total is first known)
+        // counts from when the work started, or its first rate would divide by almost nothing.
+        self.start = startedAt ?? clock()
         self.lastPrint = self.start
     }
 

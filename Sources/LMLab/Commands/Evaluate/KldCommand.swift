@@ -27,10 +27,11 @@ struct KldCommand: Command {
         do {
             let reference = try loaded.reference(shouldStop: stop)
             var bar: ProgressBar?
+            let started = Date().timeIntervalSinceReferenceDate
             result = try KLDivergence.measure(model: loaded.model, reference: reference, candidate: loaded.weightSet,
                                               text: text, context: context, maxChunks: chunks, shouldStop: stop) { done, total in
                 if args.json { return }
-                if bar == nil { bar = ProgressBar(label: "kld", total: Double(total), unit: "chunks", console: console) }
+                if bar == nil { bar = ProgressBar(label: "kld", total: Double(total), unit: "chunks", console: console, startedAt: started) }
                 bar?.update(Double(done))
             }
             bar?.finish(Double(result.chunks))
@@ -45,8 +46,8 @@ struct KldCommand: Command {
         session.figures["reference_ppl"] = result.referencePerplexity
         if args.json { console.line(try JSONText.encode(result)); return }
         let weights = loaded.weightSet.map { $0.requested.name } ?? "the file's weights"
-        console.line(String(format: "%@ vs f32: mean KLD %.4f ± %.4f · same top %.2f%% · PPL %.3f (f32 %.3f) · %d chunks in %.1f s",
+        console.line(String(format: "%@ vs f32: mean KLD %.4f ± %.4f · same top %.2f%% · PPL %.3f (f32 %.3f) · %d chunk%@ in %.1f s",
                             weights, result.meanKLD, result.standardError, result.sameTop * 100, result.perplexity,
-                            result.referencePerplexity, result.chunks, result.seconds))
+                            result.referencePerplexity, result.chunks, result.chunks == 1 ? "" : "s", result.seconds))
     }
 }

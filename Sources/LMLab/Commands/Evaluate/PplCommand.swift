@@ -30,13 +30,14 @@ struct PplCommand: Command {
         let json = args.json
         let console = session.console
         var bar: ProgressBar?
+        let started = Date().timeIntervalSinceReferenceDate
         let result: PerplexityResult
         do {
             result = try Perplexity.measure(model: loaded.model, text: text, context: context, maxChunks: chunks,
                                             shouldStop: { session.interrupt.isSet }) { done, total, _ in
                 if json { return }
                 if bar == nil {
-                    bar = ProgressBar(label: "ppl", total: Double(total), unit: "chunks", console: console)
+                    bar = ProgressBar(label: "ppl", total: Double(total), unit: "chunks", console: console, startedAt: started)
                 }
                 bar?.update(Double(done))
             }
@@ -52,8 +53,8 @@ struct PplCommand: Command {
             return
         }
         bar?.finish(Double(result.chunks))
-        console.line(String(format: "PPL = %.4f ± %.4f over %d chunks of %d tokens (%@ scored of %@) in %.1f s",
-                            result.perplexity, result.standardError, result.chunks, context,
+        console.line(String(format: "PPL = %.4f ± %.4f over %d chunk%@ of %d tokens (%@ scored of %@) in %.1f s",
+                            result.perplexity, result.standardError, result.chunks, result.chunks == 1 ? "" : "s", context,
                             TextUtil.grouped(result.scoredTokens), TextUtil.grouped(result.textTokens), result.seconds))
         console.line("running PPL by chunk: " + Charts.sparkline(result.runningPerplexity))
     }

@@ -43,7 +43,8 @@ struct TokensCommand: Command {
         let perToken = ids.isEmpty ? 0 : Double(text.count) / Double(ids.count)
         session.figures["tokens"] = Double(ids.count)
         session.figures["chars_per_token"] = perToken
-        console.line(String(format: "%d tokens · %d characters · %.2f characters per token", ids.count, text.count, perToken))
+        console.line(String(format: "%d token%@ · %d characters · %.2f characters per token", ids.count, ids.count == 1 ? "" : "s",
+                            text.count, perToken))
     }
 
     /// A token's text; a byte-level piece that is only part of a UTF-8
