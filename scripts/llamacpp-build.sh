@@ -9,6 +9,16 @@
 #   LMLAB_LLAMACPP_DIR=~/llamacpp JOBS=4 scripts/llamacpp-build.sh
 #   scripts/llamacpp-build.sh --print-bin     # only print the bin folder (fails if not built)
 #   scripts/llamacpp-build.sh --configure-only  # download, unpack and configure; no compiling
+#   scripts/llamacpp-build.sh --libs zen5    # only libllama, for a named instruction set (below)
+#
+# --libs ISA builds libllama alone into vendor/llama.cpp/build-ISA (for the Python bindings:
+# LLAMA_CPP_LIB_PATH=that/bin) with a fixed instruction set instead of -march=native, since
+# llama.cpp's results depend on it and hosts of this machine kind differ:
+#   zen5  AVX-512 F/BW/DQ/VL, VBMI, VNNI, BF16 and AVX-VNNI, no AVX512-FP16: the build the
+#         golden files in ../shared came from. A native build on a host with AVX512-FP16
+#         (Sapphire Rapids) does f16 arithmetic in half precision and moves Gemma-3's logits
+#         by up to ~0.3 against the golden ones.
+#   avx2  AVX2, FMA and F16C only (a Zen 3 host's native build).
 #
 # Every step is skipped when its result is already there (the sdist, the unpacked
 # tree, the configured build, each binary), so re-running is cheap; the last line
@@ -74,6 +84,27 @@ if [ ! -f "$llama/build/CMakeCache.txt" ]; then
 fi
 
 if [ "${1:-}" = "--configure-only" ]; then echo "configured: $llama/build"; exit 0; fi
+
+if [ "${1:-}" = "--libs" ]; then
+    isa=${2:?--libs needs an instruction set: zen5 or avx2}
+    case "$isa" in
+        zen5) flags=(-DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX_VNNI=ON) ;;
+        avx2) flags=(-DGGML_AVX512=OFF) ;;
+        *) echo "unknown instruction set '$isa' (zen5 or avx2)" >&2; exit 1 ;;
+    esac
+    out="$llama/build-$isa"
+    if [ ! -f "$out/bin/libllama.so" ]; then
+        cmake -S "$llama" -B "$out" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON \
+            -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON "${flags[@]}" -DBUILD_SHARED_LIBS=ON -DLLAMA_CURL=OFF \
+            -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF > "$DIR/cmake-$isa.log"
+        echo "building libllama for $isa with -j$JOBS under nice -n $NICE (about 5 minutes); log: $DIR/build-$isa.log"
+        nice -n "$NICE" cmake --build "$out" --config Release -j"$JOBS" --target llama > "$DIR/build-$isa.log" 2>&1 \
+            || { tail -20 "$DIR/build-$isa.log" >&2; exit 1; }
+    fi
+    echo "libllama for $isa in:"
+    echo "$out/bin"
+    exit 0
+fi
 
 # 5. Build only the tools that are missing.
 missing=()
