@@ -45,7 +45,9 @@ public final class Gemma2Model: DecoderModel, Architecture {
         let c = try ModelConfig(gguf: gguf)
         try RoPEScaling.requireNone(gguf)
         let window = (try? gguf.int("gemma2.attention.sliding_window")) ?? 4096
-        let pattern = (try? gguf.int("gemma2.attention.sliding_window_pattern")) ?? 2
+        // llama.cpp also reads this key as a per-layer array; such a file is refused here, not misread.
+        let patternKey = "gemma2.attention.sliding_window_pattern"
+        let pattern = gguf.metadata[patternKey] == nil ? 2 : try gguf.int(patternKey)
         attentionSoftCap = (try? gguf.float("gemma2.attn_logit_softcapping")) ?? 50
         finalSoftCap = (try? gguf.float("gemma2.final_logit_softcapping")) ?? 30
         guard window > 0, pattern > 0, attentionSoftCap > 0, finalSoftCap > 0 else {
