@@ -252,6 +252,8 @@ final class ArchitectureReferenceTests: XCTestCase {
         let (model, logits) = try check(v)
         // llama.cpp's pattern for gemma2: even layers use the window, odd ones see everything.
         XCTAssertEqual((0..<layers).map { model.attentionWindow(layer: $0) }, [window, nil])
+        // A gemma2 file without a chat template still gets Gemma's turns.
+        XCTAssertEqual(ChatTemplate.detect(from: model.gguf), .gemma)
         // The final cap bounds every logit, and here it matters: uncapped, some exceed it.
         XCTAssert(logits.joined().allSatisfy { abs($0) < finalCap })
         XCTAssert(referenceLogits([3, 17, 5, 9, 1, 12], v, factors: nil).joined().contains { abs($0) > finalCap },
