@@ -21,7 +21,7 @@ export LLAMA_CPP_LIB_PATH="$SRC/vendor/llama.cpp/build/bin"
 export PYTHONPATH="$SRC:$SRC/vendor/llama.cpp/gguf-py"
 LMLAB=.build/release/lmlab
 [ -x "$LMLAB" ] || swift build -c release --product lmlab
-for ARCH in ${ARCHS:-llama qwen2 qwen3 phi3 gemma3}; do
+for ARCH in ${ARCHS:-llama qwen2 qwen3 phi3 gemma2 gemma3}; do
   for TYPE in ${TYPES:-q8_0 q4_0}; do
     FILE="$OUT/$ARCH-$TYPE.gguf"
     LMLAB_HOME="$OUT/home" "$LMLAB" -c "synth $ARCH --params 20M --type $TYPE --seed 7 --out $FILE" >/dev/null

@@ -6,8 +6,10 @@ import LMEngine
 /// spells out what its file claims: llama with Llama 3's rope_freqs, qwen2's q/k/v biases,
 /// qwen3's per-head q/k norms and head size apart from d_model, phi3's fused [q|k|v] and
 /// [gate|up] rows with NEOX RoPE over the first `rot` dimensions, LongRoPE's per-pair factors
-/// (short inside the original context, long beyond it) and attention factor on cos and sin.
-/// Reference and fast kernels, one and two threads, f32 activations.
+/// (short inside the original context, long beyond it) and attention factor on cos and sin,
+/// gemma2's soft caps (small here, so they bite), √d embedding scale, post-norms, GELU gate and
+/// sliding window on even layers. Reference and fast kernels, one and two threads, f32
+/// activations.
 final class ArchitectureReferenceTests: XCTestCase {
     struct Variant {
         var architecture: String
@@ -22,7 +24,12 @@ final class ArchitectureReferenceTests: XCTestCase {
         var ropeFreqs = false, longRope = false
         /// phi3 scales q by 1/√head before attention; the others scale the scores. Same maths.
         var attnFactor: Float = 1
+        /// gemma2's layer: soft caps on scores and logits, window on layer 0, post-norms, GELU.
+        var gemma2 = false
     }
+    /// gemma2's caps and window in the test model: small enough that the capping changes the
+    /// logits and the 12-token prompt reaches past the window.
+    let attentionCap: Float = 1.5, finalCap: Float = 2, window = 4
     let d = 32, ffn = 24, vocab = 40, layers = 2
     let base: Float = 10_000, eps: Float = 1e-5, originalContext = 32
     var weights: [String: [Float]] = [:]
@@ -47,6 +54,11 @@ final class ArchitectureReferenceTests: XCTestCase {
         if v.longRope {
             w.set("\(a).rope.scaling.attn_factor", .float32(v.attnFactor))
             w.set("\(a).rope.scaling.original_context_length", .uint32(UInt32(originalContext)))
+        }
+        if v.gemma2 {
+            w.set("\(a).attention.sliding_window", .uint32(UInt32(window)))
+            w.set("\(a).attn_logit_softcapping", .float32(attentionCap))
+            w.set("\(a).final_logit_softcapping", .float32(finalCap))
         }
         w.set("tokenizer.ggml.model", .string("gpt2"))
         w.set("tokenizer.ggml.tokens", .array(GGUFArray(strings: (0..<vocab).map { "<t\($0)>" })))
@@ -80,6 +92,10 @@ final class ArchitectureReferenceTests: XCTestCase {
                 try add(p + "attn_k_norm.weight", [v.headDim], scale: 0.3, offset: 1)
             }
             try add(p + "attn_output.weight", [qw, d])
+            if v.gemma2 {
+                try add(p + "post_attention_norm.weight", [d], offset: 1)
+                try add(p + "post_ffw_norm.weight", [d], offset: 1)
+            }
             if v.fusedGateUp {
                 try add(p + "ffn_up.weight", [d, 2 * ffn])
             } else {
@@ -122,10 +138,13 @@ final class ArchitectureReferenceTests: XCTestCase {
         return out
     }
     func silu(_ x: Float) -> Float { x / (1 + exp(-x)) }
+    func gelu(_ x: Float) -> Float { 0.5 * x * (1 + tanh((2 / Float.pi).squareRoot() * (x + 0.044715 * x * x * x))) }
+    func softCap(_ x: Float, _ cap: Float?) -> Float { cap.map { $0 * tanh(x / $0) } ?? x }
 
-    func referenceLogits(_ tokens: [Int32], _ v: Variant, factors: [Float]?) -> [[Float]] {
+    func referenceLogits(_ tokens: [Int32], _ v: Variant, factors: [Float]?, finalCap: Float? = nil) -> [[Float]] {
         let n = tokens.count, hd = v.headDim, qw = v.heads * hd, kvw = v.kvHeads * hd
-        var xs: [[Float]] = tokens.map { t in (0..<d).map { weights["token_embd.weight"]![Int(t) * d + $0] } }
+        let embedScale = v.gemma2 ? Float(d).squareRoot() : 1
+        var xs: [[Float]] = tokens.map { t in (0..<d).map { weights["token_embd.weight"]![Int(t) * d + $0] * embedScale } }
         func heads(_ x: [Float], _ count: Int, _ normName: String?, pos: Int) -> [Float] {
             (0..<count).flatMap { h -> [Float] in
                 var head = Array(x[(h * hd)..<((h + 1) * hd)])
@@ -154,43 +173,56 @@ final class ArchitectureReferenceTests: XCTestCase {
                 var attnOut: [Float] = []
                 for head in 0..<v.heads {
                     let kv = head / (v.heads / v.kvHeads)
-                    let scores = (0...t).map { k in
-                        (0..<hd).reduce(Float(0)) { $0 + qs[t][head * hd + $1] * ks[k][kv * hd + $1] } / Float(hd).squareRoot()
+                    // gemma2: layer 0 sees only keys within the window; scores are capped.
+                    let first = v.gemma2 && l % 2 == 0 ? max(0, t - window + 1) : 0
+                    let scores = (first...t).map { k in
+                        softCap((0..<hd).reduce(Float(0)) { $0 + qs[t][head * hd + $1] * ks[k][kv * hd + $1] } / Float(hd).squareRoot(),
+                                v.gemma2 ? attentionCap : nil)
                     }
                     let m = scores.max()!, e = scores.map { exp($0 - m) }, z = e.reduce(0, +)
-                    attnOut += (0..<hd).map { j in (0...t).reduce(Float(0)) { $0 + e[$1] / z * vs[$1][kv * hd + j] } }
+                    attnOut += (0..<hd).map { j in (first...t).reduce(Float(0)) { $0 + e[$1 - first] / z * vs[$1][kv * hd + j] } }
                 }
-                xs[t] = zip(xs[t], matvec(p + "attn_output.weight", attnOut, rows: d)).map { $0 + $1 }
+                var o = matvec(p + "attn_output.weight", attnOut, rows: d)
+                if v.gemma2 { o = norm(o, p + "post_attention_norm.weight") }
+                xs[t] = zip(xs[t], o).map { $0 + $1 }
                 let h = norm(xs[t], p + "ffn_norm.weight")
                 let gate = v.fusedGateUp ? matvec(p + "ffn_up.weight", h, rows: ffn) : matvec(p + "ffn_gate.weight", h, rows: ffn)
                 let up = v.fusedGateUp ? matvec(p + "ffn_up.weight", h, rows: ffn, from: ffn) : matvec(p + "ffn_up.weight", h, rows: ffn)
-                xs[t] = zip(xs[t], matvec(p + "ffn_down.weight", zip(gate, up).map { silu($0) * $1 }, rows: d)).map { $0 + $1 }
+                var f = matvec(p + "ffn_down.weight", zip(gate, up).map { (v.gemma2 ? gelu($0) : silu($0)) * $1 }, rows: d)
+                if v.gemma2 { f = norm(f, p + "post_ffw_norm.weight") }
+                xs[t] = zip(xs[t], f).map { $0 + $1 }
             }
         }
-        return xs.map { matvec("output.weight", norm($0, "output_norm.weight"), rows: vocab) }
+        return xs.map { matvec("output.weight", norm($0, "output_norm.weight"), rows: vocab).map { softCap($0, finalCap) } }
     }
 
     /// Loads `v`'s file at `context` and holds its logits to the plain forward's.
-    func check(_ v: Variant, context: Int = 128, factorsName: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
+    @discardableResult
+    func check(_ v: Variant, context: Int = 128, factorsName: String? = nil,
+               file: StaticString = #filePath, line: UInt = #line) throws -> (model: DecoderModel, logits: [[Float]]) {
         let tokens: [Int32] = [3, 17, 5, 9, 1, 12, 0, 19, 7, 7, 2, 14]
         let url = try writeModel(v)
         defer { try? FileManager.default.removeItem(at: url) }
         let model = try ModelLoader.load(url: url, contextLength: context, threads: 2)
         XCTAssertEqual(model.config.architecture, v.architecture, file: file, line: line)
         XCTAssertEqual(model.config.ropeDimensions, v.rot, file: file, line: line)
-        let expected = referenceLogits(tokens, v, factors: factorsName.map { weights[$0]! })
+        let expected = referenceLogits(tokens, v, factors: factorsName.map { weights[$0]! }, finalCap: v.gemma2 ? finalCap : nil)
+        var got: [[Float]] = []
         for (mode, threads) in [(KernelMode.reference, 1), (.fast, 2)] {
             model.compute.mode = mode
             model.compute.threads = threads
             model.compute.activations = .f32
             model.reset()
             var worst: Float = 0
+            got = []
             try model.forward(tokens, logitsFrom: 0) { i, logits in
                 for t in 0..<vocab { worst = max(worst, abs(logits[t] - expected[i][t])) }
+                got.append(Array(logits))
             }
             XCTAssertLessThan(worst, 2e-3, "\(v.architecture) \(factorsName ?? "") \(mode): largest logit difference \(worst)",
                               file: file, line: line)
         }
+        return (model, got)
     }
 
     func testLlamaWithRopeFreqs() throws {
@@ -213,6 +245,19 @@ final class ArchitectureReferenceTests: XCTestCase {
             try check(v, context: originalContext, factorsName: "rope_factors_short.weight")
             try check(v, context: 128, factorsName: "rope_factors_long.weight")
         }
+    }
+
+    func testGemma2SoftCapsWindowAndPostNorms() throws {
+        let v = Variant(architecture: "gemma2", headDim: 16, rot: 16, gemma2: true)
+        let (model, logits) = try check(v)
+        // llama.cpp's pattern for gemma2: even layers use the window, odd ones see everything.
+        XCTAssertEqual((0..<layers).map { model.attentionWindow(layer: $0) }, [window, nil])
+        // A gemma2 file without a chat template still gets Gemma's turns.
+        XCTAssertEqual(ChatTemplate.detect(from: model.gguf), .gemma)
+        // The final cap bounds every logit, and here it matters: uncapped, some exceed it.
+        XCTAssert(logits.joined().allSatisfy { abs($0) < finalCap })
+        XCTAssert(referenceLogits([3, 17, 5, 9, 1, 12], v, factors: nil).joined().contains { abs($0) > finalCap },
+                  "the test's caps must bite for it to test them")
     }
 
     func testLlamaRopeFreqsDivideTheAngles() throws {

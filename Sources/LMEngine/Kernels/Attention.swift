@@ -12,18 +12,21 @@ import Foundation
 /// reads kv head h / (heads / kvHeads). Causal: position pos sees keys 0...pos, never
 /// later ones. window (sliding-window layers): key k is visible only when pos - k < window.
 /// probabilities (optional): [heads × (pos+1)], each head's softmax weights, zero where
-/// masked (what `attention` pictures draw).
+/// masked (what `attention` pictures draw). softCap (gemma2): each scaled score s becomes
+/// cap·tanh(s/cap) before the softmax (`AttentionScore`).
 ///
 /// The fast paths below compute the same thing with SIMD and threads (KernelAttentionTests
 /// holds them together); FlashAttentionHalf.swift has llama.cpp's f16 arithmetic.
 public func attentionReference(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                                out: UnsafeMutablePointer<Float>, heads: Int, kvHeads: Int, headDim: Int, pos: Int,
-                               scale: Float, window: Int?, probabilities: UnsafeMutablePointer<Float>? = nil) {
+                               scale: Float, softCap: Float? = nil, window: Int?,
+                               probabilities: UnsafeMutablePointer<Float>? = nil) {
     var scores = [Float](repeating: 0, count: pos + 1)   // [pos+1], one head at a time
     scores.withUnsafeMutableBufferPointer { scores in
         for h in 0..<heads {
             attendOneHeadReference(q: q, keys: keys, values: values, out: out, head: h, heads: heads, kvHeads: kvHeads,
-                                   headDim: headDim, pos: pos, scale: scale, window: window, scores: scores.baseAddress!,
+                                   headDim: headDim, pos: pos, scale: scale, softCap: softCap, window: window,
+                                   scores: scores.baseAddress!,
                                    probabilities: probabilities.map { $0 + h * (pos + 1) })
         }
     }
@@ -32,19 +35,21 @@ public func attentionReference(q: UnsafePointer<Float>, keys: UnsafePointer<Floa
 /// Head h of `attentionReference`. scores: [pos+1] scratch; probabilities (optional): [pos+1].
 func attendOneHeadReference(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                             out: UnsafeMutablePointer<Float>, head h: Int, heads: Int, kvHeads: Int, headDim: Int, pos: Int,
-                            scale: Float, window: Int?, scores: UnsafeMutablePointer<Float>,
+                            scale: Float, softCap: Float?, window: Int?, scores: UnsafeMutablePointer<Float>,
                             probabilities: UnsafeMutablePointer<Float>?) {
+    let score = AttentionScore(scale: scale, softCap: softCap)
     let kvHead = h / (heads / kvHeads)
     let rowStride = kvHeads * headDim            // floats between consecutive positions in the cache
     let first = firstVisible(pos: pos, window: window)
     let qh = q + h * headDim, oh = out + h * headDim
 
-    // 1. Scores: query · key for every visible position, times scale (1/√headDim).
+    // 1. Scores: query · key for every visible position, times scale (1/√headDim), capped
+    //    when the model caps them.
     for k in first...pos {
         let key = keys + k * rowStride + kvHead * headDim
         var s: Float = 0
         for d in 0..<headDim { s += qh[d] * key[d] }
-        scores[k - first] = s * scale
+        scores[k - first] = score(s)
     }
 
     // 2. Softmax: p_k = e^(s_k − max) / Σ e^(s_j − max) (softmaxReference in
@@ -66,6 +71,26 @@ func attendOneHeadReference(q: UnsafePointer<Float>, keys: UnsafePointer<Float>,
     }
 }
 
+/// What a query·key dot product becomes before the softmax: times the scale, then, with a
+/// soft cap c (gemma2's attention logit soft-capping), c·tanh(·/c), bounded to (−c, c).
+/// llama.cpp folds 1/c into the scale (one multiply by scale/c, then c·tanhf), in its flash
+/// attention and in its f32 tiles alike; the same order here, so the roundings agree.
+struct AttentionScore {
+    let factor: Float
+    let cap: Float?
+
+    init(scale: Float, softCap: Float?) {
+        factor = softCap.map { scale / $0 } ?? scale
+        cap = softCap
+    }
+
+    @inline(__always)
+    func callAsFunction(_ dot: Float) -> Float {
+        guard let cap else { return dot * factor }
+        return cap * tanhf(dot * factor)
+    }
+}
+
 /// The first key position that position `pos` may see.
 @inline(__always)
 func firstVisible(pos: Int, window: Int?) -> Int {
@@ -78,12 +103,12 @@ func firstVisible(pos: Int, window: Int?) -> Int {
 /// `attentionReference` on one thread, with the SIMD loops in `.fast` mode.
 /// scratch: at least [heads × (pos+1)] floats for the probabilities.
 public func attention(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-                      heads: Int, kvHeads: Int, headDim: Int, pos: Int, scale: Float, window: Int?,
+                      heads: Int, kvHeads: Int, headDim: Int, pos: Int, scale: Float, softCap: Float? = nil, window: Int?,
                       scratch: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>?,
                       mode: KernelMode = .fast) {
     for h in 0..<heads {
         attendOneHead(q: q, keys: keys, values: values, out: out, head: h, heads: heads, kvHeads: kvHeads, headDim: headDim,
-                      pos: pos, scale: scale, window: window, scores: scratch + h * (pos + 1),
+                      pos: pos, scale: scale, softCap: softCap, window: window, scores: scratch + h * (pos + 1),
                       probabilities: probabilities.map { $0 + h * (pos + 1) }, mode: mode)
     }
 }
@@ -93,26 +118,27 @@ public func attention(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, value
 /// or the same steps with SIMD dot products. scores: [pos+1] scratch ([(pos+1) + headDim]
 /// with `halfPrecision`); probabilities (optional): [pos+1].
 func attendOneHead(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-                   head h: Int, heads: Int, kvHeads: Int, headDim: Int, pos: Int, scale: Float, window: Int?,
+                   head h: Int, heads: Int, kvHeads: Int, headDim: Int, pos: Int, scale: Float, softCap: Float?, window: Int?,
                    scores: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>?, mode: KernelMode,
                    halfPrecision: Bool = false) {
     if halfPrecision {
         attendOneHeadHalf(q: q, keys: keys, values: values, out: out, head: h, heads: heads, kvHeads: kvHeads, headDim: headDim,
-                          pos: pos, scale: scale, window: window, scratch: scores, probabilities: probabilities, mode: mode)
+                          pos: pos, scale: scale, softCap: softCap, window: window, scratch: scores, probabilities: probabilities, mode: mode)
         return
     }
     if mode == .reference {
         attendOneHeadReference(q: q, keys: keys, values: values, out: out, head: h, heads: heads, kvHeads: kvHeads,
-                               headDim: headDim, pos: pos, scale: scale, window: window, scores: scores,
+                               headDim: headDim, pos: pos, scale: scale, softCap: softCap, window: window, scores: scores,
                                probabilities: probabilities)
         return
     }
+    let score = AttentionScore(scale: scale, softCap: softCap)
     let kvHead = h / (heads / kvHeads)
     let rowStride = kvHeads * headDim
     let qh = q + h * headDim, oh = out + h * headDim
     let first = firstVisible(pos: pos, window: window)
     for k in first...pos {
-        scores[k - first] = dotF32(qh, keys + k * rowStride + kvHead * headDim, count: headDim) * scale
+        scores[k - first] = score(dotF32(qh, keys + k * rowStride + kvHead * headDim, count: headDim))
     }
     softmax(scores, count: pos - first + 1)
     oh.update(repeating: 0, count: headDim)
@@ -129,11 +155,11 @@ extension ComputeContext {
     /// `attention` for all heads, split across the pool's threads, with the context's
     /// own scratch. Shapes as in `attentionReference`.
     public func attention(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-                          heads: Int, kvHeads: Int, headDim: Int, pos: Int, scale: Float, window: Int?,
+                          heads: Int, kvHeads: Int, headDim: Int, pos: Int, scale: Float, softCap: Float? = nil, window: Int?,
                           probabilities: UnsafeMutablePointer<Float>? = nil) {
         // One query at position pos is a batch of one starting there; the layouts agree.
         attentionBatch(q: q, keys: keys, values: values, out: out, n: 1, p0: pos, heads: heads, kvHeads: kvHeads,
-                       headDim: headDim, scale: scale, window: window, probabilities: probabilities)
+                       headDim: headDim, scale: scale, softCap: softCap, window: window, probabilities: probabilities)
     }
 
     /// Prefill: n queries at positions p0..<p0+n, each attending causally to the cache,
@@ -143,12 +169,12 @@ extension ComputeContext {
     /// With `.q8` activations the arithmetic is llama.cpp's f16 flash attention, or its
     /// tiled f32 one (the f32 path here) for a wide micro-batch (`wideMicroBatch`).
     public func attentionBatch(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-                               n: Int, p0: Int, heads: Int, kvHeads: Int, headDim: Int, scale: Float, window: Int?,
-                               probabilities: UnsafeMutablePointer<Float>? = nil) {
+                               n: Int, p0: Int, heads: Int, kvHeads: Int, headDim: Int, scale: Float, softCap: Float? = nil,
+                               window: Int?, probabilities: UnsafeMutablePointer<Float>? = nil) {
         let t = attentionTask
         t.q = q; t.keys = keys; t.values = values; t.out = out; t.probabilities = probabilities
         t.n = n; t.p0 = p0; t.heads = heads; t.kvHeads = kvHeads; t.headDim = headDim
-        t.scale = scale; t.window = window; t.mode = mode
+        t.scale = scale; t.softCap = softCap; t.window = window; t.mode = mode
         t.halfPrecision = activations == .q8 && !wideMicroBatch
         t.scratch = floatsPerWorker(p0 + n + headDim)
         // Short contexts are too little work to be worth waking a second thread for.
@@ -166,6 +192,7 @@ final class AttentionTask: PoolTask {
     var scratch: UnsafeMutablePointer<Float>?   // [workers × (p0+n+headDim)]
     var n = 1, p0 = 0, heads = 1, kvHeads = 1, headDim = 1
     var scale: Float = 1
+    var softCap: Float?
     var window: Int?
     var mode = KernelMode.fast
     var halfPrecision = false
@@ -178,7 +205,8 @@ final class AttentionTask: PoolTask {
             let pos = p0 + t
             let row = probabilities.map { $0 + job * span }
             attendOneHead(q: q + t * heads * headDim, keys: keys, values: values, out: out + t * heads * headDim,
-                          head: h, heads: heads, kvHeads: kvHeads, headDim: headDim, pos: pos, scale: scale, window: window,
+                          head: h, heads: heads, kvHeads: kvHeads, headDim: headDim, pos: pos, scale: scale, softCap: softCap,
+                          window: window,
                           scores: scratch + worker * perWorker, probabilities: row, mode: mode, halfPrecision: halfPrecision)
             if let row { for k in (pos + 1)..<span { row[k] = 0 } }
         }

@@ -17,8 +17,9 @@ import Foundation
 /// query. probabilities (optional): [pos+1], the plain softmax of the same scores, for
 /// pictures of attention only.
 func attendOneHeadHalf(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-                       head h: Int, heads: Int, kvHeads: Int, headDim: Int, pos: Int, scale: Float, window: Int?,
+                       head h: Int, heads: Int, kvHeads: Int, headDim: Int, pos: Int, scale: Float, softCap: Float?, window: Int?,
                        scratch: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>?, mode: KernelMode) {
+    let score = AttentionScore(scale: scale, softCap: softCap)
     let kvHead = h / (heads / kvHeads)
     let rowStride = kvHeads * headDim
     let qh = q + h * headDim, oh = out + h * headDim
@@ -28,14 +29,14 @@ func attendOneHeadHalf(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, valu
     let kBase = keys + kvHead * headDim, vBase = values + kvHead * headDim
     if mode == .reference {
         flashAttentionHalfReference(q: q16, keys: kBase, values: vBase, stride: rowStride, first: first, last: pos,
-                                    headDim: headDim, scale: scale, out: oh)
+                                    headDim: headDim, score: score, out: oh)
     } else {
         flashAttentionHalf(q: q16, keys: kBase, values: vBase, stride: rowStride, first: first, last: pos,
-                           headDim: headDim, scale: scale, out: oh)
+                           headDim: headDim, score: score, out: oh)
     }
     if let probabilities {
         let scores = scratch
-        for k in first...pos { scores[k - first] = dotF32(qh, keys + k * rowStride + kvHead * headDim, count: headDim) * scale }
+        for k in first...pos { scores[k - first] = score(dotF32(qh, keys + k * rowStride + kvHead * headDim, count: headDim)) }
         softmax(scores, count: pos - first + 1)
         for k in 0..<first { probabilities[k] = 0 }
         for k in first...pos { probabilities[k] = scores[k - first] }
@@ -50,7 +51,7 @@ public func roundedToHalf(_ x: Float) -> Float { halfToFloat(floatToHalf(x)) }
 /// One query head over keys first...last as llama.cpp's CPU flash attention computes it
 /// (`ggml_compute_forward_flash_attn_ext_f16_one_chunk`, f16 K/V cache), the plain loop:
 ///   - q (already rounded to f16) · each f16 key, summed the way `ggml_vec_dot_f16`
-///     does (`dotHalfReference`), times `scale`;
+///     does (`dotHalfReference`), times the scale (and soft-capped, `AttentionScore`);
 ///   - an online softmax: the running output V is kept in **f16** and rescaled by
 ///     e^(M_old − M) whenever a new maximum M appears; each value row is added as
 ///     V = f16(fma(v, e^(s − M), V)), and the running sum S = fma(S, ms, vs);
@@ -58,12 +59,12 @@ public func roundedToHalf(_ x: Float) -> Float { halfToFloat(floatToHalf(x)) }
 /// keys/values: the layer's cache (f16-rounded floats) at this kv head, `stride` floats
 /// per position. q, out: [headDim].
 func flashAttentionHalfReference(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                                 stride: Int, first: Int, last: Int, headDim: Int, scale: Float,
+                                 stride: Int, first: Int, last: Int, headDim: Int, score: AttentionScore,
                                  out: UnsafeMutablePointer<Float>) {
     var m = -Float.infinity, sum: Float = 0
     for d in 0..<headDim { out[d] = 0 }
     for k in first...last {
-        let s = dotHalfReference(q, keys + k * stride, count: headDim) * scale
+        let s = score(dotHalfReference(q, keys + k * stride, count: headDim))
         var ms: Float = 1, vs: Float = 1
         if s > m {
             let old = m
@@ -106,18 +107,18 @@ func dotHalfReference(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, coun
 
 /// `flashAttentionHalfReference` with SIMD16 (bit-identical to it).
 func flashAttentionHalf(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                        stride: Int, first: Int, last: Int, headDim: Int, scale: Float,
+                        stride: Int, first: Int, last: Int, headDim: Int, score: AttentionScore,
                         out: UnsafeMutablePointer<Float>) {
     guard headDim % 16 == 0 else {
         flashAttentionHalfReference(q: q, keys: keys, values: values, stride: stride, first: first, last: last,
-                                    headDim: headDim, scale: scale, out: out)
+                                    headDim: headDim, score: score, out: out)
         return
     }
     let o = UnsafeMutableRawPointer(out)
     var m = -Float.infinity, sum: Float = 0
     out.update(repeating: 0, count: headDim)
     for k in first...last {
-        let s = dotHalf(q, keys + k * stride, count: headDim) * scale
+        let s = score(dotHalf(q, keys + k * stride, count: headDim))
         var ms: Float = 1, vs: Float = 1
         if s > m {
             let old = m

@@ -31,6 +31,7 @@ public enum ArchitectureRegistry {
     /// The architectures lmlab ships, one line each.
     static let builtIn: [any Architecture.Type] = [
         LlamaModel.self,
+        Gemma2Model.self,
         Gemma3Model.self,
         Phi3Model.self,
         Qwen2Model.self,

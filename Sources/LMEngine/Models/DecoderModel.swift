@@ -103,8 +103,7 @@ open class DecoderModel {
     /// The sliding window layer `layer` attends within, or nil when it sees the whole context.
     open func attentionWindow(layer: Int) -> Int? { nil }
 
-    /// Turns final hidden rows (already normed, in xn) into logits; Gemma-style
-    /// soft-capping would go here.
+    /// Turns final hidden rows (already normed, in xn) into logits; gemma2 soft-caps them here.
     open func head(rows: Int) {
         compute.matmul(outputSlot, xn, logits, n: rows)
     }
@@ -179,17 +178,17 @@ open class DecoderModel {
     /// Self-attention of this batch: keys k and values v ([n × kvWidth]) go into the
     /// layer's cache at positions pos0..<pos0+n, then the queries q ([n × queryWidth])
     /// attend over the cache into `attn` ([n × queryWidth]), scores scaled by `scale`,
-    /// within `window` recent positions when set. Only when `onAttention` is set are the
-    /// weights written out and handed over.
-    public func selfAttention(layer: Int, n: Int, pos0: Int, scale: Float, window: Int?) {
+    /// within `window` recent positions when set, each score s turned into softCap·tanh(s/softCap)
+    /// when set (gemma2). Only when `onAttention` is set are the weights written out and handed over.
+    public func selfAttention(layer: Int, n: Int, pos0: Int, scale: Float, softCap: Float? = nil, window: Int?) {
         storeKeysAndValues(layer: layer, n: n, pos0: pos0)
         let c = config
         let span = pos0 + n
         let probabilities = onAttention == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: n * c.heads * span)
         defer { probabilities?.deallocate() }
         compute.attentionBatch(q: q, keys: cache.keys(layer), values: cache.values(layer), out: attn, n: n, p0: pos0,
-                               heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: scale, window: window,
-                               probabilities: probabilities)
+                               heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: scale, softCap: softCap,
+                               window: window, probabilities: probabilities)
         if let probabilities, let onAttention {
             onAttention(AttentionWeights(layer: layer, n: n, p0: pos0, heads: c.heads,
                                          weights: UnsafeBufferPointer(start: probabilities, count: n * c.heads * span)))

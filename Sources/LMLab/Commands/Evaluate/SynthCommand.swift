@@ -25,6 +25,7 @@ struct SynthCommand: Command {
     /// Real models' shapes (layers, width, heads, kv heads, MLP, vocabulary, head size), from their GGUF metadata.
     static let presets: [String: SyntheticModel.Shape] = [
         "smollm2-135m": .init(layers: 30, embedding: 576, heads: 9, kvHeads: 3, feedForward: 1536, vocabulary: 49_152),
+        "gemma2-2b": .init(layers: 26, embedding: 2304, heads: 8, kvHeads: 4, feedForward: 9216, vocabulary: 256_000, headSize: 256),
         "gemma3-270m": .init(layers: 18, embedding: 640, heads: 4, kvHeads: 1, feedForward: 2048, vocabulary: 262_144, headSize: 256),
         "qwen2.5-0.5b": .init(layers: 24, embedding: 896, heads: 14, kvHeads: 2, feedForward: 4864, vocabulary: 151_936),
         "qwen2.5-1.5b": .init(layers: 28, embedding: 1536, heads: 12, kvHeads: 2, feedForward: 8960, vocabulary: 151_936),
