@@ -28,7 +28,8 @@ final class DifferentialTests: XCTestCase {
     }
 
     static let types: [String: (GGMLType, Bool)] = ["q4_0": (.q4_0, false), "q8_0": (.q8_0, false), "f16": (.f16, false),
-                                                    "f32": (.f32, false), "q4_k": (.q4_K, false), "q4_k_m": (.q4_K, true)]
+                                                    "f32": (.f32, false), "q4_k": (.q4_K, false), "q6_k": (.q6_K, false),
+                                                    "q4_k_m": (.q4_K, true)]
 
     func fixtures() throws -> [URL] {
         let folder = ProcessInfo.processInfo.environment["LMLAB_DIFFERENTIAL_DIR"].map { URL(fileURLWithPath: $0) }
