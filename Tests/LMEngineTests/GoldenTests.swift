@@ -114,6 +114,31 @@ final class GoldenTests: XCTestCase {
         }
     }
 
+    /// Gemma-3 on C code prompts of 5 to 38 tokens (Tests/Fixtures/golden-gemma3-270m-q4_k_m-code.json,
+    /// made with the golden files' llama.cpp build): from 8 tokens on, llama.cpp sums its Q6_K
+    /// matmuls in its tiled kernel's order, and in the last layer it runs the feed-forward on
+    /// the output row alone. Before lmlab followed both, 6 of these 10 prompts changed their
+    /// greedy text within 12 tokens (a `for` header went on with " if" where llama.cpp wrote " for").
+    func testCodePromptsPastEightTokens() throws {
+        let c = Case(fixture: "golden-gemma3-270m-q4_k_m-code.json", modelFile: "gemma-3-270m-q4_k_m.gguf", context: 1024,
+                     checkConfig: { _ in }, perplexity: (0, 0, 0))
+        let m = try model(c)
+        m.compute.activations = .q8
+        var worst: Double = 0
+        for p in try Self.golden(c).prompts {
+            XCTAssertEqual(m.tokenizer.encode(p.prompt, addBOS: m.tokenizer.addsBOS, parseSpecial: true), p.prompt_ids, p.prompt)
+            m.reset()
+            let logits = try m.logitsAfter(p.prompt_ids)
+            for pair in p.top5_first { worst = max(worst, abs(Double(logits[Int(pair[0])]) - pair[1])) }
+            m.reset()
+            let out = try Generator(model: m).generate(prompt: p.prompt_ids, maxTokens: p.generated_ids.count,
+                                                       sampler: Sampler(.greedy)) { _, _ in }.ids
+            XCTAssertEqual(out, p.generated_ids, "\(p.prompt_ids.count)-token prompt: \(p.prompt)")
+        }
+        XCTAssertLessThanOrEqual(worst, 2e-6, "largest first-step top-5 logit difference")
+        print("gemma3 code prompts: largest first-step top-5 logit difference from llama.cpp: \(worst)")
+    }
+
     /// llama-perplexity's protocol on alice-ch1-3.txt: with f32 activations lmlab computes
     /// the same model as llama.cpp's F32 expansion of each file.
     func testPerplexityMatchesLlamaCppF32() throws {

@@ -22,8 +22,9 @@ final class KernelTiledMatMulTests: XCTestCase {
     }
 
     /// Q4_K and Q6_K prefill dots four tokens of a row at once (`dotTokens4`): every n,
-    /// with remainders, any thread count and both of Q4_K's orders (llama.cpp's four-token
-    /// gemm order, and decodeOrder's one-token order), gives the reference's bits.
+    /// with remainders, any thread count and both orders of each (llama.cpp's four-token
+    /// gemm for Q4_K or tiled kernel for Q6_K, and decodeOrder's one-token order), gives
+    /// the reference's bits.
     func testKQuantTokenTilesAreBitIdenticalToReference() {
         for type in [GGMLType.q4_K, .q6_K] {
             let m = TestMatrix(type, rows: 23, cols: 768, seed: 33)
@@ -38,10 +39,12 @@ final class KernelTiledMatMulTests: XCTestCase {
                                        "\(type.name) n=\(n) threads=\(threads) decodeOrder=\(decodeOrder)")
                     }
                 }
-                if type == .q4_K && n >= 4 {   // the two orders really differ somewhere, or the check above proves little
-                    let gemm = run(m, x, n: n, mode: .reference, threads: 1, decodeOrder: false)
-                    let gemv = run(m, x, n: n, mode: .reference, threads: 1, decodeOrder: true)
-                    XCTAssertNotEqual(gemm.map(\.bitPattern), gemv.map(\.bitPattern), "Q4_K n=\(n): the two orders")
+                // The two orders really differ somewhere, or the check above proves little: Q4_K's
+                // four-token gemm from 4 tokens on, Q6_K's tiled kernel from 8.
+                if (type == .q4_K && n >= 4) || (type == .q6_K && n >= ComputeContext.tiledKQuantRows) {
+                    let batch = run(m, x, n: n, mode: .reference, threads: 1, decodeOrder: false)
+                    let oneByOne = run(m, x, n: n, mode: .reference, threads: 1, decodeOrder: true)
+                    XCTAssertNotEqual(batch.map(\.bitPattern), oneByOne.map(\.bitPattern), "\(type.name) n=\(n): the two orders")
                 }
             }
         }

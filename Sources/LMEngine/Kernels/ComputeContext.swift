@@ -22,6 +22,14 @@ public final class ComputeContext {
     public static let tiledAttentionRows = 64
     /// llama.cpp's default n_ubatch (and the golden files' n_batch = n_ubatch = n_ctx = 512).
     public static let llamaMicroBatch = 512
+    /// How many rows the matmuls going through now have in llama.cpp (nil: the matmul's own
+    /// n): the tokens of its micro-batch, or in the last layer only the rows whose logits
+    /// are wanted (it drops the others before the feed-forward). ggml runs a K-quant matmul
+    /// that is not repacked (Q6_K on x86) through its tiled kernel from `tiledKQuantRows`
+    /// rows on, which sums in another order. `DecoderModel.forward` sets it.
+    public var microBatchRows: Int?
+    /// ggml's tiled K-quant matmul takes batches of at least this many rows (tiled.cpp).
+    public static let tiledKQuantRows = 8
 
     /// Number of threads used by the fast kernels (the caller's thread counts as one).
     /// Setting it replaces the pool.

@@ -27,7 +27,8 @@ extension ComputeContext {
                     for t in 0..<n {
                         let wr = w.data + r * rowBytes, at = a + t * aRowBytes
                         // decodeOrder: each token as if it were decoded alone (a batch of one).
-                        y[t * rows + r] = kernel?.dotReference(wr, at, count: cols, token: decodeOrder ? 0 : t, of: decodeOrder ? 1 : n)
+                        y[t * rows + r] = kernel?.dotReference(wr, at, count: cols, token: decodeOrder ? 0 : t, of: decodeOrder ? 1 : n,
+                                                               batchRows: batchRows(n: n))
                             ?? format.dotReference(wr, at, count: cols)
                     }
                 }
@@ -37,6 +38,7 @@ extension ComputeContext {
                            y: y, n: n, expand: false, scratch: nil)
             matmulTask.kernel = kernel
             matmulTask.decodeOrder = decodeOrder
+            matmulTask.batchRows = batchRows(n: n)
             matmulTask.prepared = kernel?.prepareActivations(a, rowBytes: aRowBytes, cols: cols, n: n, in: self)
             dispatch(matmulTask, count: rows * cols * n >= minParallelWork ? rows : 1)
 
@@ -58,6 +60,11 @@ extension ComputeContext {
     }
 }
 
+extension ComputeContext {
+    /// The rows llama.cpp's matmul has for these n tokens: one when decoding in its order.
+    func batchRows(n: Int) -> Int { decodeOrder ? 1 : microBatchRows ?? n }
+}
+
 /// A block format's own matmul over quantized activations, which `matmul` asks the
 /// format for instead of listing formats. The integer block formats (IntBlockDot) take
 /// the tiled kernel below; Q4_K gives llama.cpp's repacked orders (Q4_KFormat.swift).
@@ -71,6 +78,9 @@ protocol MatmulKernel: BlockFormat {
     static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>)
     /// The plain loop for token t of n: what `matmulRows` computes for it, bit for bit.
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int) -> Float
+    /// The same when llama.cpp's matmul has `batchRows` rows (`ComputeContext.microBatchRows`).
+    static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
+                             batchRows: Int) -> Float
 }
 
 extension MatmulKernel {
@@ -78,6 +88,10 @@ extension MatmulKernel {
                                    in context: ComputeContext) -> UnsafeMutableRawPointer? { nil }
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int) -> Float {
         dotReference(w, a, count: count)
+    }
+    static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
+                             batchRows: Int) -> Float {
+        dotReference(w, a, count: count, token: t, of: n)
     }
 }
 
@@ -130,6 +144,7 @@ final class MatmulTask: PoolTask {
     var scratch: UnsafeMutablePointer<Float>?    // [workers × cols] when expanding
     var kernel: (any MatmulKernel.Type)?         // the format's own kernel, if it has one
     var decodeOrder = false                      // every token summed as decoding one token would (ComputeContext.decodeOrder)
+    var batchRows = 1                            // the rows of llama.cpp's matmul (ComputeContext.batchRows)
     var prepared: UnsafeMutableRawPointer?       // what kernel.prepareActivations made (the integer formats: ActivationScaleLayout)
 
     func set(format: any BlockFormat.Type, w: WeightMatrix, x: UnsafePointer<Float>, activations: UnsafeRawPointer?,

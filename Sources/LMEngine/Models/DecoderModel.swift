@@ -38,6 +38,9 @@ open class DecoderModel {
     public var onResidual: ((_ layer: Int, _ rows: UnsafeBufferPointer<Float>) -> Void)?
 
     public let maxBatch = 64
+    /// In the last layer of a forward pass: how many of the micro-batch's rows llama.cpp
+    /// keeps for the feed-forward (those whose logits are wanted); nil in the other layers.
+    var lastLayerRows: Int?
     public let logitChunk = 8
     public let x, xn, q, k, v, attn, gate, up, logits: UnsafeMutablePointer<Float>
     private let owned: [UnsafeMutablePointer<Float>]
@@ -133,12 +136,21 @@ open class DecoderModel {
             // The size of the llama.cpp micro-batch these tokens would be in (maxBatch
             // divides llamaMicroBatch, so a batch never straddles two).
             let micro = ComputeContext.llamaMicroBatch
-            compute.wideMicroBatch = min(micro, tokens.count - done / micro * micro) >= ComputeContext.tiledAttentionRows
+            let microStart = done / micro * micro
+            let microRows = min(micro, tokens.count - microStart)
+            compute.wideMicroBatch = microRows >= ComputeContext.tiledAttentionRows
+            // llama.cpp keeps only the rows whose logits are wanted for the last layer's
+            // feed-forward (`lastLayerRows`), and its output head sees only those.
+            let wanted = max(0, min(microStart + microRows, tokens.count) - max(microStart, logitsFrom))
             tokens.withUnsafeBufferPointer { all in embed(UnsafeBufferPointer(rebasing: all[done..<(done + n)])) }
+            defer { compute.microBatchRows = nil; lastLayerRows = nil }
             for layer in 0..<config.layers {
+                compute.microBatchRows = microRows
+                lastLayerRows = layer == config.layers - 1 ? wanted : nil
                 block(layer, n: n, pos0: pos0)
                 if let onResidual { onResidual(layer, UnsafeBufferPointer(start: x, count: n * d)) }
             }
+            compute.microBatchRows = wanted
             cache.count += n
             // Logits only where asked: the output head is the biggest matrix.
             var r = max(0, logitsFrom - done)
@@ -214,6 +226,14 @@ open class DecoderModel {
     /// gate and up buffers ([n × feedForward]).
     public func feedForward(_ kind: FeedForwardKind, gate gateWeight: WeightMatrix, up upWeight: WeightMatrix,
                             down: WeightMatrix, input: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, n: Int) {
+        // The last layer's feed-forward runs in llama.cpp on the wanted rows only: one row
+        // (a prompt's last token) is summed as decoding sums it.
+        let (savedOrder, savedRows) = (compute.decodeOrder, compute.microBatchRows)
+        defer { compute.decodeOrder = savedOrder; compute.microBatchRows = savedRows }
+        if let rows = lastLayerRows {
+            compute.microBatchRows = rows
+            if rows == 1 { compute.decodeOrder = true }
+        }
         compute.matmul(gateWeight, input, gate, n: n)
         compute.matmul(upWeight, input, up, n: n)
         let count = n * config.feedForward

@@ -121,6 +121,23 @@ public enum Q6_KFormat: BlockFormat {
         return hsum8(acc)
     }
 
+    /// ggml's tiled K-quant kernel (tiled/tiled.cpp, its AVX512-VNNI microtile), which takes a
+    /// matmul of 8 or more activation rows: per super-block the exact integer total
+    /// Σ scale·code·a (code −32…31), then acc = fma(float(total)·d_w, d_a, acc) in block
+    /// order, no lanes (GCC contracts the kernel's multiply and add into one fma).
+    public static func dotTiledReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var acc: Float = 0
+        for b in 0..<count / 256 {
+            let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
+            var total: Int32 = 0
+            for e in 0..<256 {
+                total += scale(x, e / 16) * (code(x, e) * Int32(y.load(fromByteOffset: 4 + e, as: Int8.self)))
+            }
+            acc = acc.addingProduct(Float(total) * x.loadHalf(208), y.q8KScale())
+        }
+        return acc
+    }
+
     /// Group m of half h (weights 128h + 32m …+31): the 32 unsigned codes (0…63) as bytes
     /// in element order — low nibble from ql[64h + 32(m&1) + l] (the high nibble for m ≥ 2),
     /// high two bits from bits 2m of qh[32h + l] (`qh`: those 32 bytes) — and the scales
@@ -166,16 +183,71 @@ public enum Q6_KFormat: BlockFormat {
         }
         return hsum8(acc)
     }
+
+    /// `dotTiledReference` with `dot`'s byte products: the 8 lanes of a super-block add up
+    /// to its exact integer total, which the tiled kernel then scales. Bit-identical.
+    public static func dotTiled(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var acc: Float = 0
+        for b in 0..<count / 256 {
+            let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
+            acc = acc.addingProduct(Float(blockTotal(x, y)) * x.loadHalf(208), y.q8KScale())
+        }
+        return acc
+    }
+
+    /// Σ scale·code·a over one super-block, exact (|Σ| < 2³¹: 256 · 32 · 128 · 128).
+    @inline(__always)
+    static func blockTotal(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer) -> Int32 {
+        var lanes = _mm256_setzero_si256()
+        for h in 0..<2 {
+            let qh = x.loadUnaligned(fromByteOffset: 128 + 32 * h, as: __m256i.self)
+            for m in 0..<4 {
+                let (codes, scales) = group(x, h, m, qh)
+                let act = y.loadUnaligned(fromByteOffset: 4 + 128 * h + 32 * m, as: __m256i.self)
+                lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(_mm256_maddubs_epi16(codes, act), scales))
+            }
+        }
+        let groupSums = y.loadUnaligned(fromByteOffset: 260, as: __m256i.self)
+        let allScales = _mm256_cvtepi8_epi16(x.loadUnaligned(fromByteOffset: 192, as: __m128i.self))
+        lanes = _mm256_sub_epi32(lanes, _mm256_slli_epi32(_mm256_madd_epi16(groupSums, allScales), 5))
+        return unsafeBitCast(lanes, to: SIMD8<Int32>.self).wrappedSum()
+    }
 }
 
-/// Prefill: four tokens a row at once (`dotTokens4`), each in `dot`'s order (llama.cpp
-/// does not repack Q6_K on x86, so its prefill is that dot per token).
+/// Prefill: four tokens a row at once (`dotTokens4`). llama.cpp does not repack Q6_K on
+/// x86: a matmul of fewer than 8 rows is `dot` per token, one of 8 or more its tiled
+/// kernel's order (`dotTiledReference`).
 extension Q6_KFormat: MatmulKernel {
     static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
         let cols = task.w.cols, stride = task.activationRowBytes
+        if task.batchRows >= ComputeContext.tiledKQuantRows {
+            return task.runTokenTiles(first: first, end: end, y: y,
+                tile: { w, a, _ in dotTokens4Tiled(w, a, stride: stride, count: cols) },
+                single: { w, a, _ in dotTiled(w, a, count: cols) })
+        }
         task.runTokenTiles(first: first, end: end, y: y,
             tile: { w, a, _ in dotTokens4(w, a, stride: stride, count: cols) },
             single: { w, a, _ in dot(w, a, count: cols) })
+    }
+
+    static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
+                             batchRows: Int) -> Float {
+        batchRows >= ComputeContext.tiledKQuantRows ? dotTiledReference(w, a, count: count) : dotReference(w, a, count: count)
+    }
+
+    /// `dotTiled` for four tokens (rows a + k·stride), the weight block unpacked once.
+    @inline(__always)
+    static func dotTokens4Tiled(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, stride: Int, count: Int) -> SIMD4<Float> {
+        var acc = SIMD4<Float>()
+        for b in 0..<count / 256 {
+            let x = w + b * blockBytes
+            let y0 = a + b * Q8_KFormat.blockBytes, y1 = y0 + stride, y2 = y1 + stride, y3 = y2 + stride
+            let totals = SIMD4<Float>(Float(blockTotal(x, y0)), Float(blockTotal(x, y1)),
+                                      Float(blockTotal(x, y2)), Float(blockTotal(x, y3)))
+            let da = SIMD4<Float>(y0.q8KScale(), y1.q8KScale(), y2.q8KScale(), y3.q8KScale())
+            acc = acc.addingProduct(totals * SIMD4(repeating: x.loadHalf(208)), da)
+        }
+        return acc
     }
 
     /// `dot` for the Q8_K activation rows a, a + stride, a + 2·stride, a + 3·stride (token k
