@@ -235,21 +235,6 @@ extension Q6_KFormat: MatmulKernel {
         batchRows >= ComputeContext.tiledKQuantRows ? dotTiledReference(w, a, count: count) : dotReference(w, a, count: count)
     }
 
-    /// `dotTiled` for four tokens (rows a + k·stride), the weight block unpacked once.
-    @inline(__always)
-    static func dotTokens4Tiled(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, stride: Int, count: Int) -> SIMD4<Float> {
-        var acc = SIMD4<Float>()
-        for b in 0..<count / 256 {
-            let x = w + b * blockBytes
-            let y0 = a + b * Q8_KFormat.blockBytes, y1 = y0 + stride, y2 = y1 + stride, y3 = y2 + stride
-            let totals = SIMD4<Float>(Float(blockTotal(x, y0)), Float(blockTotal(x, y1)),
-                                      Float(blockTotal(x, y2)), Float(blockTotal(x, y3)))
-            let da = SIMD4<Float>(y0.q8KScale(), y1.q8KScale(), y2.q8KScale(), y3.q8KScale())
-            acc = acc.addingProduct(totals * SIMD4(repeating: x.loadHalf(208)), da)
-        }
-        return acc
-    }
-
     /// `dot` for the Q8_K activation rows a, a + stride, a + 2·stride, a + 3·stride (token k
     /// in lane k of the result), bit-identical: each group of 32 codes and its scales are
     /// unpacked once and multiplied by the four tokens' activations.
@@ -259,29 +244,54 @@ extension Q6_KFormat: MatmulKernel {
         for b in 0..<count / 256 {
             let x = w + b * blockBytes
             let y0 = a + b * Q8_KFormat.blockBytes, y1 = y0 + stride, y2 = y1 + stride, y3 = y2 + stride
-            var i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0
-            for h in 0..<2 {
-                let qh = x.loadUnaligned(fromByteOffset: 128 + 32 * h, as: __m256i.self)
-                for m in 0..<4 {
-                    let (codes, scales) = group(x, h, m, qh)
-                    let offset = 4 + 128 * h + 32 * m
-                    @inline(__always) func lanes(_ y: UnsafeRawPointer) -> __m256i {
-                        _mm256_madd_epi16(_mm256_maddubs_epi16(codes, y.loadUnaligned(fromByteOffset: offset, as: __m256i.self)), scales)
-                    }
-                    i0 = _mm256_add_epi32(i0, lanes(y0)); i1 = _mm256_add_epi32(i1, lanes(y1))
-                    i2 = _mm256_add_epi32(i2, lanes(y2)); i3 = _mm256_add_epi32(i3, lanes(y3))
-                }
-            }
-            let allScales = _mm256_cvtepi8_epi16(x.loadUnaligned(fromByteOffset: 192, as: __m128i.self))
+            let (i0, i1, i2, i3) = blockLanes4(x, y0, y1, y2, y3)
             let dw = x.loadHalf(208)
-            @inline(__always) func scaled(_ lanes: __m256i, _ y: UnsafeRawPointer, _ acc: SIMD8<Float>) -> SIMD8<Float> {
-                let groupSums = y.loadUnaligned(fromByteOffset: 260, as: __m256i.self)
-                let offset = _mm256_slli_epi32(_mm256_madd_epi16(groupSums, allScales), 5)   // 32 · Σ scale·bsum
-                return acc.addingProduct(SIMD8<Float>(repeating: y.q8KScale() * dw), floats8(_mm256_sub_epi32(lanes, offset)))
-            }
-            acc0 = scaled(i0, y0, acc0); acc1 = scaled(i1, y1, acc1)
-            acc2 = scaled(i2, y2, acc2); acc3 = scaled(i3, y3, acc3)
+            acc0 = acc0.addingProduct(SIMD8<Float>(repeating: y0.q8KScale() * dw), floats8(i0))
+            acc1 = acc1.addingProduct(SIMD8<Float>(repeating: y1.q8KScale() * dw), floats8(i1))
+            acc2 = acc2.addingProduct(SIMD8<Float>(repeating: y2.q8KScale() * dw), floats8(i2))
+            acc3 = acc3.addingProduct(SIMD8<Float>(repeating: y3.q8KScale() * dw), floats8(i3))
         }
         return SIMD4<Float>(hsum8(acc0), hsum8(acc1), hsum8(acc2), hsum8(acc3))
+    }
+
+    /// `dotTiled` for four tokens (rows a + k·stride), the weight block unpacked once.
+    @inline(__always)
+    static func dotTokens4Tiled(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, stride: Int, count: Int) -> SIMD4<Float> {
+        var acc = SIMD4<Float>()
+        for b in 0..<count / 256 {
+            let x = w + b * blockBytes
+            let y0 = a + b * Q8_KFormat.blockBytes, y1 = y0 + stride, y2 = y1 + stride, y3 = y2 + stride
+            let (i0, i1, i2, i3) = blockLanes4(x, y0, y1, y2, y3)
+            @inline(__always) func total(_ v: __m256i) -> Float { Float(unsafeBitCast(v, to: SIMD8<Int32>.self).wrappedSum()) }
+            let totals = SIMD4<Float>(total(i0), total(i1), total(i2), total(i3))
+            let da = SIMD4<Float>(y0.q8KScale(), y1.q8KScale(), y2.q8KScale(), y3.q8KScale())
+            acc = acc.addingProduct(totals * SIMD4(repeating: x.loadHalf(208)), da)
+        }
+        return acc
+    }
+
+    /// One super-block's 8 Int32 lanes (`dot`'s, the −32 offset taken off) for four tokens.
+    @inline(__always)
+    static func blockLanes4(_ x: UnsafeRawPointer, _ y0: UnsafeRawPointer, _ y1: UnsafeRawPointer, _ y2: UnsafeRawPointer,
+                            _ y3: UnsafeRawPointer) -> (__m256i, __m256i, __m256i, __m256i) {
+        var i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0
+        for h in 0..<2 {
+            let qh = x.loadUnaligned(fromByteOffset: 128 + 32 * h, as: __m256i.self)
+            for m in 0..<4 {
+                let (codes, scales) = group(x, h, m, qh)
+                let offset = 4 + 128 * h + 32 * m
+                @inline(__always) func lanes(_ y: UnsafeRawPointer) -> __m256i {
+                    _mm256_madd_epi16(_mm256_maddubs_epi16(codes, y.loadUnaligned(fromByteOffset: offset, as: __m256i.self)), scales)
+                }
+                i0 = _mm256_add_epi32(i0, lanes(y0)); i1 = _mm256_add_epi32(i1, lanes(y1))
+                i2 = _mm256_add_epi32(i2, lanes(y2)); i3 = _mm256_add_epi32(i3, lanes(y3))
+            }
+        }
+        let allScales = _mm256_cvtepi8_epi16(x.loadUnaligned(fromByteOffset: 192, as: __m128i.self))
+        @inline(__always) func lessOffset(_ lanes: __m256i, _ y: UnsafeRawPointer) -> __m256i {
+            let groupSums = y.loadUnaligned(fromByteOffset: 260, as: __m256i.self)
+            return _mm256_sub_epi32(lanes, _mm256_slli_epi32(_mm256_madd_epi16(groupSums, allScales), 5))   // − 32 · Σ scale·bsum
+        }
+        return (lessOffset(i0, y0), lessOffset(i1, y1), lessOffset(i2, y2), lessOffset(i3, y3))
     }
 }
