@@ -165,23 +165,28 @@ public enum Q6_KFormat: BlockFormat {
         var acc = SIMD8<Float>()
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
-            var lanes = _mm256_setzero_si256()
-            for h in 0..<2 {
-                let qh = x.loadUnaligned(fromByteOffset: 128 + 32 * h, as: __m256i.self)
-                for m in 0..<4 {
-                    let (codes, scales) = group(x, h, m, qh)
-                    let act = y.loadUnaligned(fromByteOffset: 4 + 128 * h + 32 * m, as: __m256i.self)
-                    lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(_mm256_maddubs_epi16(codes, act), scales))
-                }
-            }
-            let groupSums = y.loadUnaligned(fromByteOffset: 260, as: __m256i.self)   // 16 × Int16 bsums
-            let allScales = _mm256_cvtepi8_epi16(x.loadUnaligned(fromByteOffset: 192, as: __m128i.self))
-            let offset = _mm256_slli_epi32(_mm256_madd_epi16(groupSums, allScales), 5)   // 32 · Σ scale·bsum
-            lanes = _mm256_sub_epi32(lanes, offset)
             let d = y.q8KScale() * x.loadHalf(208)
-            acc = acc.addingProduct(SIMD8<Float>(repeating: d), floats8(lanes))
+            acc = acc.addingProduct(SIMD8<Float>(repeating: d), floats8(blockLanes(x, y)))
         }
         return hsum8(acc)
+    }
+
+    /// One super-block's 8 Int32 lanes for `dot`, the −32 offset taken off.
+    @inline(__always)
+    static func blockLanes(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer) -> __m256i {
+        var lanes = _mm256_setzero_si256()
+        for h in 0..<2 {
+            let qh = x.loadUnaligned(fromByteOffset: 128 + 32 * h, as: __m256i.self)
+            for m in 0..<4 {
+                let (codes, scales) = group(x, h, m, qh)
+                let act = y.loadUnaligned(fromByteOffset: 4 + 128 * h + 32 * m, as: __m256i.self)
+                lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(_mm256_maddubs_epi16(codes, act), scales))
+            }
+        }
+        let groupSums = y.loadUnaligned(fromByteOffset: 260, as: __m256i.self)   // 16 × Int16 bsums
+        let allScales = _mm256_cvtepi8_epi16(x.loadUnaligned(fromByteOffset: 192, as: __m128i.self))
+        let offset = _mm256_slli_epi32(_mm256_madd_epi16(groupSums, allScales), 5)   // 32 · Σ scale·bsum
+        return _mm256_sub_epi32(lanes, offset)
     }
 
     /// `dotTiledReference` with `dot`'s byte products: the 8 lanes of a super-block add up
@@ -198,19 +203,7 @@ public enum Q6_KFormat: BlockFormat {
     /// Σ scale·code·a over one super-block, exact (|Σ| < 2³¹: 256 · 32 · 128 · 128).
     @inline(__always)
     static func blockTotal(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer) -> Int32 {
-        var lanes = _mm256_setzero_si256()
-        for h in 0..<2 {
-            let qh = x.loadUnaligned(fromByteOffset: 128 + 32 * h, as: __m256i.self)
-            for m in 0..<4 {
-                let (codes, scales) = group(x, h, m, qh)
-                let act = y.loadUnaligned(fromByteOffset: 4 + 128 * h + 32 * m, as: __m256i.self)
-                lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(_mm256_maddubs_epi16(codes, act), scales))
-            }
-        }
-        let groupSums = y.loadUnaligned(fromByteOffset: 260, as: __m256i.self)
-        let allScales = _mm256_cvtepi8_epi16(x.loadUnaligned(fromByteOffset: 192, as: __m128i.self))
-        lanes = _mm256_sub_epi32(lanes, _mm256_slli_epi32(_mm256_madd_epi16(groupSums, allScales), 5))
-        return unsafeBitCast(lanes, to: SIMD8<Int32>.self).wrappedSum()
+        unsafeBitCast(blockLanes(x, y), to: SIMD8<Int32>.self).wrappedSum()
     }
 }
 
