@@ -17,12 +17,15 @@ N=${2:-300}
 mkdir -p "$OUT"
 # The sdist's Python bindings import diskcache (and numpy) at load.
 python3 -c "import diskcache, numpy" 2>/dev/null || python3 -m pip install -q diskcache numpy
-export LLAMA_CPP_LIB_PATH="$SRC/vendor/llama.cpp/build/bin"
+# libllama for the golden files' instruction set, not -march=native: on a host with
+# AVX512-FP16 the native build's f16 arithmetic moves Gemma-3's logits by up to ~0.3.
+LIB=$(LMLAB_LLAMACPP_DIR="$(dirname "$SRC")" scripts/llamacpp-build.sh --libs zen5 | tail -1)
+export LLAMA_CPP_LIB_PATH="$LIB"
 export PYTHONPATH="$SRC:$SRC/vendor/llama.cpp/gguf-py"
 LMLAB=.build/release/lmlab
 [ -x "$LMLAB" ] || swift build -c release --product lmlab
 for ARCH in ${ARCHS:-llama qwen2 qwen3 phi3 gemma2 gemma3}; do
-  for TYPE in ${TYPES:-q8_0 q4_0}; do
+  for TYPE in ${TYPES:-q8_0 q4_0 q5_k q6_k}; do
     FILE="$OUT/$ARCH-$TYPE.gguf"
     LMLAB_HOME="$OUT/home" "$LMLAB" -c "synth $ARCH --params 20M --type $TYPE --seed 7 --out $FILE" >/dev/null
     # Prompts: token ids of varied lengths (1…200) drawn from the byte tokens and the rest of

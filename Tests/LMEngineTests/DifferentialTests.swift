@@ -6,7 +6,10 @@ import LMEngine
 /// Tests/Fixtures/differential/ names how `synth` wrote a file (architecture, shape, type,
 /// seed) and holds llama.cpp's greedy tokens and top-5 logits per step for prompts run on it
 /// (scripts/differential.sh made them with the llama.cpp of the llama-cpp-python 0.3.36
-/// sdist). The test writes the same file again, bit for bit, and runs the same prompts.
+/// sdist; the K-quant ones with its libllama built for the golden files' instruction set,
+/// `llamacpp-build.sh --libs zen5`). The test writes the same file again, bit for bit, and
+/// runs the same prompts: llama-q5_k and llama-q6_k hold lmlab to ggml's vec_dot order below
+/// 8 prompt tokens and its tiled K-quant kernel's from 8 on.
 ///
 /// `LMLAB_DIFFERENTIAL_DIR=folder` runs the full reports the script leaves there instead
 /// of the committed sample, and prints the first differing token and the largest top-5
@@ -28,7 +31,7 @@ final class DifferentialTests: XCTestCase {
     }
 
     static let types: [String: (GGMLType, Bool)] = ["q4_0": (.q4_0, false), "q8_0": (.q8_0, false), "f16": (.f16, false),
-                                                    "f32": (.f32, false), "q4_k": (.q4_K, false), "q6_k": (.q6_K, false),
+                                                    "f32": (.f32, false), "q4_k": (.q4_K, false), "q5_k": (.q5_K, false), "q6_k": (.q6_K, false),
                                                     "q4_k_m": (.q4_K, true)]
 
     func fixtures() throws -> [URL] {

@@ -26,7 +26,7 @@ final class KernelTiledMatMulTests: XCTestCase {
     /// gemm for Q4_K or tiled kernel for Q6_K, and decodeOrder's one-token order), gives
     /// the reference's bits.
     func testKQuantTokenTilesAreBitIdenticalToReference() {
-        for type in [GGMLType.q4_K, .q6_K] {
+        for type in [GGMLType.q4_K, .q5_K, .q6_K] {
             let m = TestMatrix(type, rows: 23, cols: 768, seed: 33)
             for n in [1, 3, 4, 5, 7, 8, 9, 13] {
                 var rng = SplitMix(UInt64(100 + n))
@@ -40,8 +40,8 @@ final class KernelTiledMatMulTests: XCTestCase {
                     }
                 }
                 // The two orders really differ somewhere, or the check above proves little: Q4_K's
-                // four-token gemm from 4 tokens on, Q6_K's tiled kernel from 8.
-                if (type == .q4_K && n >= 4) || (type == .q6_K && n >= ComputeContext.tiledKQuantRows) {
+                // four-token gemm from 4 tokens on, Q5_K's and Q6_K's tiled kernel from 8.
+                if (type == .q4_K && n >= 4) || (type != .q4_K && n >= ComputeContext.tiledKQuantRows) {
                     let batch = run(m, x, n: n, mode: .reference, threads: 1, decodeOrder: false)
                     let oneByOne = run(m, x, n: n, mode: .reference, threads: 1, decodeOrder: true)
                     XCTAssertNotEqual(batch.map(\.bitPattern), oneByOne.map(\.bitPattern), "\(type.name) n=\(n): the two orders")

@@ -66,53 +66,122 @@ public enum Q5_KFormat: BlockFormat {
         }
     }
 
-    /// ggml_vec_dot_q5_K_q8_K (generic); the same scheme as Q4_K's.
+    /// llama.cpp's x86 `ggml_vec_dot_q5_K_q8_K` (AVX2 path), as a plain loop. Per
+    /// super-block, 8 Int32 lanes: lane m takes elements 4m…4m+3 of every group of 32, as
+    /// scale·code·a (code 0…31); each lane goes to float and into fma(d_w·d_a, lane, acc).
+    /// The mins go aside: summs = fma(−d_a·dmin_w, Σ min·(group sum), summs). The result
+    /// is the 8 lanes added pairwise (`hsum8`) plus summs.
     public static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sums = [Float](repeating: 0, count: 8)
-        var sumf: Float = 0
+        var acc = SIMD8<Float>()
+        var summs: Float = 0
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
-            var aux32 = [Int32](repeating: 0, count: 8)
-            var summs: Int32 = 0
-            for g in 0..<16 { summs += y.q8KBlockSum(g) * scaleMinK4(g / 2, x + 4).min }
+            var minTotal: Int32 = 0
+            for g in 0..<16 { minTotal += y.q8KBlockSum(g) * scaleMinK4(g / 2, x + 4).min }
+            summs = summs.addingProduct(-y.q8KScale() * x.loadHalf(2), Float(minTotal))
+            var lanes = SIMD8<Int32>()
             for e in 0..<256 {
                 let q8 = Int32(y.load(fromByteOffset: 4 + e, as: Int8.self))
-                aux32[e % 8] += scaleMinK4(e / 32, x + 4).scale * (q8 * code(x, e))
+                lanes[(e % 32) / 4] += scaleMinK4(e / 32, x + 4).scale * (q8 * code(x, e))
             }
-            let d = x.loadHalf(0) * y.q8KScale()
-            for l in 0..<8 { sums[l] += d * Float(aux32[l]) }
-            let dmin = x.loadHalf(2) * y.q8KScale()
-            sumf -= dmin * Float(summs)
+            let d = y.q8KScale() * x.loadHalf(0)
+            for m in 0..<8 { acc[m] = acc[m].addingProduct(d, Float(lanes[m])) }
         }
-        for l in 0..<8 { sumf += sums[l] }
-        return sumf
+        return hsum8(acc) + summs
     }
 
-    /// As Q4_K's fast dot; the 5th bits of 8 weights come from 8 qh bytes shifted by
-    /// the sub-block index.
+    /// The reference with AVX2's byte products (`sixtyFourLanes`). Bit-identical.
     public static func dot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
-        var sums = SIMD8<Float>()
-        var sumf: Float = 0
+        var acc = SIMD8<Float>()
+        var summs: Float = 0
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
-            let (scales, mins) = scalesMinsK4(x + 4)
-            let summs = minSums(y, mins)
-            var acc = SIMD8<Int32>()
-            for c in 0..<4 {
-                var lo = SIMD8<Int32>(), hi = SIMD8<Int32>()
-                for k in 0..<4 {
-                    let q = load8(x, 48 + 32 * c + 8 * k), qh = load8(x, 16 + 8 * k)
-                    let h0 = ((qh >> UInt64(2 * c)) & bytesOf(1)) << 4, h1 = ((qh >> UInt64(2 * c + 1)) & bytesOf(1)) << 4
-                    lo &+= widen((q & bytesOf(0x0F)) | h0) &* loadInt8x8(y, 4 + 64 * c + 8 * k)
-                    hi &+= widen(((q >> 4) & bytesOf(0x0F)) | h1) &* loadInt8x8(y, 4 + 64 * c + 32 + 8 * k)
-                }
-                acc &+= byte(scales, 2 * c) &* lo &+ byte(scales, 2 * c + 1) &* hi
-            }
-            let d = x.loadHalf(0) * y.q8KScale()
-            sums += d * floats8(unsafeBitCast(acc, to: __m256i.self))
-            let dmin = x.loadHalf(2) * y.q8KScale()
-            sumf -= dmin * Float(summs)
+            let (lanes, minTotal) = blockSums(x, y)
+            summs = summs.addingProduct(-y.q8KScale() * x.loadHalf(2), Float(minTotal))
+            acc = acc.addingProduct(SIMD8<Float>(repeating: y.q8KScale() * x.loadHalf(0)), floats8(lanes))
         }
-        return addLanes(sumf, sums)
+        return hsum8(acc) + summs
+    }
+
+    /// One super-block's Σ scale·code·a in 8 Int32 lanes (lane m: elements 4m…4m+3 of each
+    /// group of 32) and its Σ min·(activation group sum).
+    @inline(__always)
+    static func blockSums(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer) -> (__m256i, Int32) {
+        let (scales, mins) = scalesMinsK4(x + 4)
+        let words = scaleWords(scales)
+        var lanes = _mm256_setzero_si256()
+        for c in 0..<4 { lanes = _mm256_add_epi32(lanes, sixtyFourLanes(x, y, c, scales: words)) }
+        return (lanes, minSums(y, mins))
+    }
+
+    /// Σ scale·code·a over the 64 elements of sub-blocks 2c and 2c+1 in 8 Int32 lanes: the
+    /// low nibbles of qs[32c…] (with bit 2c of qh) are sub-block 2c, the high ones (bit
+    /// 2c+1) 2c+1; vpmaddubsw multiplies the codes (0…31) by the activations and adds
+    /// pairs, vpmaddwd multiplies by the sub-block's scale and adds pairs.
+    @inline(__always)
+    static func sixtyFourLanes(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, _ c: Int, scales: __m256i) -> __m256i {
+        let lowNibbles = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1)
+        let codes = x.loadUnaligned(fromByteOffset: 48 + 32 * c, as: __m256i.self)
+        let qh = x.loadUnaligned(fromByteOffset: 16, as: __m256i.self)
+        let fifth0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, Int32(2 * c)), one), 4)
+        let fifth1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, Int32(2 * c + 1)), one), 4)
+        let low = _mm256_or_si256(_mm256_and_si256(codes, lowNibbles), fifth0)
+        let high = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(codes, 4), lowNibbles), fifth1)
+        let a0 = y.loadUnaligned(fromByteOffset: 4 + 64 * c, as: __m256i.self)
+        let a1 = y.loadUnaligned(fromByteOffset: 4 + 64 * c + 32, as: __m256i.self)
+        let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(low, a0), scaleLanes(scales, 2 * c))
+        let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(high, a1), scaleLanes(scales, 2 * c + 1))
+        return _mm256_add_epi32(p0, p1)
+    }
+
+    /// ggml's tiled K-quant kernel (ggml-cpu/tiled, AVX512-VNNI microtile), which takes a
+    /// matmul of 8 or more activation rows: per super-block the exact integer totals
+    /// s1 = Σ scale·code·a and s2 = Σ min·(group sum), then
+    /// acc = fma(fnmadd(dmin_w, s2, s1·d_w), d_a, acc) in block order, no lanes.
+    public static func dotTiledReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var acc: Float = 0
+        for b in 0..<count / 256 {
+            let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
+            var s1: Int32 = 0, s2: Int32 = 0
+            for g in 0..<16 { s2 += y.q8KBlockSum(g) * scaleMinK4(g / 2, x + 4).min }
+            for e in 0..<256 {
+                s1 += scaleMinK4(e / 32, x + 4).scale * (Int32(y.load(fromByteOffset: 4 + e, as: Int8.self)) * code(x, e))
+            }
+            acc = acc.addingProduct((Float(s1) * x.loadHalf(0)).addingProduct(-x.loadHalf(2), Float(s2)), y.q8KScale())
+        }
+        return acc
+    }
+
+    /// `dotTiledReference` with `dot`'s integer sums. Bit-identical.
+    public static func dotTiled(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var acc: Float = 0
+        for b in 0..<count / 256 {
+            let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
+            let (lanes, s2) = blockSums(x, y)
+            let s1 = unsafeBitCast(lanes, to: SIMD8<Int32>.self).wrappedSum()
+            acc = acc.addingProduct((Float(s1) * x.loadHalf(0)).addingProduct(-x.loadHalf(2), Float(s2)), y.q8KScale())
+        }
+        return acc
+    }
+}
+
+/// llama.cpp does not repack Q5_K on x86: a matmul of fewer than 8 rows is `dot` per
+/// token, one of 8 or more its tiled kernel's order (`dotTiledReference`).
+extension Q5_KFormat: MatmulKernel {
+    static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
+        let cols = task.w.cols, rows = task.w.rows, rb = task.w.rowBytes, ab = task.activationRowBytes
+        let tiled = task.batchRows >= ComputeContext.tiledKQuantRows
+        guard let a = task.activations else { return }
+        for r in first..<end {
+            let wr = task.w.data + r * rb
+            for t in 0..<task.n {
+                y[t * rows + r] = tiled ? dotTiled(wr, a + t * ab, count: cols) : dot(wr, a + t * ab, count: cols)
+            }
+        }
+    }
+
+    static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
+                             batchRows: Int) -> Float {
+        batchRows >= ComputeContext.tiledKQuantRows ? dotTiledReference(w, a, count: count) : dotReference(w, a, count: count)
     }
 }

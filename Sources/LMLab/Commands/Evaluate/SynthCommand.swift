@@ -8,7 +8,7 @@ struct SynthCommand: Command {
     let name = "synth"
     let topic = Topic.evaluate
     let summary = "write a random-weight model of any architecture and size (speed, memory, agreement) to bench"
-    let usage = "synth ARCH (--params SIZE | --like MODEL) [--type q4_0|q8_0|f16|f32|q4_k|q6_k|q4_k_m] [--seed N] [--out FILE.gguf] [--plan] [--keep]"
+    let usage = "synth ARCH (--params SIZE | --like MODEL) [--type q4_0|q8_0|f16|f32|q4_k|q5_k|q6_k|q4_k_m] [--seed N] [--out FILE.gguf] [--plan] [--keep]"
     let positionals: ClosedRange<Int>? = 1...1
     let examples = ["synth llama --params 1B", "synth qwen3 --like qwen3-0.6b --type q4_k_m",
                     "synth llama --params 350M --type q8_0; load synth-llama-350M-q8_0; bench"]
@@ -67,7 +67,7 @@ struct SynthCommand: Command {
             throw CommandError.usage("synth can't write \(architecture) files yet")
         }
         let typeName = (args.options["type"] ?? "q4_0").lowercased()
-        let allowed: [String: GGMLType] = ["q4_0": .q4_0, "q8_0": .q8_0, "f16": .f16, "f32": .f32, "q4_k": .q4_K, "q6_k": .q6_K, "q4_k_m": .q4_K]
+        let allowed: [String: GGMLType] = ["q4_0": .q4_0, "q8_0": .q8_0, "f16": .f16, "f32": .f32, "q4_k": .q4_K, "q5_k": .q5_K, "q6_k": .q6_K, "q4_k_m": .q4_K]
         guard let weightType = allowed[typeName] else {
             throw CommandError.usage("--type takes one of: " + allowed.keys.sorted().joined(separator: ", "))
         }
