@@ -7,10 +7,10 @@ import Foundation
 public final class ComputeContext {
     public var mode: KernelMode
     public var activations: ActivationPrecision
-    /// When set, a batch of n tokens is computed exactly as n one-token passes would be.
-    /// Q4_K matmuls otherwise sum groups of four tokens in llama.cpp's repacked order,
-    /// which differs in the last bits; speculative decoding's verify pass sets this so
-    /// greedy output stays plain greedy's, token for token.
+    /// When set, a batch of n tokens is computed exactly as n one-token passes would be
+    /// (`batchRows` 1). Otherwise Q4_K sums groups of four tokens in llama.cpp's repacked
+    /// order and Q5_K/Q6_K take its tiled order from 8 rows, which differ in the last bits;
+    /// speculative decoding's verify pass sets this so greedy output stays plain greedy's.
     public var decodeOrder = false
     /// The tokens going through now belong to one of llama.cpp's micro-batches of at least
     /// `tiledAttentionRows` tokens (its prompt is cut into micro-batches of

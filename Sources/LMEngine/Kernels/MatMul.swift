@@ -26,9 +26,7 @@ extension ComputeContext {
                 for r in 0..<rows {
                     for t in 0..<n {
                         let wr = w.data + r * rowBytes, at = a + t * aRowBytes
-                        // decodeOrder: each token as if it were decoded alone (a batch of one).
-                        y[t * rows + r] = kernel?.dotReference(wr, at, count: cols, token: decodeOrder ? 0 : t, of: decodeOrder ? 1 : n,
-                                                               batchRows: batchRows(n: n))
+                        y[t * rows + r] = kernel?.dotReference(wr, at, count: cols, token: t, of: n, batchRows: batchRows(n: n))
                             ?? format.dotReference(wr, at, count: cols)
                     }
                 }
@@ -37,7 +35,6 @@ extension ComputeContext {
             matmulTask.set(format: format, w: w, x: x, activations: UnsafeRawPointer(a), activationRowBytes: aRowBytes,
                            y: y, n: n, expand: false, scratch: nil)
             matmulTask.kernel = kernel
-            matmulTask.decodeOrder = decodeOrder
             matmulTask.batchRows = batchRows(n: n)
             matmulTask.prepared = kernel?.prepareActivations(a, rowBytes: aRowBytes, cols: cols, n: n, in: self)
             dispatch(matmulTask, count: rows * cols * n >= minParallelWork ? rows : 1)
@@ -61,7 +58,8 @@ extension ComputeContext {
 }
 
 extension ComputeContext {
-    /// The rows llama.cpp's matmul has for these n tokens: one when decoding in its order.
+    /// The rows llama.cpp's matmul has for these n tokens (its kernels' orders depend on
+    /// it): one under `decodeOrder`, each token then summed as decoding it alone would be.
     func batchRows(n: Int) -> Int { decodeOrder ? 1 : microBatchRows ?? n }
 }
 
@@ -76,9 +74,8 @@ protocol MatmulKernel: BlockFormat {
                                    in context: ComputeContext) -> UnsafeMutableRawPointer?
     /// y[t*rows + r] for the task's rows first..<end and all its n tokens.
     static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>)
-    /// The plain loop for token t of n: what `matmulRows` computes for it, bit for bit.
-    static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int) -> Float
-    /// The same when llama.cpp's matmul has `batchRows` rows (`ComputeContext.microBatchRows`).
+    /// The plain loop for token t of this matmul's n, when llama.cpp's matmul has
+    /// `batchRows` rows (`ComputeContext.batchRows`): what `matmulRows` computes, bit for bit.
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
                              batchRows: Int) -> Float
 }
@@ -86,12 +83,9 @@ protocol MatmulKernel: BlockFormat {
 extension MatmulKernel {
     static func prepareActivations(_ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int,
                                    in context: ComputeContext) -> UnsafeMutableRawPointer? { nil }
-    static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int) -> Float {
-        dotReference(w, a, count: count)
-    }
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
                              batchRows: Int) -> Float {
-        dotReference(w, a, count: count, token: t, of: n)
+        dotReference(w, a, count: count)
     }
 }
 
@@ -143,7 +137,6 @@ final class MatmulTask: PoolTask {
     var expand = false                           // true: dequantize rows and dot in f32
     var scratch: UnsafeMutablePointer<Float>?    // [workers × cols] when expanding
     var kernel: (any MatmulKernel.Type)?         // the format's own kernel, if it has one
-    var decodeOrder = false                      // every token summed as decoding one token would (ComputeContext.decodeOrder)
     var batchRows = 1                            // the rows of llama.cpp's matmul (ComputeContext.batchRows)
     var prepared: UnsafeMutableRawPointer?       // what kernel.prepareActivations made (the integer formats: ActivationScaleLayout)
 

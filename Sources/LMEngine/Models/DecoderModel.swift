@@ -141,11 +141,11 @@ open class DecoderModel {
             compute.wideMicroBatch = microRows >= ComputeContext.tiledAttentionRows
             // llama.cpp keeps only the rows whose logits are wanted for the last layer's
             // feed-forward (`lastLayerRows`), and its output head sees only those.
-            let wanted = max(0, min(microStart + microRows, tokens.count) - max(microStart, logitsFrom))
+            let wanted = max(0, microStart + microRows - max(microStart, logitsFrom))
             tokens.withUnsafeBufferPointer { all in embed(UnsafeBufferPointer(rebasing: all[done..<(done + n)])) }
+            compute.microBatchRows = microRows
             defer { compute.microBatchRows = nil; lastLayerRows = nil }
             for layer in 0..<config.layers {
-                compute.microBatchRows = microRows
                 lastLayerRows = layer == config.layers - 1 ? wanted : nil
                 block(layer, n: n, pos0: pos0)
                 if let onResidual { onResidual(layer, UnsafeBufferPointer(start: x, count: n * d)) }
@@ -228,12 +228,9 @@ open class DecoderModel {
                             down: WeightMatrix, input: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, n: Int) {
         // The last layer's feed-forward runs in llama.cpp on the wanted rows only: one row
         // (a prompt's last token) is summed as decoding sums it.
-        let (savedOrder, savedRows) = (compute.decodeOrder, compute.microBatchRows)
-        defer { compute.decodeOrder = savedOrder; compute.microBatchRows = savedRows }
-        if let rows = lastLayerRows {
-            compute.microBatchRows = rows
-            if rows == 1 { compute.decodeOrder = true }
-        }
+        let savedRows = compute.microBatchRows
+        defer { compute.microBatchRows = savedRows }
+        if let rows = lastLayerRows { compute.microBatchRows = rows }
         compute.matmul(gateWeight, input, gate, n: n)
         compute.matmul(upWeight, input, up, n: n)
         let count = n * config.feedForward

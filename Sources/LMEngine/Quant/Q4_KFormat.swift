@@ -228,7 +228,7 @@ extension Q4_KFormat {
 extension Q4_KFormat: MatmulKernel {
     static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
         let cols = task.w.cols, stride = task.activationRowBytes
-        let fourRowTokens = task.decodeOrder ? 0 : task.n - task.n % 4
+        let fourRowTokens = fourRowTokenCount(n: task.n, batchRows: task.batchRows)
         task.runTokenTiles(first: first, end: end, y: y,
             tile: { w, a, t in
                 t < fourRowTokens ? dotTokens4(w, a, stride: stride, count: cols, perSixtyFour: true)
@@ -237,7 +237,13 @@ extension Q4_KFormat: MatmulKernel {
             single: { w, a, t in t < fourRowTokens ? dot(w, a, count: cols, perSixtyFour: true) : dot(w, a, count: cols) })
     }
 
-    static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int) -> Float {
-        dotReference(w, a, count: count, perSixtyFour: t < n - n % 4)
+    static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
+                             batchRows: Int) -> Float {
+        dotReference(w, a, count: count, perSixtyFour: t < fourRowTokenCount(n: n, batchRows: batchRows))
     }
+
+    /// How many of this matmul's n tokens llama.cpp's gemm takes: all but the last n % 4
+    /// when its own matmul has more than three rows, none (gemv) otherwise. lmlab's batches
+    /// start at multiples of 4 in llama.cpp's, so the n % 4 left over are the same tokens.
+    static func fourRowTokenCount(n: Int, batchRows: Int) -> Int { batchRows > 3 ? n - n % 4 : 0 }
 }
