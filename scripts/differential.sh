@@ -4,6 +4,8 @@
 # developers, never by CI (it needs llama.cpp built beside the project).
 #
 #   scripts/differential.sh [OUT_DIR] [PROMPTS_PER_ARCHITECTURE]
+#   ARCHS="gemma3" TYPES="q8_0" REAL=0 scripts/differential.sh    # one file, no real models
+#   ARCHS= REAL_N=330 scripts/differential.sh                      # the real models only
 #
 # LMLAB_LLAMACPP_SRC: the unpacked llama-cpp-python sdist, its vendored llama.cpp built
 # into vendor/llama.cpp/build (scripts/llamacpp-build.sh does both).
@@ -24,7 +26,7 @@ export LLAMA_CPP_LIB_PATH="$LIB"
 export PYTHONPATH="$SRC:$SRC/vendor/llama.cpp/gguf-py"
 LMLAB=.build/release/lmlab
 [ -x "$LMLAB" ] || swift build -c release --product lmlab
-for ARCH in ${ARCHS:-llama qwen2 qwen3 phi3 gemma2 gemma3}; do
+for ARCH in ${ARCHS-llama qwen2 qwen3 phi3 gemma2 gemma3}; do
   for TYPE in ${TYPES:-q8_0 q4_0 q5_k q6_k}; do
     FILE="$OUT/$ARCH-$TYPE.gguf"
     LMLAB_HOME="$OUT/home" "$LMLAB" -c "synth $ARCH --params 20M --type $TYPE --seed 7 --out $FILE" >/dev/null
@@ -42,4 +44,16 @@ PY
     echo "llama.cpp: $OUT/$ARCH-$TYPE.json"
   done
 done
+# The two real models, on text prompts (scripts/differential_prompts.py: prose, code, digits,
+# non-Latin scripts, emoji, odd whitespace, the chat template), tokenized by each engine.
+# REAL_N prompts each, fewer after those too long for llama.cpp's one attention order.
+if [ "${REAL:-1}" = 1 ]; then
+  "$LMLAB" -c "pull smollm2; pull gemma3" >/dev/null
+  for MODEL in SmolLM2-135M-Instruct.Q4_1.gguf:chatml gemma-3-270m-q4_k_m.gguf:gemma; do
+    FILE=${MODEL%%:*}; TEMPLATE=${MODEL##*:}; NAME=${FILE%.gguf}
+    python3 scripts/differential_prompts.py "${REAL_N:-330}" "$TEMPLATE" > "$OUT/$NAME-prompts.jsonl"
+    python3 scripts/llamacpp_reference.py "models/$FILE" "$OUT/$NAME-prompts.jsonl" "$OUT/$NAME.json" --steps 16
+    echo "llama.cpp: $OUT/$NAME.json"
+  done
+fi
 LMLAB_DIFFERENTIAL_DIR="$OUT" swift test -c release --filter DifferentialTests 2>&1 | grep -E "cases|first differing|error|Executed"

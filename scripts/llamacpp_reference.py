@@ -11,6 +11,7 @@ bindings of the same sdist on PYTHONPATH; scripts/differential.sh sets both.
 PROMPTS.jsonl: one {"text": "..."} or {"ids": [...]} per line.
 """
 import ctypes, json, sys, argparse
+import numpy as np
 import llama_cpp as L
 
 def main():
@@ -18,6 +19,8 @@ def main():
     ap.add_argument("model"); ap.add_argument("prompts"); ap.add_argument("out")
     ap.add_argument("--steps", type=int, default=16)
     ap.add_argument("--ctx", type=int, default=512)
+    ap.add_argument("--max-total", type=int, default=256, help="skip prompts whose tokens plus steps pass this (past 256 "
+                    "cached tokens llama.cpp's decoding splits attention across threads, an order lmlab doesn't follow)")
     ap.add_argument("--synth", metavar="TYPE:SEED", help="the file came from lmlab synth with this type and seed: "
                     "record its shape (read with gguf-py) so the suite can write it again")
     a = ap.parse_args()
@@ -31,7 +34,7 @@ def main():
         sys.exit(f"llama.cpp can't load {a.model}")
     vocab = L.llama_model_get_vocab(model)
     n_vocab = L.llama_vocab_n_tokens(vocab)
-    cases = []
+    cases, skipped = [], 0
     for line in open(a.prompts, encoding="utf-8"):
         if not line.strip():
             continue
@@ -43,6 +46,9 @@ def main():
             buf = (L.llama_token * (len(raw) + 16))()
             n = L.llama_tokenize(vocab, raw, len(raw), buf, len(buf), True, True)
             ids = list(buf[:n])
+        if len(ids) + a.steps > a.max_total:
+            skipped += 1
+            continue
         cp = L.llama_context_default_params()
         cp.n_ctx = a.ctx; cp.n_batch = a.ctx; cp.n_ubatch = a.ctx
         cp.n_threads = 2; cp.n_threads_batch = 2
@@ -52,11 +58,11 @@ def main():
             sys.exit("llama_decode failed on the prompt")
         generated, top5 = [], []
         for step in range(a.steps):
-            logits = L.llama_get_logits_ith(ctx, -1)
-            row = [logits[i] for i in range(n_vocab)]
-            order = sorted(range(n_vocab), key=lambda i: (-row[i], i))
-            best = order[0]
-            top5.append([[i, row[i]] for i in order[:5]])
+            row = np.ctypeslib.as_array(L.llama_get_logits_ith(ctx, -1), shape=(n_vocab,)).copy()
+            # the five largest, ties to the lowest id (a stable sort of the negated logits)
+            order = np.argsort(-row, kind="stable")[:5]
+            best = int(order[0])
+            top5.append([[int(i), float(row[i])] for i in order])
             generated.append(best)
             if L.llama_vocab_is_eog(vocab, best):
                 break
@@ -64,7 +70,9 @@ def main():
             if L.llama_decode(ctx, L.llama_batch_get_one(one, 1)) != 0:
                 sys.exit("llama_decode failed")
         L.llama_free(ctx)
-        cases.append({"prompt": p.get("text"), "prompt_ids": ids, "generated_ids": generated, "top5_per_step": top5})
+        cases.append({"prompt": p.get("text"), "kind": p.get("kind"), "prompt_ids": ids, "generated_ids": generated, "top5_per_step": top5})
+    if skipped:
+        print(f"{skipped} prompts skipped: more than {a.max_total} tokens with the steps", file=sys.stderr)
     out = {"model": a.model.split("/")[-1], "steps": a.steps, "n_ctx": a.ctx, "cases": cases}
     if a.synth:
         from gguf import GGUFReader   # vendor/llama.cpp/gguf-py

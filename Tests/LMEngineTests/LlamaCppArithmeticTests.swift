@@ -172,3 +172,37 @@ extension LlamaCppArithmeticTests {
         XCTAssertEqual(outs[0].map(\.bitPattern), outs[1].map(\.bitPattern))
     }
 }
+
+extension LlamaCppArithmeticTests {
+    /// llama.cpp's tiled f32 attention (a micro-batch of 64 or more rows): the packed SIMD
+    /// path equals the plain loop bit for bit, across tile edges, with a window and a soft
+    /// cap; it stays within f32 rounding of the plain attention and differs from it and from
+    /// the one-row f16 path in the last bits.
+    func testTiledAttentionFastEqualsReference() {
+        var rng = SplitMix(9)
+        let heads = 4, kvHeads = 2, p0 = 70, n = 90, span = p0 + n
+        for headDim in [64, 256] {
+            let keys = rng.floats(span * kvHeads * headDim, in: -2...2).map(roundedToHalf)
+            let values = rng.floats(span * kvHeads * headDim, in: -2...2).map(roundedToHalf)
+            let q = rng.floats(n * heads * headDim, in: -2...2)
+            func run(_ mode: KernelMode, _ activations: ActivationPrecision, wide: Bool, window: Int?, cap: Float?) -> [Float] {
+                let ctx = ComputeContext(threads: 2, mode: mode, activations: activations)
+                ctx.minParallelWork = 0
+                ctx.wideMicroBatch = wide
+                var out = [Float](repeating: .nan, count: n * heads * headDim)
+                ctx.attentionBatch(q: q, keys: keys, values: values, out: &out, n: n, p0: p0, heads: heads, kvHeads: kvHeads,
+                                   headDim: headDim, scale: 1 / Float(headDim).squareRoot(), softCap: cap, window: window)
+                return out
+            }
+            for (window, cap) in [(nil, nil), (100, nil), (nil, 50)] as [(Int?, Float?)] {
+                let fast = run(.fast, .q8, wide: true, window: window, cap: cap)
+                let ref = run(.reference, .q8, wide: true, window: window, cap: cap)
+                XCTAssertEqual(fast.map(\.bitPattern), ref.map(\.bitPattern), "headDim \(headDim) window \(String(describing: window))")
+                let plain = run(.fast, .f32, wide: true, window: window, cap: cap)
+                for i in plain.indices { XCTAssertEqual(fast[i], plain[i], accuracy: 1e-5) }
+                XCTAssertNotEqual(fast, plain, "the tiled order sums differently")
+                XCTAssertNotEqual(fast, run(.fast, .q8, wide: false, window: window, cap: cap), "and it is not the f16 path")
+            }
+        }
+    }
+}

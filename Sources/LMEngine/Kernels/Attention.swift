@@ -167,7 +167,7 @@ extension ComputeContext {
     /// q, out: [n × heads × headDim]. probabilities (optional): [n × heads × (p0+n)],
     /// query t's row for head h at (t*heads + h)*(p0+n), zero beyond its own position.
     /// With `.q8` activations the arithmetic is llama.cpp's f16 flash attention, or its
-    /// tiled f32 one (the f32 path here) for a wide micro-batch (`wideMicroBatch`).
+    /// tiled f32 one (FlashAttentionTiled.swift) for a wide micro-batch (`wideMicroBatch`).
     public func attentionBatch(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
                                n: Int, p0: Int, heads: Int, kvHeads: Int, headDim: Int, scale: Float, softCap: Float? = nil,
                                window: Int?, probabilities: UnsafeMutablePointer<Float>? = nil) {
@@ -176,6 +176,19 @@ extension ComputeContext {
         t.n = n; t.p0 = p0; t.heads = heads; t.kvHeads = kvHeads; t.headDim = headDim
         t.scale = scale; t.softCap = softCap; t.window = window; t.mode = mode
         t.halfPrecision = activations == .q8 && !wideMicroBatch
+        t.tiled = activations == .q8 && wideMicroBatch
+        t.packedKeys = nil
+        if t.tiled && mode != .reference && headDim % 16 == 0 {
+            // Every kv head's keys in tiles, once per call: all the call's queries read them.
+            let positions = p0 + n, tiles = (positions + tiledAttentionKeys - 1) / tiledAttentionKeys
+            let perHead = tiles * headDim * tiledAttentionKeys
+            let packed = t.packedKeyScratch(kvHeads * perHead)
+            for kv in 0..<kvHeads {
+                packKeysForTiles(keys + kv * headDim, stride: kvHeads * headDim, positions: positions, headDim: headDim,
+                                 into: packed + kv * perHead)
+            }
+            t.packedKeys = UnsafePointer(packed)
+        }
         t.scratch = floatsPerWorker(p0 + n + headDim)
         // Short contexts are too little work to be worth waking a second thread for.
         let work = n * heads * (p0 + n) * headDim * 2
@@ -196,6 +209,24 @@ final class AttentionTask: PoolTask {
     var window: Int?
     var mode = KernelMode.fast
     var halfPrecision = false
+    /// llama.cpp's tiled f32 order (FlashAttentionTiled.swift), with the keys packed for it
+    /// in `packedKeys` ([kvHeads × tiles × headDim × 64]) unless the plain loop runs.
+    var tiled = false
+    var packedKeys: UnsafePointer<Float>?
+    private var packedKeyBuffer = UnsafeMutablePointer<Float>.allocate(capacity: 0)
+    private var packedKeyCapacity = 0
+
+    /// The packed keys' buffer, grown on demand and never shrunk.
+    func packedKeyScratch(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > packedKeyCapacity {
+            packedKeyBuffer.deallocate()
+            packedKeyCapacity = max(count, packedKeyCapacity * 2)
+            packedKeyBuffer = .allocate(capacity: packedKeyCapacity)
+        }
+        return packedKeyBuffer
+    }
+
+    deinit { packedKeyBuffer.deallocate() }
 
     func run(worker: Int, workers: Int) {
         guard let q, let keys, let values, let out, let scratch else { return }
@@ -204,6 +235,14 @@ final class AttentionTask: PoolTask {
             let t = job / heads, h = job % heads
             let pos = p0 + t
             let row = probabilities.map { $0 + job * span }
+            if tiled {
+                attendOneHeadTiled(q: q + t * heads * headDim, keys: keys, packedKeys: packedKeys, values: values,
+                                   out: out + t * heads * headDim, head: h, heads: heads, kvHeads: kvHeads, headDim: headDim,
+                                   pos: pos, packedPositions: span, scale: scale, softCap: softCap, window: window,
+                                   scores: scratch + worker * perWorker, probabilities: row)
+                if let row { for k in (pos + 1)..<span { row[k] = 0 } }
+                continue
+            }
             attendOneHead(q: q + t * heads * headDim, keys: keys, values: values, out: out + t * heads * headDim,
                           head: h, heads: heads, kvHeads: kvHeads, headDim: headDim, pos: pos, scale: scale, softCap: softCap,
                           window: window,
