@@ -206,3 +206,38 @@ extension LlamaCppArithmeticTests {
         }
     }
 }
+
+extension LlamaCppArithmeticTests {
+    /// Q4_0 in the order of llama.cpp's repacked kernels (a matrix with a multiple of 8 rows):
+    /// the SIMD matmul (four-token tiles and single tokens) equals the plain loop bit for bit,
+    /// and the same rows in a matrix of 17 rows (not repacked, the vec_dot lanes' order) come
+    /// out within float rounding of it but not equal.
+    func testQ4_0RepackedOrderEqualsReference() {
+        let cols = 2048, n = 6
+        var rng = SplitMix(11)
+        let x = rng.floats(n * cols, in: -3...3)
+        func run(_ m: TestMatrix, _ mode: KernelMode) -> [Float] {
+            let ctx = ComputeContext(threads: 2, mode: mode, activations: .q8)
+            ctx.minParallelWork = 0
+            var y = [Float](repeating: .nan, count: n * m.rows)
+            m.with { w in ctx.matmul(w, x, &y, n: n) }
+            return y
+        }
+        let sixteen = TestMatrix(.q4_0, rows: 16, cols: cols, seed: 12)
+        let fast = run(sixteen, .fast)
+        XCTAssertEqual(fast.map(\.bitPattern), run(sixteen, .reference).map(\.bitPattern))
+        let seventeen = TestMatrix(.q4_0, rows: 17, cols: cols, seed: 12)
+        XCTAssertEqual(Array(seventeen.bytes.prefix(sixteen.bytes.count)), sixteen.bytes)
+        let lanes = run(seventeen, .fast)
+        XCTAssertEqual(lanes.map(\.bitPattern), run(seventeen, .reference).map(\.bitPattern))
+        var differing = 0
+        for t in 0..<n {
+            for r in 0..<16 {
+                let a = fast[t * 16 + r], b = lanes[t * 17 + r]
+                XCTAssertEqual(a, b, accuracy: 1e-4 * max(1, abs(b)))
+                if a != b { differing += 1 }
+            }
+        }
+        XCTAssertGreaterThan(differing, 0, "the repacked order rounds differently from the lanes'")
+    }
+}

@@ -26,7 +26,7 @@ extension ComputeContext {
                 for r in 0..<rows {
                     for t in 0..<n {
                         let wr = w.data + r * rowBytes, at = a + t * aRowBytes
-                        y[t * rows + r] = kernel?.dotReference(wr, at, count: cols, token: t, of: n, batchRows: batchRows(n: n))
+                        y[t * rows + r] = kernel?.dotReference(wr, at, count: cols, token: t, of: n, batchRows: batchRows(n: n), weightRows: rows)
                             ?? format.dotReference(wr, at, count: cols)
                     }
                 }
@@ -75,16 +75,18 @@ protocol MatmulKernel: BlockFormat {
     /// y[t*rows + r] for the task's rows first..<end and all its n tokens.
     static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>)
     /// The plain loop for token t of this matmul's n, when llama.cpp's matmul has
-    /// `batchRows` rows (`ComputeContext.batchRows`): what `matmulRows` computes, bit for bit.
+    /// `batchRows` rows (`ComputeContext.batchRows`) and the weight matrix `weightRows`
+    /// (llama.cpp repacks some formats only when they are a multiple of 8): what
+    /// `matmulRows` computes, bit for bit.
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
-                             batchRows: Int) -> Float
+                             batchRows: Int, weightRows: Int) -> Float
 }
 
 extension MatmulKernel {
     static func prepareActivations(_ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int,
                                    in context: ComputeContext) -> UnsafeMutableRawPointer? { nil }
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
-                             batchRows: Int) -> Float {
+                             batchRows: Int, weightRows: Int) -> Float {
         dotReference(w, a, count: count)
     }
 }
@@ -92,6 +94,11 @@ extension MatmulKernel {
 /// The integer block formats' kernel: `runTiled`, with each group of four activation
 /// rows' scales decoded once per matmul.
 extension IntBlockDot {
+    static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
+                             batchRows: Int, weightRows: Int) -> Float {
+        repacked(weightRows: weightRows) ? repackedDotReference(Self.self, w, a, count: count) : dotReference(w, a, count: count)
+    }
+
     /// Each group of four activation rows' scales (and Q8_1's sums) as floats,
     /// [n/4 × cols/32 × 8] Float (`ActivationScaleLayout`), in the context's second scratch.
     static func prepareActivations(_ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int,
@@ -175,6 +182,15 @@ final class MatmulTask: PoolTask {
     func runTiled<F: IntBlockDot>(_ format: F.Type, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
         let ab = activationRowBytes, cols = w.cols
         let scales = UnsafeRawPointer(prepared!), layout = ActivationScaleLayout(cols: cols, n: n)
+        if F.repacked(weightRows: w.rows) {
+            runTokenTiles(first: first, end: end, y: y,
+                tile: { wr, at, t in
+                    F.repackedDotTokens4(wr, scales: scales + layout.scalesOffset(firstToken: t),
+                                         rows: BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
+                },
+                single: { wr, at, _ in F.repackedDot(wr, at, count: cols) })
+            return
+        }
         runTokenTiles(first: first, end: end, y: y,
             tile: { wr, at, t in
                 F.dotTokens4(wr, scales: scales + layout.scalesOffset(firstToken: t),

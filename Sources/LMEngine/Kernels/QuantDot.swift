@@ -42,6 +42,23 @@ func blockDotReference<F: IntBlockDot>(_ format: F.Type, _ w: UnsafeRawPointer, 
     return F.minimumOffset == nil ? sum : sum + minimumSum
 }
 
+/// The order of llama.cpp's repacked kernels (Q4_0 on x86 when the matrix has a multiple
+/// of 8 rows: `ggml_gemv_q4_0_8x8_q8_0` for one token, `ggml_gemm_q4_0_8x8_q8_0` for four,
+/// which agree): each block's exact integer sum Σ q_j·c_j goes to float and is added as
+/// acc = fma(Σ, d_w·d_a, acc), block after block, one float chain with no lanes.
+func repackedDotReference<F: IntBlockDot>(_ format: F.Type, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+    var acc: Float = 0
+    for b in 0..<count / 32 {
+        let wb = w + b * F.blockBytes, ab = a + b * F.activationBlockBytes
+        var sum: Int32 = 0                // exact: |32 · 128 · 128| < 2^19
+        for j in 0..<32 {
+            sum += F.integer(wb, element: j) * Int32(ab.load(fromByteOffset: F.activationCodesOffset + j, as: Int8.self))
+        }
+        acc = acc.addingProduct(Float(sum), wb.loadHalf(F.scaleOffset) * ab.loadHalf(F.activationScaleOffset))
+    }
+    return acc
+}
+
 /// A 32-element integer block format, as the dots see it. Each conformance lives in
 /// the format's own file: its layout constants, `integer` for the plain loop, and
 /// `codeBytes` for the SIMD kernels.
@@ -62,6 +79,9 @@ protocol IntBlockDot: MatmulKernel {
     /// true when q_j ≥ 0 (Q4_1, Q5_1: 0…15, 0…31), so `codeBytes` can go to vpmaddubsw
     /// as they are; the signed formats take the sign trick (`groupSums`).
     static var unsignedCodes: Bool { get }
+    /// Whether llama.cpp repacks a matrix of this format with `weightRows` rows at load,
+    /// and so sums it in `repackedDotReference`'s order.
+    static func repacked(weightRows: Int) -> Bool
 }
 
 /// The activation side follows from whether the weight has a minimum: Q8_1 (scale, sum
@@ -73,6 +93,7 @@ extension IntBlockDot {
     @inline(__always) static var activationScaleOffset: Int { hasMinimum ? Q8_1Format.scaleOffset : Q8_0Format.scaleOffset }
     @inline(__always) static var activationCodesOffset: Int { hasMinimum ? Q8_1Format.codesOffset : Q8_0Format.codesOffset }
     @inline(__always) static var unsignedCodes: Bool { false }
+    static func repacked(weightRows: Int) -> Bool { false }
 }
 
 // MARK: - The SIMD kernels
@@ -149,6 +170,41 @@ extension IntBlockDot {
         return hasMinimum ? sums + summs : sums
     }
 
+    /// `repackedDotReference` with SIMD: each block's group sums added up as integers (exact,
+    /// so in any order), then the one fma.
+    @inline(__always)
+    static func repackedDot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        var acc: Float = 0
+        var x = w, y = a
+        let halves = HalfTable.floats
+        for _ in 0..<count / 32 {
+            let c = y.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)
+            let scale = HalfTable.at(x, scaleOffset, halves) * HalfTable.at(y, activationScaleOffset, halves)
+            acc = acc.addingProduct(Float(integerSum(groupSums(codeBytes(x), c))), scale)
+            x += blockBytes; y += activationBlockBytes
+        }
+        return acc
+    }
+
+    /// `repackedDot` for four activation rows at once, each weight block unpacked once.
+    @inline(__always)
+    static func repackedDotTokens4(_ w: UnsafeRawPointer, scales: UnsafeRawPointer, rows: BlockPointers4, count: Int) -> SIMD4<Float> {
+        var acc = SIMD4<Float>()
+        var x = w, y = rows, sc = scales
+        let halves = HalfTable.floats
+        for _ in 0..<count / 32 {
+            let codes = codeBytes(x)
+            @inline(__always) func sum(_ p: UnsafeRawPointer) -> Float {
+                Float(integerSum(groupSums(codes, p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self))))
+            }
+            let dw = HalfTable.at(x, scaleOffset, halves)
+            let scales = SIMD4<Float>(repeating: dw) * sc.loadUnaligned(as: SIMD4<Float>.self)
+            acc = acc.addingProduct(SIMD4<Float>(sum(y.p0), sum(y.p1), sum(y.p2), sum(y.p3)), scales)
+            x += blockBytes; y = y.advanced(by: activationBlockBytes); sc += 32
+        }
+        return acc
+    }
+
     /// Writes four activation rows' fp16 scales as floats, 32 bytes a block: (d_0…d_3) and,
     /// for Q8_1, (s_0…s_3) — decoded once per matmul instead of once per weight row.
     static func splitActivationScales(_ a: BlockPointers4, into scales: UnsafeMutableRawPointer, count: Int) {
@@ -160,6 +216,14 @@ extension IntBlockDot {
             y = y.advanced(by: activationBlockBytes)
         }
     }
+}
+
+/// The 8 Int32 lanes of v added up.
+@inline(__always)
+func integerSum(_ v: __m256i) -> Int32 {
+    let lanes = unsafeBitCast(v, to: SIMD8<Int32>.self)
+    let four = lanes.lowHalf &+ lanes.highHalf
+    return (four[0] &+ four[2]) &+ (four[1] &+ four[3])
 }
 
 /// 32 codes in element order from 16 bytes of nibbles (byte j: element j in the low

@@ -59,6 +59,10 @@ public enum Q4_0Format: BlockFormat {
 extension Q4_0Format: IntBlockDot {
     static var minimumOffset: Int? { nil }
 
+    /// llama.cpp's x86 build repacks Q4_0 into interleaved groups of 8 rows (q4_0_8x8)
+    /// when the matrix has a multiple of 8 rows, and sums those in its own order.
+    static func repacked(weightRows: Int) -> Bool { weightRows % 8 == 0 }
+
     /// code − 8, code = element j's nibble.
     @inline(__always) static func integer(_ block: UnsafeRawPointer, element j: Int) -> Int32 {
         let byte = block.load(fromByteOffset: codesOffset + j % 16, as: UInt8.self)

@@ -238,7 +238,7 @@ extension Q4_KFormat: MatmulKernel {
     }
 
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
-                             batchRows: Int) -> Float {
+                             batchRows: Int, weightRows: Int) -> Float {
         dotReference(w, a, count: count, perSixtyFour: t < fourRowTokenCount(n: n, batchRows: batchRows))
     }
 

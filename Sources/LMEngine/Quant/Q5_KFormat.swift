@@ -181,7 +181,7 @@ extension Q5_KFormat: MatmulKernel {
     }
 
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
-                             batchRows: Int) -> Float {
+                             batchRows: Int, weightRows: Int) -> Float {
         batchRows >= ComputeContext.tiledKQuantRows ? dotTiledReference(w, a, count: count) : dotReference(w, a, count: count)
     }
 }
