@@ -19,7 +19,7 @@ FILE="$WORK/$LIKE-q4_k_m.gguf"
 mkdir -p "$WORK"
 
 BIN=$(scripts/llamacpp-build.sh --print-bin 2>/dev/null) || BIN=$(scripts/llamacpp-build.sh | tail -1)
-SRC=$(dirname "$(dirname "$(dirname "$BIN")")")            # …/vendor/llama.cpp/build/bin → the sdist
+SRC=$(cd "$BIN/../../../.." && pwd)                         # …/vendor/llama.cpp/build/bin → the sdist
 [ -x "$LAB" ] || swift build -c release --product lmlab
 "$LAB" -c "synth llama --like $LIKE --type q4_k_m --seed 8 --keep --out $FILE" > /dev/null
 
@@ -38,7 +38,8 @@ llama_load() {
     LLAMA_CPP_LIB_PATH="$BIN" PYTHONPATH="$SRC" python3 - "$FILE" <<'PY'
 import ctypes, sys, time, json
 import llama_cpp as L
-L.llama_log_set(L.llama_log_callback(lambda *a: None), ctypes.c_void_p())
+silent = L.llama_log_callback(lambda *a: None)   # kept alive: llama.cpp calls it later
+L.llama_log_set(silent, ctypes.c_void_p())
 L.llama_backend_init()
 t = time.perf_counter()
 m = L.llama_model_load_from_file(sys.argv[1].encode(), L.llama_model_default_params())
@@ -64,13 +65,16 @@ for round in $(seq 1 "$ROUNDS"); do
     lab=$("$LAB" -c "set threads $THREADS; load $FILE; bench --prompt 8 --gen 16 --reps 1 --json" | tail -1 \
           | python3 -c 'import json,sys,statistics; r=json.load(sys.stdin)["result"]; print(statistics.median(r["decode"]), r["peakResidentBytes"]/2**20)')
     echo "{\"round\": $round, \"llama_load\": $ll, \"lab_load\": $lb, \"llama_tg\": $tg, \"lab_tg\": ${lab% *}, \"lab_peak_mib\": ${lab#* }}"
-done | python3 -c '
+done > "$WORK/runs.jsonl"
+
+python3 - "$WORK/runs.jsonl" <<'PY'
 import json, statistics, sys
-runs = [json.loads(l) for l in sys.stdin]
+runs = [json.loads(l) for l in open(sys.argv[1])]
 med = lambda f: statistics.median(f(r) for r in runs)
 print("| engine | load s | resident after load MiB | tg16 tok/s |")
 print("|---|---:|---:|---:|")
-print(f"| llama.cpp | {med(lambda r: r[\"llama_load\"][\"load_s\"]):.2f} | {med(lambda r: r[\"llama_load\"][\"rss_mib\"]):,.0f} | {med(lambda r: r[\"llama_tg\"]):.2f} |")
-print(f"| lmlab | {med(lambda r: r[\"lab_load\"][\"load_s\"]):.2f} | {med(lambda r: r[\"lab_load\"][\"rss_mib\"]):,.0f} | {med(lambda r: r[\"lab_tg\"]):.2f} |")
-print(f"decode ratio lmlab/llama.cpp: {statistics.median(r[\"lab_tg\"] / r[\"llama_tg\"] for r in runs):.2f}x; "
-      f"lmlab peak resident while decoding: {med(lambda r: r[\"lab_peak_mib\"]):,.0f} MiB")'
+for name, key, tg in (("llama.cpp", "llama_load", "llama_tg"), ("lmlab", "lab_load", "lab_tg")):
+    print(f"| {name} | {med(lambda r: r[key]['load_s']):.2f} | {med(lambda r: r[key]['rss_mib']):,.0f} | {med(lambda r: r[tg]):.2f} |")
+print(f"decode ratio lmlab/llama.cpp: {statistics.median(r['lab_tg'] / r['llama_tg'] for r in runs):.2f}x; "
+      f"lmlab peak resident while decoding: {med(lambda r: r['lab_peak_mib']):,.0f} MiB")
+PY
