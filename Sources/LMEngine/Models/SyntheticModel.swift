@@ -90,7 +90,11 @@ public enum SyntheticModel {
         }
         let a = architecture
         var w = GGUFWriter()
-        let label = "synthetic \(a) \(parameters(shape, layout: layout) / 1_000_000)M (random weights: speed, memory and agreement only)"
+        // llama.cpp gives Phi-3's SentencePiece tokens (</s>, <unk>, …) attributes when the
+        // model's *name* says phi-3/phi3, and fails to load when they are missing, as they
+        // are from this byte-level vocabulary; so the name spells it "Phi 3".
+        let named = a == "phi3" ? "Phi 3" : a
+        let label = "synthetic \(named) \(parameters(shape, layout: layout) / 1_000_000)M (random weights: speed, memory and agreement only)"
         w.set("general.architecture", .string(a))
         w.set("general.name", .string(label))
         w.set("general.description", .string("random weights written by lmlab synth; its text is noise"))
