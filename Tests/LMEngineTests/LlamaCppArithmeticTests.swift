@@ -213,7 +213,7 @@ extension LlamaCppArithmeticTests {
     /// and the same rows in a matrix of 17 rows (not repacked, the vec_dot lanes' order) come
     /// out within float rounding of it but not equal.
     func testQ4_0RepackedOrderEqualsReference() {
-        let cols = 2048, n = 6
+        let cols = 2112, n = 6   // 66 blocks: the single-token dot's groups of four and a tail of two
         var rng = SplitMix(11)
         let x = rng.floats(n * cols, in: -3...3)
         func run(_ m: TestMatrix, _ mode: KernelMode) -> [Float] {

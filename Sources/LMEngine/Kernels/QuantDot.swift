@@ -171,35 +171,61 @@ extension IntBlockDot {
     }
 
     /// `repackedDotReference` with SIMD: each block's group sums added up as integers (exact,
-    /// so in any order), then the one fma.
+    /// so in any order: four blocks at a time by three `vphaddd` and a 128-bit add), then
+    /// the blocks' fmas one after another.
     @inline(__always)
     static func repackedDot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         var acc: Float = 0
         var x = w, y = a
         let halves = HalfTable.floats
-        for _ in 0..<count / 32 {
-            let c = y.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)
-            let scale = HalfTable.at(x, scaleOffset, halves) * HalfTable.at(y, activationScaleOffset, halves)
-            acc = acc.addingProduct(Float(integerSum(groupSums(codeBytes(x), c))), scale)
-            x += blockBytes; y += activationBlockBytes
+        @inline(__always) func sums(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer) -> __m256i {
+            groupSums(codeBytes(x), y.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self))
+        }
+        @inline(__always) func scale(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer) -> Float {
+            HalfTable.at(x, scaleOffset, halves) * HalfTable.at(y, activationScaleOffset, halves)
+        }
+        let blocks = count / 32
+        var b = 0
+        while b + 4 <= blocks {
+            let wb = blockBytes, ab = activationBlockBytes
+            let pairs = _mm256_hadd_epi32(_mm256_hadd_epi32(sums(x, y), sums(x + wb, y + ab)),
+                                          _mm256_hadd_epi32(sums(x + 2 * wb, y + 2 * ab), sums(x + 3 * wb, y + 3 * ab)))
+            let lanes = unsafeBitCast(pairs, to: SIMD8<Int32>.self)
+            let t = unsafeBitCast(_mm_cvtepi32_ps(unsafeBitCast(lanes.lowHalf &+ lanes.highHalf, to: __m128i.self)), to: SIMD4<Float>.self)
+            acc = acc.addingProduct(t[0], scale(x, y))
+            acc = acc.addingProduct(t[1], scale(x + wb, y + ab))
+            acc = acc.addingProduct(t[2], scale(x + 2 * wb, y + 2 * ab))
+            acc = acc.addingProduct(t[3], scale(x + 3 * wb, y + 3 * ab))
+            x += 4 * wb; y += 4 * ab; b += 4
+        }
+        while b < blocks {
+            acc = acc.addingProduct(Float(integerSum(sums(x, y))), scale(x, y))
+            x += blockBytes; y += activationBlockBytes; b += 1
         }
         return acc
     }
 
-    /// `repackedDot` for four activation rows at once, each weight block unpacked once.
+    /// `repackedDot` for four activation rows at once, each weight block unpacked once (and
+    /// its magnitudes taken once); the four blocks' 8 group sums are added across by three
+    /// `vphaddd` and one 128-bit add, exact in any order, so one fma serves the four tokens.
     @inline(__always)
     static func repackedDotTokens4(_ w: UnsafeRawPointer, scales: UnsafeRawPointer, rows: BlockPointers4, count: Int) -> SIMD4<Float> {
         var acc = SIMD4<Float>()
         var x = w, y = rows, sc = scales
-        let halves = HalfTable.floats
+        let halves = HalfTable.floats, ones = _mm256_set1_epi16(1)
         for _ in 0..<count / 32 {
             let codes = codeBytes(x)
-            @inline(__always) func sum(_ p: UnsafeRawPointer) -> Float {
-                Float(integerSum(groupSums(codes, p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self))))
+            let magnitudes = unsignedCodes ? codes : _mm256_sign_epi8(codes, codes)
+            @inline(__always) func sums(_ p: UnsafeRawPointer) -> __m256i {
+                let c = p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)
+                return _mm256_madd_epi16(_mm256_maddubs_epi16(magnitudes, unsignedCodes ? c : _mm256_sign_epi8(c, codes)), ones)
             }
+            let pairs = _mm256_hadd_epi32(_mm256_hadd_epi32(sums(y.p0), sums(y.p1)), _mm256_hadd_epi32(sums(y.p2), sums(y.p3)))
+            let lanes = unsafeBitCast(pairs, to: SIMD8<Int32>.self)
+            let totals = unsafeBitCast(lanes.lowHalf &+ lanes.highHalf, to: __m128i.self)
             let dw = HalfTable.at(x, scaleOffset, halves)
             let scales = SIMD4<Float>(repeating: dw) * sc.loadUnaligned(as: SIMD4<Float>.self)
-            acc = acc.addingProduct(SIMD4<Float>(sum(y.p0), sum(y.p1), sum(y.p2), sum(y.p3)), scales)
+            acc = acc.addingProduct(unsafeBitCast(_mm_cvtepi32_ps(totals), to: SIMD4<Float>.self), scales)
             x += blockBytes; y = y.advanced(by: activationBlockBytes); sc += 32
         }
         return acc
