@@ -91,6 +91,19 @@ struct AttentionScore {
     }
 }
 
+/// One head's softmax weights for pictures of attention, when the output itself came from
+/// one of llama.cpp's orders: the plain f32 softmax of the same scores, zero before `first`.
+/// q: [headDim]; keys: the cache at this kv head, `stride` floats per position;
+/// scores: [last−first+1] scratch; probabilities: [last+1].
+func pictureProbabilities(_ q: UnsafePointer<Float>, keys: UnsafePointer<Float>, stride: Int, first: Int, last: Int,
+                          headDim: Int, score: AttentionScore, scores: UnsafeMutablePointer<Float>,
+                          into probabilities: UnsafeMutablePointer<Float>) {
+    for k in first...last { scores[k - first] = score(dotF32(q, keys + k * stride, count: headDim)) }
+    softmax(scores, count: last - first + 1)
+    for k in 0..<first { probabilities[k] = 0 }
+    for k in first...last { probabilities[k] = scores[k - first] }
+}
+
 /// The first key position that position `pos` may see.
 @inline(__always)
 func firstVisible(pos: Int, window: Int?) -> Int {
@@ -175,14 +188,13 @@ extension ComputeContext {
         t.q = q; t.keys = keys; t.values = values; t.out = out; t.probabilities = probabilities
         t.n = n; t.p0 = p0; t.heads = heads; t.kvHeads = kvHeads; t.headDim = headDim
         t.scale = scale; t.softCap = softCap; t.window = window; t.mode = mode
-        t.halfPrecision = activations == .q8 && !wideMicroBatch
-        t.tiled = activations == .q8 && wideMicroBatch
+        t.order = activations != .q8 ? .plain : wideMicroBatch ? .llamaTiled : .llamaOneRow
         t.packedKeys = nil
-        if t.tiled && mode != .reference && headDim % 16 == 0 {
+        if t.order == .llamaTiled && mode != .reference && headDim % 16 == 0 {
             // Every kv head's keys in tiles, once per call: all the call's queries read them.
             let positions = p0 + n, tiles = (positions + tiledAttentionKeys - 1) / tiledAttentionKeys
             let perHead = tiles * headDim * tiledAttentionKeys
-            let packed = t.packedKeyScratch(kvHeads * perHead)
+            let packed = packedKeyFloats(kvHeads * perHead)
             for kv in 0..<kvHeads {
                 packKeysForTiles(keys + kv * headDim, stride: kvHeads * headDim, positions: positions, headDim: headDim,
                                  into: packed + kv * perHead)
@@ -196,6 +208,11 @@ extension ComputeContext {
     }
 }
 
+/// Which float order attention follows: lmlab's own f32 one (`.f32` activations), or
+/// llama.cpp's, which is its one-row f16 flash attention (FlashAttentionHalf.swift) or, for a
+/// micro-batch of 64 rows or more, its tiled f32 one (FlashAttentionTiled.swift).
+enum AttentionOrder { case plain, llamaOneRow, llamaTiled }
+
 /// One attention call's state for the pool: the n·heads (query, head) pairs are split
 /// into contiguous chunks; each worker keeps its scores (and f16 query) in its own
 /// (p0+n+headDim)-float scratch.
@@ -208,25 +225,10 @@ final class AttentionTask: PoolTask {
     var softCap: Float?
     var window: Int?
     var mode = KernelMode.fast
-    var halfPrecision = false
-    /// llama.cpp's tiled f32 order (FlashAttentionTiled.swift), with the keys packed for it
-    /// in `packedKeys` ([kvHeads × tiles × headDim × 64]) unless the plain loop runs.
-    var tiled = false
+    var order = AttentionOrder.plain
+    /// For `.llamaTiled`: the keys packed by `packKeysForTiles` ([kvHeads × tiles × headDim × 64]),
+    /// nil when the plain loop runs.
     var packedKeys: UnsafePointer<Float>?
-    private var packedKeyBuffer = UnsafeMutablePointer<Float>.allocate(capacity: 0)
-    private var packedKeyCapacity = 0
-
-    /// The packed keys' buffer, grown on demand and never shrunk.
-    func packedKeyScratch(_ count: Int) -> UnsafeMutablePointer<Float> {
-        if count > packedKeyCapacity {
-            packedKeyBuffer.deallocate()
-            packedKeyCapacity = max(count, packedKeyCapacity * 2)
-            packedKeyBuffer = .allocate(capacity: packedKeyCapacity)
-        }
-        return packedKeyBuffer
-    }
-
-    deinit { packedKeyBuffer.deallocate() }
 
     func run(worker: Int, workers: Int) {
         guard let q, let keys, let values, let out, let scratch else { return }
@@ -235,18 +237,17 @@ final class AttentionTask: PoolTask {
             let t = job / heads, h = job % heads
             let pos = p0 + t
             let row = probabilities.map { $0 + job * span }
-            if tiled {
+            if order == .llamaTiled {
                 attendOneHeadTiled(q: q + t * heads * headDim, keys: keys, packedKeys: packedKeys, values: values,
                                    out: out + t * heads * headDim, head: h, heads: heads, kvHeads: kvHeads, headDim: headDim,
                                    pos: pos, packedPositions: span, scale: scale, softCap: softCap, window: window,
                                    scores: scratch + worker * perWorker, probabilities: row)
-                if let row { for k in (pos + 1)..<span { row[k] = 0 } }
-                continue
+            } else {
+                attendOneHead(q: q + t * heads * headDim, keys: keys, values: values, out: out + t * heads * headDim,
+                              head: h, heads: heads, kvHeads: kvHeads, headDim: headDim, pos: pos, scale: scale, softCap: softCap,
+                              window: window, scores: scratch + worker * perWorker, probabilities: row, mode: mode,
+                              halfPrecision: order == .llamaOneRow)
             }
-            attendOneHead(q: q + t * heads * headDim, keys: keys, values: values, out: out + t * heads * headDim,
-                          head: h, heads: heads, kvHeads: kvHeads, headDim: headDim, pos: pos, scale: scale, softCap: softCap,
-                          window: window,
-                          scores: scratch + worker * perWorker, probabilities: row, mode: mode, halfPrecision: halfPrecision)
             if let row { for k in (pos + 1)..<span { row[k] = 0 } }
         }
     }

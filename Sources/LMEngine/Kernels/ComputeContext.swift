@@ -56,6 +56,9 @@ public final class ComputeContext {
     // the integer kernels' per-matmul activation scales as floats (ActivationScaleLayout)
     private var scaleScratch: UnsafeMutableRawPointer
     private var scaleScratchCapacity = 0
+    // the keys packed for llama.cpp's tiled attention (packKeysForTiles), floats
+    private var packedKeyScratch: UnsafeMutableRawPointer
+    private var packedKeyScratchCapacity = 0
     // float rows per worker (dequantized weight rows, attention scores), [threads × perWorker]
     private var floatScratch: UnsafeMutablePointer<Float>
     private var floatScratchCapacity = 0
@@ -66,6 +69,7 @@ public final class ComputeContext {
         self.pool = WorkerPool(size: threads)
         byteScratch = .allocate(byteCount: 64, alignment: 64)
         scaleScratch = .allocate(byteCount: 64, alignment: 64)
+        packedKeyScratch = .allocate(byteCount: 64, alignment: 64)
         floatScratch = .allocate(capacity: 16)
     }
 
@@ -73,6 +77,7 @@ public final class ComputeContext {
         pool.stop()
         byteScratch.deallocate()
         scaleScratch.deallocate()
+        packedKeyScratch.deallocate()
         floatScratch.deallocate()
     }
 
@@ -126,6 +131,10 @@ public final class ComputeContext {
 
     func activationScaleBytes(_ count: Int) -> UnsafeMutableRawPointer {
         grow(&scaleScratch, &scaleScratchCapacity, to: count)
+    }
+
+    func packedKeyFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
+        grow(&packedKeyScratch, &packedKeyScratchCapacity, to: 4 * count).assumingMemoryBound(to: Float.self)
     }
 
     /// A grow-only scratch buffer of at least `count` bytes (doubling, 64-byte aligned).

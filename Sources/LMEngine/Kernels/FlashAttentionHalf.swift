@@ -35,11 +35,8 @@ func attendOneHeadHalf(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, valu
                            headDim: headDim, score: score, out: oh)
     }
     if let probabilities {
-        let scores = scratch
-        for k in first...pos { scores[k - first] = score(dotF32(qh, keys + k * rowStride + kvHead * headDim, count: headDim)) }
-        softmax(scores, count: pos - first + 1)
-        for k in 0..<first { probabilities[k] = 0 }
-        for k in first...pos { probabilities[k] = scores[k - first] }
+        pictureProbabilities(qh, keys: keys + kvHead * headDim, stride: rowStride, first: first, last: pos, headDim: headDim,
+                             score: score, scores: scratch, into: probabilities)
     }
 }
 

@@ -189,9 +189,7 @@ func attendOneHeadTiled(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, pac
                                      first: first, last: pos, headDim: headDim, score: score, out: oh)
     }
     if let probabilities {
-        for k in first...pos { scores[k - first] = score(dotF32(qh, keys + k * rowStride + kvHead * headDim, count: headDim)) }
-        softmax(scores, count: pos - first + 1)
-        for k in 0..<first { probabilities[k] = 0 }
-        for k in first...pos { probabilities[k] = scores[k - first] }
+        pictureProbabilities(qh, keys: keys + kvHead * headDim, stride: rowStride, first: first, last: pos, headDim: headDim,
+                             score: score, scores: scores, into: probabilities)
     }
 }

@@ -110,10 +110,19 @@ extension IntBlockDot {
     /// 32 activation codes.
     @inline(__always)
     static func groupSums(_ codes: __m256i, _ activations: __m256i) -> __m256i {
-        let pairs = unsignedCodes ? _mm256_maddubs_epi16(codes, activations)
-                                  : _mm256_maddubs_epi16(_mm256_sign_epi8(codes, codes), _mm256_sign_epi8(activations, codes))
+        groupSums(codes, magnitudes: magnitudes(codes), activations)
+    }
+
+    /// `groupSums` with the block's `magnitudes(codes)` taken once for several activation rows.
+    @inline(__always)
+    static func groupSums(_ codes: __m256i, magnitudes: __m256i, _ activations: __m256i) -> __m256i {
+        let pairs = _mm256_maddubs_epi16(magnitudes, unsignedCodes ? activations : _mm256_sign_epi8(activations, codes))
         return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))
     }
+
+    /// |q_j| as unsigned bytes for vpmaddubsw (the codes themselves when unsigned).
+    @inline(__always)
+    static func magnitudes(_ codes: __m256i) -> __m256i { unsignedCodes ? codes : _mm256_sign_epi8(codes, codes) }
 
     /// `blockDotReference` with SIMD: one row against one activation row. Each block's
     /// 8 Int32 group sums go to float and are scaled into 8 running float lanes with an
@@ -145,14 +154,11 @@ extension IntBlockDot {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
         var summs = SIMD4<Float>()
         var x = w, y = rows, sc = scales
-        let halves = HalfTable.floats, ones = _mm256_set1_epi16(1)
+        let halves = HalfTable.floats
         for _ in 0..<count / 32 {
-            let codes = codeBytes(x)
-            let magnitudes = unsignedCodes ? codes : _mm256_sign_epi8(codes, codes)
+            let codes = codeBytes(x), m = magnitudes(codes)
             @inline(__always) func sums(_ p: UnsafeRawPointer) -> SIMD8<Float> {
-                let c = p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)
-                let pairs = _mm256_maddubs_epi16(magnitudes, unsignedCodes ? c : _mm256_sign_epi8(c, codes))
-                return floats8(_mm256_madd_epi16(pairs, ones))
+                floats8(groupSums(codes, magnitudes: m, p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)))
             }
             let dw = HalfTable.at(x, scaleOffset, halves)
             let scales = SIMD4<Float>(repeating: dw) * sc.loadUnaligned(as: SIMD4<Float>.self)
@@ -188,10 +194,7 @@ extension IntBlockDot {
         var b = 0
         while b + 4 <= blocks {
             let wb = blockBytes, ab = activationBlockBytes
-            let pairs = _mm256_hadd_epi32(_mm256_hadd_epi32(sums(x, y), sums(x + wb, y + ab)),
-                                          _mm256_hadd_epi32(sums(x + 2 * wb, y + 2 * ab), sums(x + 3 * wb, y + 3 * ab)))
-            let lanes = unsafeBitCast(pairs, to: SIMD8<Int32>.self)
-            let t = unsafeBitCast(_mm_cvtepi32_ps(unsafeBitCast(lanes.lowHalf &+ lanes.highHalf, to: __m128i.self)), to: SIMD4<Float>.self)
+            let t = integerSums4(sums(x, y), sums(x + wb, y + ab), sums(x + 2 * wb, y + 2 * ab), sums(x + 3 * wb, y + 3 * ab))
             acc = acc.addingProduct(t[0], scale(x, y))
             acc = acc.addingProduct(t[1], scale(x + wb, y + ab))
             acc = acc.addingProduct(t[2], scale(x + 2 * wb, y + 2 * ab))
@@ -212,20 +215,15 @@ extension IntBlockDot {
     static func repackedDotTokens4(_ w: UnsafeRawPointer, scales: UnsafeRawPointer, rows: BlockPointers4, count: Int) -> SIMD4<Float> {
         var acc = SIMD4<Float>()
         var x = w, y = rows, sc = scales
-        let halves = HalfTable.floats, ones = _mm256_set1_epi16(1)
+        let halves = HalfTable.floats
         for _ in 0..<count / 32 {
-            let codes = codeBytes(x)
-            let magnitudes = unsignedCodes ? codes : _mm256_sign_epi8(codes, codes)
+            let codes = codeBytes(x), m = magnitudes(codes)
             @inline(__always) func sums(_ p: UnsafeRawPointer) -> __m256i {
-                let c = p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)
-                return _mm256_madd_epi16(_mm256_maddubs_epi16(magnitudes, unsignedCodes ? c : _mm256_sign_epi8(c, codes)), ones)
+                groupSums(codes, magnitudes: m, p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self))
             }
-            let pairs = _mm256_hadd_epi32(_mm256_hadd_epi32(sums(y.p0), sums(y.p1)), _mm256_hadd_epi32(sums(y.p2), sums(y.p3)))
-            let lanes = unsafeBitCast(pairs, to: SIMD8<Int32>.self)
-            let totals = unsafeBitCast(lanes.lowHalf &+ lanes.highHalf, to: __m128i.self)
             let dw = HalfTable.at(x, scaleOffset, halves)
             let scales = SIMD4<Float>(repeating: dw) * sc.loadUnaligned(as: SIMD4<Float>.self)
-            acc = acc.addingProduct(unsafeBitCast(_mm_cvtepi32_ps(totals), to: SIMD4<Float>.self), scales)
+            acc = acc.addingProduct(integerSums4(sums(y.p0), sums(y.p1), sums(y.p2), sums(y.p3)), scales)
             x += blockBytes; y = y.advanced(by: activationBlockBytes); sc += 32
         }
         return acc
@@ -242,6 +240,14 @@ extension IntBlockDot {
             y = y.advanced(by: activationBlockBytes)
         }
     }
+}
+
+/// The 8 Int32 lanes of each of a, b, c, d added up, as floats: three `vphaddd` and one
+/// 128-bit add (exact, so in any order).
+@inline(__always)
+func integerSums4(_ a: __m256i, _ b: __m256i, _ c: __m256i, _ d: __m256i) -> SIMD4<Float> {
+    let lanes = unsafeBitCast(_mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d)), to: SIMD8<Int32>.self)
+    return unsafeBitCast(_mm_cvtepi32_ps(unsafeBitCast(lanes.lowHalf &+ lanes.highHalf, to: __m128i.self)), to: SIMD4<Float>.self)
 }
 
 /// The 8 Int32 lanes of v added up.
