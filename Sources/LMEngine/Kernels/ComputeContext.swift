@@ -109,12 +109,12 @@ public final class ComputeContext {
     /// Threads to use for `count` independent items: 1 in reference mode.
     /// Multiply-adds below which an integer matmul (or an attention call) runs on the
     /// calling thread alone (tests set 0 to drive the pool with small matrices).
-    /// Waking a second thread for each of SmolLM2's ~200 small matrices a token costs
-    /// more than it saves; Gemma's FFN matrices, the output heads and prefill batches
-    /// still split (figures: BENCHMARKS.md, kernel notes).
+    /// With the pool's workers spinning between kernels (WorkerPool), handing half of
+    /// even SmolLM2's 192 × 576 key matrix to a second thread pays; below ~64 K it does
+    /// not (figures: BENCHMARKS.md, kernel notes).
     /// `LMLAB_MIN_PARALLEL_WORK` overrides it, for measuring the trade-off on another machine.
     public var minParallelWork = ComputeContext.defaultMinParallelWork
-    static let defaultMinParallelWork = ProcessInfo.processInfo.environment["LMLAB_MIN_PARALLEL_WORK"].flatMap { Int($0) } ?? 1_000_000
+    static let defaultMinParallelWork = ProcessInfo.processInfo.environment["LMLAB_MIN_PARALLEL_WORK"].flatMap { Int($0) } ?? 64_000
 
     func workerCount(for count: Int) -> Int {
         mode == .reference ? 1 : max(1, min(pool.size, count))

@@ -17,15 +17,18 @@ protocol PoolTask: AnyObject {
 ///
 /// `run(task, workers:)` runs the task on worker indices 0..<workers, index 0 on the
 /// calling thread, and returns when all are done. A decode step does this a few hundred
-/// times, each lasting tens of microseconds, so waiting matters: workers first spin
-/// briefly on an atomic job counter (a wake-up through the condition variable alone
-/// costs about as much as a small matvec), then park on the condition variable so an
-/// idle model does not burn CPU.
+/// times, each lasting tens of microseconds, so waiting matters: workers spin on an
+/// atomic job counter for a few milliseconds (`spinNanoseconds`: longer than the serial
+/// stretches of a forward pass between two kernels), then park on the condition variable
+/// so an idle model does not burn CPU. A wake-up through the condition variable costs
+/// 20–60 µs on a virtual machine (the hypervisor has to resume a halted vCPU), more than
+/// half a SmolLM2 matvec: with a 40 µs spin a 2-thread decode ran at 62 tok/s, with
+/// a 5 ms spin at 105 (BENCHMARKS.md, kernel notes).
 /// Not reentrant: a task must not start another task on the same pool.
 final class WorkerPool {
     let size: Int
-    /// Spin iterations before parking (some tens of microseconds).
-    private let spinLimit = 20_000
+    /// How long a waiting thread spins before it parks.
+    private let spinNanoseconds: UInt64 = 5_000_000
 
     private let condition = NSCondition()
     private let generation = Atomic<Int>(0)   // bumped once per task; workers wait for a change
@@ -49,10 +52,7 @@ final class WorkerPool {
     private func workerLoop(index: Int) {
         var seen = 0
         while true {
-            var spins = 0
-            while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) && spins < spinLimit {
-                spins += 1
-            }
+            spin { generation.load(ordering: .acquiring) != seen || stopping.load(ordering: .relaxed) }
             if generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) {
                 condition.lock()
                 while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) { condition.wait() }
@@ -84,14 +84,25 @@ final class WorkerPool {
 
         task.run(worker: 0, workers: workers)
 
-        var spins = 0
-        while pending.load(ordering: .acquiring) > 0 && spins < spinLimit { spins += 1 }
+        spin { pending.load(ordering: .acquiring) == 0 }
         if pending.load(ordering: .acquiring) > 0 {
             condition.lock()
             while pending.load(ordering: .acquiring) > 0 { condition.wait() }
             condition.unlock()
         }
         self.task = nil
+    }
+
+    /// Returns when `done()` holds or `spinNanoseconds` have passed, whichever is first.
+    /// The clock is read once every 64 checks (a read costs ~20 ns).
+    @inline(__always)
+    private func spin(until done: () -> Bool) {
+        var deadline: UInt64 = 0
+        while !done() {
+            for _ in 0..<64 where done() { return }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if deadline == 0 { deadline = now + spinNanoseconds } else if now >= deadline { return }
+        }
     }
 
     /// Ends the worker threads and waits for them to leave their loop.
