@@ -188,7 +188,8 @@ final class MatmulTask: PoolTask {
                     F.repackedDotTokens4(wr, scales: scales + layout.scalesOffset(firstToken: t),
                                          rows: BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
                 },
-                single: { wr, at, _ in F.repackedDot(wr, at, count: cols) })
+                single: { wr, at, _ in F.repackedDot(wr, at, count: cols) },
+                single8: { wr, at, _ in F.repackedDotRows8(wr, rowBytes: self.w.rowBytes, at, count: cols) })
             return
         }
         runTokenTiles(first: first, end: end, y: y,
@@ -205,14 +206,16 @@ final class MatmulTask: PoolTask {
 /// prefill dots one weight row against four activation rows at once (`tile(row, first of
 /// the four activation rows, first token)`), unpacking the row's blocks once for the
 /// four; the last n % 4 tokens, and decode, go one at a time (`single(row, activation
-/// row, token)`), rows in address order (tiles of rows lose on the streamed output head).
+/// row, token)`), rows in address order, or eight rows at a time where the kernel has
+/// `single8(first of eight rows, activation row, token)`.
 /// Prefill takes rows in chunks of ~128 KiB of weights, so every tile of four tokens
 /// passes over a chunk while it sits in L2 (BENCHMARKS.md, kernel notes).
 extension MatmulTask {
     @inline(__always)
     func runTokenTiles(first: Int, end: Int, y: UnsafeMutablePointer<Float>,
                        tile: (UnsafeRawPointer, UnsafeRawPointer, Int) -> SIMD4<Float>,
-                       single: (UnsafeRawPointer, UnsafeRawPointer, Int) -> Float) {
+                       single: (UnsafeRawPointer, UnsafeRawPointer, Int) -> Float,
+                       single8: ((UnsafeRawPointer, UnsafeRawPointer, Int) -> SIMD8<Float>)? = nil) {
         let a = activations!, ab = activationRowBytes
         let rows = w.rows, rb = w.rowBytes, data = w.data
         let chunkRows = n < 4 ? end - first : max(1, (128 << 10) / rb)
@@ -229,7 +232,15 @@ extension MatmulTask {
                 t += 4
             }
             for t in t..<n {
-                for r in r0..<r1 { y[t * rows + r] = single(data + r * rb, a + t * ab, t) }
+                var r = r0
+                if let single8 {
+                    while r + 8 <= r1 {
+                        let s = single8(data + r * rb, a + t * ab, t)
+                        for i in 0..<8 { y[t * rows + r + i] = s[i] }
+                        r += 8
+                    }
+                }
+                for r in r..<r1 { y[t * rows + r] = single(data + r * rb, a + t * ab, t) }
             }
             r0 = r1
         }

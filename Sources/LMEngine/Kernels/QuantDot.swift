@@ -82,6 +82,12 @@ protocol IntBlockDot: MatmulKernel {
     /// Whether llama.cpp repacks a matrix of this format with `weightRows` rows at load,
     /// and so sums it in `repackedDotReference`'s order.
     static func repacked(weightRows: Int) -> Bool
+    /// For a format whose q_j = u_j − offset with unsigned bytes u_j (Q4_0: nibble − 8):
+    /// the offset, and `unsignedCodeBytes` gives the u_j. Then Σ q_j·c_j = Σ u_j·c_j −
+    /// offset·Σ c_j goes to vpmaddubsw without the sign trick, and offset·Σ c_j is taken
+    /// once per activation block for many weight rows. nil for the other formats.
+    static var codeOffset: Int32? { get }
+    static func unsignedCodeBytes(_ block: UnsafeRawPointer) -> __m256i
 }
 
 /// The activation side follows from whether the weight has a minimum: Q8_1 (scale, sum
@@ -94,6 +100,8 @@ extension IntBlockDot {
     @inline(__always) static var activationCodesOffset: Int { hasMinimum ? Q8_1Format.codesOffset : Q8_0Format.codesOffset }
     @inline(__always) static var unsignedCodes: Bool { false }
     static func repacked(weightRows: Int) -> Bool { false }
+    @inline(__always) static var codeOffset: Int32? { nil }
+    @inline(__always) static func unsignedCodeBytes(_ block: UnsafeRawPointer) -> __m256i { codeBytes(block) }
 }
 
 // MARK: - The SIMD kernels
@@ -229,6 +237,40 @@ extension IntBlockDot {
         return acc
     }
 
+    /// `repackedDot` for eight weight rows at once (row r at `w + r·rowBytes`) against one
+    /// activation row: lane r = repackedDot(row r). The eight rows' fma chains run side by
+    /// side in one vector, as in llama.cpp's q4_0_8x8 gemv; each block's eight integer
+    /// sums are added across by six `vphaddd` and one 128-bit add (`rowSums8`), and the
+    /// activation block is loaded once for the eight rows.
+    @inline(__always)
+    static func repackedDotRows8(_ w: UnsafeRawPointer, rowBytes rb: Int, _ a: UnsafeRawPointer, count: Int) -> SIMD8<Float> {
+        var acc = SIMD8<Float>()
+        var x = w, y = a
+        let halves = HalfTable.floats, ones = _mm256_set1_epi16(1)
+        for _ in 0..<count / 32 {
+            let c = y.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)
+            @inline(__always) func sums(_ p: UnsafeRawPointer) -> __m256i {
+                codeOffset == nil ? groupSums(codeBytes(p), c) : _mm256_madd_epi16(_mm256_maddubs_epi16(unsignedCodeBytes(p), c), ones)
+            }
+            var total = rowSums8(sums(x), sums(x + rb), sums(x + 2 * rb), sums(x + 3 * rb),
+                                 sums(x + 4 * rb), sums(x + 5 * rb), sums(x + 6 * rb), sums(x + 7 * rb))
+            if let offset = codeOffset {
+                // offset·Σ c_j: vpmaddubsw of the bytes `offset` (unsigned) and the codes.
+                let offsetSums = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(Int8(offset)), c), ones)
+                total = total &- SIMD8<Int32>(repeating: integerSum(offsetSums))
+            }
+            let dw = _mm256_cvtph_ps(_mm_set_epi16(
+                x.loadHalfBits(7 * rb + scaleOffset), x.loadHalfBits(6 * rb + scaleOffset),
+                x.loadHalfBits(5 * rb + scaleOffset), x.loadHalfBits(4 * rb + scaleOffset),
+                x.loadHalfBits(3 * rb + scaleOffset), x.loadHalfBits(2 * rb + scaleOffset),
+                x.loadHalfBits(rb + scaleOffset), x.loadHalfBits(scaleOffset)))
+            let scales = unsafeBitCast(dw, to: SIMD8<Float>.self) * SIMD8<Float>(repeating: HalfTable.at(y, activationScaleOffset, halves))
+            acc = acc.addingProduct(SIMD8<Float>(total), scales)
+            x += blockBytes; y += activationBlockBytes
+        }
+        return acc
+    }
+
     /// Writes four activation rows' fp16 scales as floats, 32 bytes a block: (d_0…d_3) and,
     /// for Q8_1, (s_0…s_3) — decoded once per matmul instead of once per weight row.
     static func splitActivationScales(_ a: BlockPointers4, into scales: UnsafeMutableRawPointer, count: Int) {
@@ -248,6 +290,17 @@ extension IntBlockDot {
 func integerSums4(_ a: __m256i, _ b: __m256i, _ c: __m256i, _ d: __m256i) -> SIMD4<Float> {
     let lanes = unsafeBitCast(_mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d)), to: SIMD8<Int32>.self)
     return unsafeBitCast(_mm_cvtepi32_ps(unsafeBitCast(lanes.lowHalf &+ lanes.highHalf, to: __m128i.self)), to: SIMD4<Float>.self)
+}
+
+/// Lane r = the 8 Int32 lanes of s_r added up (exact): six `vphaddd`, then each
+/// 128-bit half's four partial sums added to the other's.
+@inline(__always)
+func rowSums8(_ s0: __m256i, _ s1: __m256i, _ s2: __m256i, _ s3: __m256i,
+              _ s4: __m256i, _ s5: __m256i, _ s6: __m256i, _ s7: __m256i) -> SIMD8<Int32> {
+    // [s0 s1 s2 s3 partial sums of lanes 0…3 | the same of lanes 4…7], likewise s4…s7
+    let low = unsafeBitCast(_mm256_hadd_epi32(_mm256_hadd_epi32(s0, s1), _mm256_hadd_epi32(s2, s3)), to: SIMD8<Int32>.self)
+    let high = unsafeBitCast(_mm256_hadd_epi32(_mm256_hadd_epi32(s4, s5), _mm256_hadd_epi32(s6, s7)), to: SIMD8<Int32>.self)
+    return SIMD8(lowHalf: low.lowHalf, highHalf: high.lowHalf) &+ SIMD8(lowHalf: low.highHalf, highHalf: high.highHalf)
 }
 
 /// The 8 Int32 lanes of v added up.
@@ -291,6 +344,11 @@ enum HalfTable {
     @inline(__always) static func at(_ p: UnsafeRawPointer, _ offset: Int, _ table: UnsafePointer<Float>) -> Float {
         table[Int(p.loadUnaligned(fromByteOffset: offset, as: UInt16.self))]
     }
+}
+
+extension UnsafeRawPointer {
+    /// The fp16 bits at `offset`, as `_mm_set_epi16` takes them.
+    @inline(__always) func loadHalfBits(_ offset: Int) -> Int16 { loadUnaligned(fromByteOffset: offset, as: Int16.self) }
 }
 
 /// Four block addresses (one per lane of a tile).

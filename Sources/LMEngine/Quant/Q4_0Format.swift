@@ -69,6 +69,9 @@ extension Q4_0Format: IntBlockDot {
         return Int32(j < 16 ? byte & 0x0F : byte >> 4) - 8
     }
 
+    @inline(__always) static var codeOffset: Int32? { 8 }
+    @inline(__always) static func unsignedCodeBytes(_ x: UnsafeRawPointer) -> __m256i { nibbleBytes(x + codesOffset) }
+
     /// code − 8 for each element, as signed bytes.
     @inline(__always) static func codeBytes(_ x: UnsafeRawPointer) -> __m256i {
         _mm256_sub_epi8(nibbleBytes(x + codesOffset), _mm256_set1_epi8(8))
