@@ -233,4 +233,29 @@ final class QuantActivationTests: XCTestCase {
             }
         }
     }
+
+    /// The SIMD activation quantizer writes the plain loop's bytes: random rows of several
+    /// magnitudes, a row of halves (x·id = k + 0.5 exactly), an all-zero block and
+    /// one with a single non-zero value.
+    func testActivationQuantizerFastEqualsReference() {
+        var rng = SplitMix(5)
+        var rows: [[Float]] = (0..<40).map { i in rng.floats(96, in: -Float(i + 1)...Float(i + 1)) }
+        var halves = [Float](repeating: 0, count: 96)   // each block's max is 127, so id = 1
+        for j in 0..<96 { halves[j] = j % 32 == 0 ? 127 : Float(j - 48) + 0.5 }
+        rows.append(halves)
+        var sparse = [Float](repeating: 0, count: 96)
+        sparse[40] = -3e-5
+        rows.append(sparse)
+        for type in [GGMLType.q8_0, .q8_1] {
+            let f = BlockFormats.format(for: type)!
+            for (i, x) in rows.enumerated() {
+                var fast = [UInt8](repeating: 0, count: type.rowBytes(96)!), plain = fast
+                x.withUnsafeBufferPointer { src in
+                    fast.withUnsafeMutableBytes { f.quantizeActivationRow(src: src.baseAddress!, dst: $0.baseAddress!, count: 96) }
+                    plain.withUnsafeMutableBytes { f.quantizeActivationRowReference(src: src.baseAddress!, dst: $0.baseAddress!, count: 96) }
+                }
+                XCTAssertEqual(fast, plain, "\(type.name) row \(i)")
+            }
+        }
+    }
 }

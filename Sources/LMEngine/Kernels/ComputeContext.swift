@@ -47,6 +47,7 @@ public final class ComputeContext {
     // Task objects refilled on each call, so dispatching work allocates nothing.
     let closureTask = ClosureTask()
     let matmulTask = MatmulTask()
+    let quantizeTask = ActivationQuantizeTask()
     let attentionTask = AttentionTask()
 
     // Scratch, grown on demand and never shrunk:

@@ -19,10 +19,10 @@ extension ComputeContext {
             let activationFormat = BlockFormats.require(activationType)
             let aRowBytes = activationType.rowBytes(cols)!
             let a = bytes(aRowBytes * n)   // [n × aRowBytes]
-            for t in 0..<n {
-                activationFormat.quantizeActivationRow(src: x + t * cols, dst: a + t * aRowBytes, count: cols)
-            }
             if mode == .reference {
+                for t in 0..<n {
+                    activationFormat.quantizeActivationRowReference(src: x + t * cols, dst: a + t * aRowBytes, count: cols)
+                }
                 for r in 0..<rows {
                     for t in 0..<n {
                         let wr = w.data + r * rowBytes, at = a + t * aRowBytes
@@ -32,6 +32,10 @@ extension ComputeContext {
                 }
                 return
             }
+            // A prefill's rows are quantized by all threads (serially, 128 of Gemma's rows
+            // took a tenth of its prefill while the other thread waited).
+            quantizeTask.set(activationFormat, x: x, n: n, cols: cols, a: a, rowBytes: aRowBytes)
+            dispatch(quantizeTask, count: n * cols >= minParallelWork ? n : 1)
             matmulTask.set(format: format, w: w, x: x, activations: UnsafeRawPointer(a), activationRowBytes: aRowBytes,
                            y: y, n: n, expand: false, scratch: nil)
             matmulTask.kernel = kernel
@@ -129,6 +133,26 @@ struct ActivationScaleLayout {
     }
     /// The group of four rows starting at `firstToken` (a multiple of 4).
     func scalesOffset(firstToken t: Int) -> Int { t / 4 * scaleGroupBytes }
+}
+
+/// Quantizes activation rows for a matmul: worker k takes the k-th contiguous chunk of the
+/// n rows of x ([n × cols] f32) into a ([n × rowBytes]).
+final class ActivationQuantizeTask: PoolTask {
+    var format: any BlockFormat.Type = F32Format.self
+    var x: UnsafePointer<Float>?          // [n × cols] f32
+    var a: UnsafeMutableRawPointer?       // [n × rowBytes], the format's blocks
+    var n = 0, cols = 0, rowBytes = 0
+
+    func set(_ format: any BlockFormat.Type, x: UnsafePointer<Float>, n: Int, cols: Int, a: UnsafeMutableRawPointer, rowBytes: Int) {
+        self.format = format; self.x = x; self.n = n; self.cols = cols; self.a = a; self.rowBytes = rowBytes
+    }
+
+    func run(worker: Int, workers: Int) {
+        guard let x, let a else { return }
+        for t in n * worker / workers..<n * (worker + 1) / workers {
+            format.quantizeActivationRow(src: x + t * cols, dst: a + t * rowBytes, count: cols)
+        }
+    }
 }
 
 /// One matmul call's worth of state for the pool: worker k takes the k-th contiguous

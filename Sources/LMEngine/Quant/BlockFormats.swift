@@ -21,6 +21,10 @@ public protocol BlockFormat {
     /// How llama.cpp's CPU backend quantizes *activations* to this type before a dot
     /// product. Same layout as `quantizeRow`; may round differently (see Q8_0Format).
     static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int)
+    /// The plain loop of `quantizeActivationRow` (bit-identical to it), which the
+    /// reference matmul uses, so the tests that hold the fast matmul to the reference
+    /// hold the fast quantizer to its loop too.
+    static func quantizeActivationRowReference(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int)
     /// Σ w[i]·a[i]: `w` a row of this type, `a` a row of `activationType`, both `count`
     /// elements. The plain loop, written like ggml's generic `ggml_vec_dot_*`.
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float
@@ -77,6 +81,10 @@ extension BlockFormat {
     /// By default activations are quantized like weights (f32/f16/bf16: plain conversion).
     public static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
         quantizeRow(src: src, dst: dst, count: count)
+    }
+    /// By default there is one activation quantizer, plain enough to be its own reference.
+    public static func quantizeActivationRowReference(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        quantizeActivationRow(src: src, dst: dst, count: count)
     }
 }
 

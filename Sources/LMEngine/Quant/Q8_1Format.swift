@@ -33,6 +33,16 @@ public enum Q8_1Format: BlockFormat {
     /// Activations as llama.cpp's x86 `quantize_row_q8_1`: multiplier 127/max, halves to
     /// even (see `Int8Rounding.activations`), s = fp16(d · Σ qs).
     public static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        for b in 0..<count / 32 {
+            let block = dst + b * blockBytes
+            let (d, sum) = quantizeInt8BlockActivations(src + b * 32, codes: block + codesOffset)
+            block.storeHalf(d, scaleOffset)
+            block.storeHalf(Float(sum) * d, sumOffset)
+        }
+    }
+
+    /// The plain loop of `quantizeActivationRow`.
+    public static func quantizeActivationRowReference(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
         quantize(src: src, dst: dst, count: count, rounding: .activations)
     }
 
