@@ -213,7 +213,11 @@ final class MatmulTask: PoolTask {
                                          rows: BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
                 },
                 single: { wr, at, _ in F.repackedDot(wr, at, count: cols) },
-                single8: { wr, at, _ in F.repackedDotRows8(wr, rowBytes: self.w.rowBytes, at, count: cols) })
+                single8: { wr, at, _ in F.repackedDotRows8(wr, rowBytes: self.w.rowBytes, at, count: cols) },
+                tilePair: { wr, at, t in
+                    F.repackedDotTokens4Rows2(wr, rowBytes: self.w.rowBytes, scales: scales + layout.scalesOffset(firstToken: t),
+                                              rows: BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
+                })
             return
         }
         runTokenTiles(first: first, end: end, y: y,
@@ -231,7 +235,8 @@ final class MatmulTask: PoolTask {
 /// the four activation rows, first token)`), unpacking the row's blocks once for the
 /// four; the last n % 4 tokens, and decode, go one at a time (`single(row, activation
 /// row, token)`), rows in address order, or eight rows at a time where the kernel has
-/// `single8(first of eight rows, activation row, token)`.
+/// `single8(first of eight rows, activation row, token)`, and two rows a tile where it has
+/// `tilePair(first of two rows, first activation row, first token)`.
 /// Prefill takes rows in chunks of ~128 KiB of weights, so every tile of four tokens
 /// passes over a chunk while it sits in L2 (BENCHMARKS.md, kernel notes).
 extension MatmulTask {
@@ -239,7 +244,8 @@ extension MatmulTask {
     func runTokenTiles(first: Int, end: Int, y: UnsafeMutablePointer<Float>,
                        tile: (UnsafeRawPointer, UnsafeRawPointer, Int) -> SIMD4<Float>,
                        single: (UnsafeRawPointer, UnsafeRawPointer, Int) -> Float,
-                       single8: ((UnsafeRawPointer, UnsafeRawPointer, Int) -> SIMD8<Float>)? = nil) {
+                       single8: ((UnsafeRawPointer, UnsafeRawPointer, Int) -> SIMD8<Float>)? = nil,
+                       tilePair: ((UnsafeRawPointer, UnsafeRawPointer, Int) -> (SIMD4<Float>, SIMD4<Float>))? = nil) {
         let a = activations!, ab = activationRowBytes
         let rows = w.rows, rb = w.rowBytes, data = w.data
         let chunkRows = n < 4 ? end - first : max(1, (128 << 10) / rb)
@@ -248,11 +254,19 @@ extension MatmulTask {
             let r1 = min(end, r0 + chunkRows)
             var t = 0
             while t + 4 <= n {
-                for r in r0..<r1 {
-                    let s = tile(data + r * rb, a + t * ab, t)
+                @inline(__always) func store(_ s: SIMD4<Float>, _ r: Int) {
                     y[t * rows + r] = s[0]; y[(t + 1) * rows + r] = s[1]
                     y[(t + 2) * rows + r] = s[2]; y[(t + 3) * rows + r] = s[3]
                 }
+                var r = r0
+                if let tilePair {
+                    while r + 2 <= r1 {
+                        let (s0, s1) = tilePair(data + r * rb, a + t * ab, t)
+                        store(s0, r); store(s1, r + 1)
+                        r += 2
+                    }
+                }
+                for r in r..<r1 { store(tile(data + r * rb, a + t * ab, t), r) }
                 t += 4
             }
             for t in t..<n {

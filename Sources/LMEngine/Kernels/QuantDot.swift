@@ -223,18 +223,49 @@ extension IntBlockDot {
     static func repackedDotTokens4(_ w: UnsafeRawPointer, scales: UnsafeRawPointer, rows: BlockPointers4, count: Int) -> SIMD4<Float> {
         var acc = SIMD4<Float>()
         var x = w, y = rows, sc = scales
-        let halves = HalfTable.floats
         for _ in 0..<count / 32 {
-            let codes = codeBytes(x), m = magnitudes(codes)
-            @inline(__always) func sums(_ p: UnsafeRawPointer) -> __m256i {
-                groupSums(codes, magnitudes: m, p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self))
-            }
-            let dw = HalfTable.at(x, scaleOffset, halves)
-            let scales = SIMD4<Float>(repeating: dw) * sc.loadUnaligned(as: SIMD4<Float>.self)
-            acc = acc.addingProduct(integerSums4(sums(y.p0), sums(y.p1), sums(y.p2), sums(y.p3)), scales)
+            acc = repackedBlockTokens4(x, scales: sc, rows: y, acc)
             x += blockBytes; y = y.advanced(by: activationBlockBytes); sc += 32
         }
         return acc
+    }
+
+    /// `repackedDotTokens4` for two weight rows (w and w + rowBytes) at once: two fma chains
+    /// side by side, so neither waits on the other's latency.
+    @inline(__always)
+    static func repackedDotTokens4Rows2(_ w: UnsafeRawPointer, rowBytes: Int, scales: UnsafeRawPointer, rows: BlockPointers4,
+                                        count: Int) -> (SIMD4<Float>, SIMD4<Float>) {
+        var acc0 = SIMD4<Float>(), acc1 = SIMD4<Float>()
+        var x = w, y = rows, sc = scales
+        for _ in 0..<count / 32 {
+            acc0 = repackedBlockTokens4(x, scales: sc, rows: y, acc0)
+            acc1 = repackedBlockTokens4(x + rowBytes, scales: sc, rows: y, acc1)
+            x += blockBytes; y = y.advanced(by: activationBlockBytes); sc += 32
+        }
+        return (acc0, acc1)
+    }
+
+    /// One block of `repackedDotTokens4`: acc + (the block's four exact integer sums) ·
+    /// d_w·d_a, fused, token k in lane k.
+    @inline(__always)
+    static func repackedBlockTokens4(_ x: UnsafeRawPointer, scales sc: UnsafeRawPointer, rows y: BlockPointers4,
+                                     _ acc: SIMD4<Float>) -> SIMD4<Float> {
+        let scales = SIMD4<Float>(repeating: HalfTable.at(x, scaleOffset, HalfTable.floats)) * sc.loadUnaligned(as: SIMD4<Float>.self)
+        if codeOffset != nil {
+            // Unsigned codes straight to vpmaddubsw; the four tokens' offset·Σc
+            // (`splitActivationScales`) subtracted from the exact integer sums.
+            let codes = unsignedCodeBytes(x), ones = _mm256_set1_epi16(1)
+            @inline(__always) func sums(_ p: UnsafeRawPointer) -> __m256i {
+                _mm256_madd_epi16(_mm256_maddubs_epi16(codes, p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)), ones)
+            }
+            let total = integerTotals4(sums(y.p0), sums(y.p1), sums(y.p2), sums(y.p3)) &- sc.loadUnaligned(fromByteOffset: 16, as: SIMD4<Int32>.self)
+            return acc.addingProduct(SIMD4<Float>(total), scales)
+        }
+        let codes = codeBytes(x), m = magnitudes(codes)
+        @inline(__always) func sums(_ p: UnsafeRawPointer) -> __m256i {
+            groupSums(codes, magnitudes: m, p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self))
+        }
+        return acc.addingProduct(integerSums4(sums(y.p0), sums(y.p1), sums(y.p2), sums(y.p3)), scales)
     }
 
     /// `repackedDot` for eight weight rows at once (row r at `w + r·rowBytes`) against one
@@ -272,13 +303,24 @@ extension IntBlockDot {
     }
 
     /// Writes four activation rows' fp16 scales as floats, 32 bytes a block: (d_0…d_3) and,
-    /// for Q8_1, (s_0…s_3) — decoded once per matmul instead of once per weight row.
+    /// for Q8_1, (s_0…s_3) — decoded once per matmul instead of once per weight row; for a
+    /// format with a `codeOffset`, instead of the s, the four rows' offset·Σ c_j as Int32.
     static func splitActivationScales(_ a: BlockPointers4, into scales: UnsafeMutableRawPointer, count: Int) {
         var y = a
         for b in 0..<count / 32 {
             scales.storeBytes(of: y.halves(activationScaleOffset), toByteOffset: 32 * b, as: SIMD4<Float>.self)
-            scales.storeBytes(of: hasMinimum ? y.halves(Q8_1Format.sumOffset) : SIMD4<Float>(),
-                              toByteOffset: 32 * b + 16, as: SIMD4<Float>.self)
+            if let offset = codeOffset {
+                @inline(__always) func offsetSum(_ p: UnsafeRawPointer) -> Int32 {
+                    var sum: Int32 = 0
+                    for j in 0..<32 { sum += Int32(p.load(fromByteOffset: activationCodesOffset + j, as: Int8.self)) }
+                    return offset * sum
+                }
+                scales.storeBytes(of: SIMD4<Int32>(offsetSum(y.p0), offsetSum(y.p1), offsetSum(y.p2), offsetSum(y.p3)),
+                                  toByteOffset: 32 * b + 16, as: SIMD4<Int32>.self)
+            } else {
+                scales.storeBytes(of: hasMinimum ? y.halves(Q8_1Format.sumOffset) : SIMD4<Float>(),
+                                  toByteOffset: 32 * b + 16, as: SIMD4<Float>.self)
+            }
             y = y.advanced(by: activationBlockBytes)
         }
     }
@@ -288,8 +330,14 @@ extension IntBlockDot {
 /// 128-bit add (exact, so in any order).
 @inline(__always)
 func integerSums4(_ a: __m256i, _ b: __m256i, _ c: __m256i, _ d: __m256i) -> SIMD4<Float> {
+    SIMD4<Float>(integerTotals4(a, b, c, d))
+}
+
+/// `integerSums4` before the conversion to float.
+@inline(__always)
+func integerTotals4(_ a: __m256i, _ b: __m256i, _ c: __m256i, _ d: __m256i) -> SIMD4<Int32> {
     let lanes = unsafeBitCast(_mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d)), to: SIMD8<Int32>.self)
-    return unsafeBitCast(_mm_cvtepi32_ps(unsafeBitCast(lanes.lowHalf &+ lanes.highHalf, to: __m128i.self)), to: SIMD4<Float>.self)
+    return lanes.lowHalf &+ lanes.highHalf
 }
 
 /// Lane r = the 8 Int32 lanes of s_r added up (exact): six `vphaddd`, then each
