@@ -225,7 +225,8 @@ final class MatmulTask: PoolTask {
                 F.dotTokens4(wr, scales: scales + layout.scalesOffset(firstToken: t),
                              rows: BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
             },
-            single: { wr, at, _ in F.dotRowLanes(wr, at, count: cols) })
+            single: { wr, at, _ in F.dotRowLanes(wr, at, count: cols) },
+            singlePair: { wr, at, _ in F.dotRowLanesRows2(wr, rowBytes: self.w.rowBytes, at, count: cols) })
     }
 }
 
@@ -236,7 +237,8 @@ final class MatmulTask: PoolTask {
 /// four; the last n % 4 tokens, and decode, go one at a time (`single(row, activation
 /// row, token)`), rows in address order, or eight rows at a time where the kernel has
 /// `single8(first of eight rows, activation row, token)`, and two rows a tile where it has
-/// `tilePair(first of two rows, first activation row, first token)`.
+/// `tilePair(first of two rows, first activation row, first token)`, and single tokens two
+/// rows at a time where it has `singlePair`.
 /// Prefill takes rows in chunks of ~128 KiB of weights, so every tile of four tokens
 /// passes over a chunk while it sits in L2 (BENCHMARKS.md, kernel notes).
 extension MatmulTask {
@@ -245,7 +247,8 @@ extension MatmulTask {
                        tile: (UnsafeRawPointer, UnsafeRawPointer, Int) -> SIMD4<Float>,
                        single: (UnsafeRawPointer, UnsafeRawPointer, Int) -> Float,
                        single8: ((UnsafeRawPointer, UnsafeRawPointer, Int) -> SIMD8<Float>)? = nil,
-                       tilePair: ((UnsafeRawPointer, UnsafeRawPointer, Int) -> (SIMD4<Float>, SIMD4<Float>))? = nil) {
+                       tilePair: ((UnsafeRawPointer, UnsafeRawPointer, Int) -> (SIMD4<Float>, SIMD4<Float>))? = nil,
+                       singlePair: ((UnsafeRawPointer, UnsafeRawPointer, Int) -> (Float, Float))? = nil) {
         let a = activations!, ab = activationRowBytes
         let rows = w.rows, rb = w.rowBytes, data = w.data
         let chunkRows = n < 4 ? end - first : max(1, (128 << 10) / rb)
@@ -276,6 +279,13 @@ extension MatmulTask {
                         let s = single8(data + r * rb, a + t * ab, t)
                         for i in 0..<8 { y[t * rows + r + i] = s[i] }
                         r += 8
+                    }
+                }
+                if let singlePair {
+                    while r + 2 <= r1 {
+                        let (s0, s1) = singlePair(data + r * rb, a + t * ab, t)
+                        y[t * rows + r] = s0; y[t * rows + r + 1] = s1
+                        r += 2
                     }
                 }
                 for r in r..<r1 { y[t * rows + r] = single(data + r * rb, a + t * ab, t) }

@@ -153,6 +153,30 @@ extension IntBlockDot {
         return hasMinimum ? hsum8(acc) + summs : hsum8(acc)
     }
 
+    /// `dotRowLanes` for two weight rows (w and w + rowBytes) against one activation row:
+    /// the two rows' chains of fmas side by side, each activation block loaded once.
+    @inline(__always)
+    static func dotRowLanesRows2(_ w: UnsafeRawPointer, rowBytes: Int, _ a: UnsafeRawPointer, count: Int) -> (Float, Float) {
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+        var summs0: Float = 0, summs1: Float = 0
+        var x = w, y = a
+        let halves = HalfTable.floats
+        for _ in 0..<count / 32 {
+            let c = y.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)
+            let da = HalfTable.at(y, activationScaleOffset, halves)
+            let x1 = x + rowBytes
+            acc0 = acc0.addingProduct(floats8(groupSums(codeBytes(x), c)), SIMD8<Float>(repeating: HalfTable.at(x, scaleOffset, halves) * da))
+            acc1 = acc1.addingProduct(floats8(groupSums(codeBytes(x1), c)), SIMD8<Float>(repeating: HalfTable.at(x1, scaleOffset, halves) * da))
+            if let minimumOffset {
+                let s = HalfTable.at(y, Q8_1Format.sumOffset, halves)
+                summs0 = summs0.addingProduct(HalfTable.at(x, minimumOffset, halves), s)
+                summs1 = summs1.addingProduct(HalfTable.at(x1, minimumOffset, halves), s)
+            }
+            x += blockBytes; y += activationBlockBytes
+        }
+        return hasMinimum ? (hsum8(acc0) + summs0, hsum8(acc1) + summs1) : (hsum8(acc0), hsum8(acc1))
+    }
+
     /// One weight row against four activation rows (`rows`, quantized): lane i =
     /// dotRowLanes(w, a_i), with each weight block unpacked once for the four (and, for
     /// the signed formats, its magnitudes taken once). `scales`: the four rows' scales
