@@ -30,6 +30,14 @@ final class WorkerPool {
     /// How long a waiting thread spins before it parks.
     private let spinNanoseconds: UInt64 = 5_000_000
 
+    /// The pool that started a task last, process-wide. A worker of any other pool parks
+    /// at once instead of spinning: two models used in turn (a speculative draft and its
+    /// target, a cascade's tiers) each have a pool, and an idle one's spinners would take
+    /// cores from the one at work.
+    private static let active = Atomic<Int>(0)
+    private static let lastID = Atomic<Int>(0)
+    private let id = WorkerPool.lastID.add(1, ordering: .relaxed).newValue
+
     private let condition = NSCondition()
     private let generation = Atomic<Int>(0)   // bumped once per task; workers wait for a change
     private let pending = Atomic<Int>(0)      // workers still running the current task
@@ -52,7 +60,10 @@ final class WorkerPool {
     private func workerLoop(index: Int) {
         var seen = 0
         while true {
-            spin { generation.load(ordering: .acquiring) != seen || stopping.load(ordering: .relaxed) }
+            spin {
+                generation.load(ordering: .acquiring) != seen || stopping.load(ordering: .relaxed)
+                    || WorkerPool.active.load(ordering: .relaxed) != id
+            }
             if generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) {
                 condition.lock()
                 while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) { condition.wait() }
@@ -75,6 +86,7 @@ final class WorkerPool {
     func run(_ task: PoolTask, workers wanted: Int) {
         let workers = min(max(1, wanted), size)
         if workers == 1 { task.run(worker: 0, workers: 1); return }
+        WorkerPool.active.store(id, ordering: .relaxed)
         self.task = task
         self.workers = workers
         pending.store(size - 1, ordering: .relaxed)   // every thread reports, idle ones at once
