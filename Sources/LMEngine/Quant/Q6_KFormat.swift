@@ -141,16 +141,24 @@ public enum Q6_KFormat: BlockFormat {
     /// Group m of half h (weights 128h + 32m …+31): the 32 unsigned codes (0…63) as bytes
     /// in element order — low nibble from ql[64h + 32(m&1) + l] (the high nibble for m ≥ 2),
     /// high two bits from bits 2m of qh[32h + l] (`qh`: those 32 bytes) — and the scales
-    /// of its two sub-blocks, 8h + 2m in Int16 lanes 0…7 and the next in lanes 8…15.
+    /// of its two sub-blocks, 8h + 2m in Int16 lanes 0…7 and the next in lanes 8…15, picked
+    /// by one vpshufb from `halfScales(x, h)`.
     @inline(__always)
-    static func group(_ x: UnsafeRawPointer, _ h: Int, _ m: Int, _ qh: __m256i) -> (codes: __m256i, scales: __m256i) {
+    static func group(_ x: UnsafeRawPointer, _ h: Int, _ m: Int, _ qh: __m256i, _ halfScales: __m256i) -> (codes: __m256i, scales: __m256i) {
         let lowNibbles = _mm256_set1_epi8(0x0F), twoBits = _mm256_set1_epi8(3)
         let ql = x.loadUnaligned(fromByteOffset: 64 * h + 32 * (m & 1), as: __m256i.self)
         let nibbles = _mm256_and_si256(m < 2 ? ql : _mm256_srli_epi16(ql, 4), lowNibbles)
         let high = _mm256_and_si256(_mm256_srli_epi16(qh, Int32(2 * m)), twoBits)
-        let s = 8 * h + 2 * m
-        let scales = SIMD16<Int16>(lowHalf: SIMD8(repeating: Int16(scale(x, s))), highHalf: SIMD8(repeating: Int16(scale(x, s + 1))))
-        return (_mm256_or_si256(nibbles, _mm256_slli_epi16(high, 4)), unsafeBitCast(scales, to: __m256i.self))
+        // Int16 word 2m of each 128-bit half into the low half's lanes, word 2m + 1 into the high's.
+        let low = Int16(4 * m) | Int16(4 * m + 1) << 8, next = Int16(4 * m + 2) | Int16(4 * m + 3) << 8
+        let pick = unsafeBitCast(SIMD16<Int16>(lowHalf: SIMD8(repeating: low), highHalf: SIMD8(repeating: next)), to: __m256i.self)
+        return (_mm256_or_si256(nibbles, _mm256_slli_epi16(high, 4)), _mm256_shuffle_epi8(halfScales, pick))
+    }
+
+    /// The 8 scales of half h (sub-blocks 8h…8h+7) as Int16 words 0…7 of both 128-bit halves.
+    @inline(__always)
+    static func halfScales(_ x: UnsafeRawPointer, _ h: Int) -> __m256i {
+        _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_cvtsi64_si128(x.loadUnaligned(fromByteOffset: 192 + 8 * h, as: Int64.self))))
     }
 
     /// 32 weights at a time with AVX2's byte products: weight 128h + 32m + l takes its low
@@ -176,9 +184,9 @@ public enum Q6_KFormat: BlockFormat {
     static func blockLanes(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer) -> __m256i {
         var lanes = _mm256_setzero_si256()
         for h in 0..<2 {
-            let qh = x.loadUnaligned(fromByteOffset: 128 + 32 * h, as: __m256i.self)
+            let qh = x.loadUnaligned(fromByteOffset: 128 + 32 * h, as: __m256i.self), hs = halfScales(x, h)
             for m in 0..<4 {
-                let (codes, scales) = group(x, h, m, qh)
+                let (codes, scales) = group(x, h, m, qh, hs)
                 let act = y.loadUnaligned(fromByteOffset: 4 + 128 * h + 32 * m, as: __m256i.self)
                 lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(_mm256_maddubs_epi16(codes, act), scales))
             }
@@ -269,9 +277,9 @@ extension Q6_KFormat: MatmulKernel {
                             _ y3: UnsafeRawPointer) -> (__m256i, __m256i, __m256i, __m256i) {
         var i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0
         for h in 0..<2 {
-            let qh = x.loadUnaligned(fromByteOffset: 128 + 32 * h, as: __m256i.self)
+            let qh = x.loadUnaligned(fromByteOffset: 128 + 32 * h, as: __m256i.self), hs = halfScales(x, h)
             for m in 0..<4 {
-                let (codes, scales) = group(x, h, m, qh)
+                let (codes, scales) = group(x, h, m, qh, hs)
                 let offset = 4 + 128 * h + 32 * m
                 @inline(__always) func lanes(_ y: UnsafeRawPointer) -> __m256i {
                     _mm256_madd_epi16(_mm256_maddubs_epi16(codes, y.loadUnaligned(fromByteOffset: offset, as: __m256i.self)), scales)
