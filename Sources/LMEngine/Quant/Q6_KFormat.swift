@@ -145,14 +145,17 @@ public enum Q6_KFormat: BlockFormat {
     /// by one vpshufb from `halfScales(x, h)`.
     @inline(__always)
     static func group(_ x: UnsafeRawPointer, _ h: Int, _ m: Int, _ qh: __m256i, _ halfScales: __m256i) -> (codes: __m256i, scales: __m256i) {
-        let lowNibbles = _mm256_set1_epi8(0x0F), twoBits = _mm256_set1_epi8(3)
+        let lowNibbles = _mm256_set1_epi8(0x0F), bits45 = _mm256_set1_epi8(0x30)
         let ql = x.loadUnaligned(fromByteOffset: 64 * h + 32 * (m & 1), as: __m256i.self)
         let nibbles = _mm256_and_si256(m < 2 ? ql : _mm256_srli_epi16(ql, 4), lowNibbles)
-        let high = _mm256_and_si256(_mm256_srli_epi16(qh, Int32(2 * m)), twoBits)
+        // bits 2m, 2m+1 of each qh byte moved to bits 4, 5 (the 16-bit shifts carry bits
+        // across the bytes of a word only into places the mask clears)
+        let moved = m == 0 ? _mm256_slli_epi16(qh, 4) : m == 1 ? _mm256_slli_epi16(qh, 2) : m == 2 ? qh : _mm256_srli_epi16(qh, 2)
+        let high = _mm256_and_si256(moved, bits45)
         // Int16 word 2m of each 128-bit half into the low half's lanes, word 2m + 1 into the high's.
         let low = Int16(4 * m) | Int16(4 * m + 1) << 8, next = Int16(4 * m + 2) | Int16(4 * m + 3) << 8
         let pick = unsafeBitCast(SIMD16<Int16>(lowHalf: SIMD8(repeating: low), highHalf: SIMD8(repeating: next)), to: __m256i.self)
-        return (_mm256_or_si256(nibbles, _mm256_slli_epi16(high, 4)), _mm256_shuffle_epi8(halfScales, pick))
+        return (_mm256_or_si256(nibbles, high), _mm256_shuffle_epi8(halfScales, pick))
     }
 
     /// The 8 scales of half h (sub-blocks 8h…8h+7) as Int16 words 0…7 of both 128-bit halves.
