@@ -149,6 +149,39 @@ public enum Q4_KFormat: BlockFormat {
         return acc - accMin
     }
 
+    /// `dot` (llama.cpp's gemv order) for eight weight rows at once (row r at
+    /// `w + r·rowBytes`), lane r = dot(row r): the rows' two fma chains side by side in
+    /// vectors, as the q4_K_8x8 gemv keeps them; each block's eight integer totals (and
+    /// eight min sums) added across by `rowSums8`, the eight d and dmin converted together.
+    @inline(__always)
+    static func dotRows8(_ w: UnsafeRawPointer, rowBytes rb: Int, _ a: UnsafeRawPointer, count: Int) -> SIMD8<Float> {
+        var acc = SIMD8<Float>(), accMin = SIMD8<Float>()
+        for b in 0..<count / 256 {
+            let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
+            @inline(__always) func rowLanes(_ x: UnsafeRawPointer) -> (total: __m256i, minima: __m256i) {
+                let (scales, mins) = scalesMinsK4(x + scalesOffset)
+                let words = scaleWords(scales)
+                var lanes = sixtyFourLanes(x, y, 0, scales: words)
+                for c in 1..<4 { lanes = _mm256_add_epi32(lanes, sixtyFourLanes(x, y, c, scales: words)) }
+                return (lanes, minLanes(y, minPairs(mins)))
+            }
+            let r0 = rowLanes(x), r1 = rowLanes(x + rb), r2 = rowLanes(x + 2 * rb), r3 = rowLanes(x + 3 * rb)
+            let r4 = rowLanes(x + 4 * rb), r5 = rowLanes(x + 5 * rb), r6 = rowLanes(x + 6 * rb), r7 = rowLanes(x + 7 * rb)
+            let totals = rowSums8(r0.total, r1.total, r2.total, r3.total, r4.total, r5.total, r6.total, r7.total)
+            let minima = rowSums8(r0.minima, r1.minima, r2.minima, r3.minima, r4.minima, r5.minima, r6.minima, r7.minima)
+            @inline(__always) func halves8(_ offset: Int) -> SIMD8<Float> {
+                unsafeBitCast(_mm256_cvtph_ps(_mm_set_epi16(
+                    x.loadHalfBits(7 * rb + offset), x.loadHalfBits(6 * rb + offset), x.loadHalfBits(5 * rb + offset),
+                    x.loadHalfBits(4 * rb + offset), x.loadHalfBits(3 * rb + offset), x.loadHalfBits(2 * rb + offset),
+                    x.loadHalfBits(rb + offset), x.loadHalfBits(offset))), to: SIMD8<Float>.self)
+            }
+            let da = SIMD8<Float>(repeating: y.q8KScale())
+            acc = acc.addingProduct(SIMD8<Float>(totals), halves8(dOffset) * da)
+            accMin = accMin.addingProduct(SIMD8<Float>(minima), halves8(dminOffset) * da)
+        }
+        return acc - accMin
+    }
+
     /// Lanes 2c and 2c+1 of v added: the min sum of sub-blocks 2c and 2c+1.
     @inline(__always)
     static func pairSum(_ v: __m256i, _ c: Int) -> Int32 {
@@ -234,7 +267,13 @@ extension Q4_KFormat: MatmulKernel {
                 t < fourRowTokens ? dotTokens4(w, a, stride: stride, count: cols, perSixtyFour: true)
                                   : dotTokens4(w, a, stride: stride, count: cols, perSixtyFour: false)
             },
-            single: { w, a, t in t < fourRowTokens ? dot(w, a, count: cols, perSixtyFour: true) : dot(w, a, count: cols) })
+            single: { w, a, t in t < fourRowTokens ? dot(w, a, count: cols, perSixtyFour: true) : dot(w, a, count: cols) },
+            single8: { w, a, t in
+                if t >= fourRowTokens { return dotRows8(w, rowBytes: task.w.rowBytes, a, count: cols) }
+                var s = SIMD8<Float>()
+                for i in 0..<8 { s[i] = dot(w + i * task.w.rowBytes, a, count: cols, perSixtyFour: true) }
+                return s
+            })
     }
 
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
