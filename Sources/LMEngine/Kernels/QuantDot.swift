@@ -314,12 +314,7 @@ extension IntBlockDot {
                 let offsetSums = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(Int8(offset)), c), ones)
                 total = total &- SIMD8<Int32>(repeating: integerSum(offsetSums))
             }
-            let dw = _mm256_cvtph_ps(_mm_set_epi16(
-                x.loadHalfBits(7 * rb + scaleOffset), x.loadHalfBits(6 * rb + scaleOffset),
-                x.loadHalfBits(5 * rb + scaleOffset), x.loadHalfBits(4 * rb + scaleOffset),
-                x.loadHalfBits(3 * rb + scaleOffset), x.loadHalfBits(2 * rb + scaleOffset),
-                x.loadHalfBits(rb + scaleOffset), x.loadHalfBits(scaleOffset)))
-            let scales = unsafeBitCast(dw, to: SIMD8<Float>.self) * SIMD8<Float>(repeating: HalfTable.at(y, activationScaleOffset, halves))
+            let scales = halves8(x, rowBytes: rb, scaleOffset) * SIMD8<Float>(repeating: HalfTable.at(y, activationScaleOffset, halves))
             acc = acc.addingProduct(SIMD8<Float>(total), scales)
             x += blockBytes; y += activationBlockBytes
         }
@@ -418,9 +413,14 @@ enum HalfTable {
     }
 }
 
-extension UnsafeRawPointer {
-    /// The fp16 bits at `offset`, as `_mm_set_epi16` takes them.
-    @inline(__always) func loadHalfBits(_ offset: Int) -> Int16 { loadUnaligned(fromByteOffset: offset, as: Int16.self) }
+/// The fp16 at `offset` of eight rows `rowBytes` apart (row r at x + r·rowBytes), as
+/// floats: one vcvtph2ps, exact like `halfToFloat`. (All eight lanes are set, so none
+/// inherits a live register, the trap `halfBitsToFloat` avoids.)
+@inline(__always)
+func halves8(_ x: UnsafeRawPointer, rowBytes rb: Int, _ offset: Int) -> SIMD8<Float> {
+    @inline(__always) func bits(_ r: Int) -> Int16 { x.loadUnaligned(fromByteOffset: r * rb + offset, as: Int16.self) }
+    return unsafeBitCast(_mm256_cvtph_ps(_mm_set_epi16(bits(7), bits(6), bits(5), bits(4), bits(3), bits(2), bits(1), bits(0))),
+                         to: SIMD8<Float>.self)
 }
 
 /// Four block addresses (one per lane of a tile).

@@ -169,15 +169,9 @@ public enum Q4_KFormat: BlockFormat {
             let r4 = rowLanes(x + 4 * rb), r5 = rowLanes(x + 5 * rb), r6 = rowLanes(x + 6 * rb), r7 = rowLanes(x + 7 * rb)
             let totals = rowSums8(r0.total, r1.total, r2.total, r3.total, r4.total, r5.total, r6.total, r7.total)
             let minima = rowSums8(r0.minima, r1.minima, r2.minima, r3.minima, r4.minima, r5.minima, r6.minima, r7.minima)
-            @inline(__always) func halves8(_ offset: Int) -> SIMD8<Float> {
-                unsafeBitCast(_mm256_cvtph_ps(_mm_set_epi16(
-                    x.loadHalfBits(7 * rb + offset), x.loadHalfBits(6 * rb + offset), x.loadHalfBits(5 * rb + offset),
-                    x.loadHalfBits(4 * rb + offset), x.loadHalfBits(3 * rb + offset), x.loadHalfBits(2 * rb + offset),
-                    x.loadHalfBits(rb + offset), x.loadHalfBits(offset))), to: SIMD8<Float>.self)
-            }
             let da = SIMD8<Float>(repeating: y.q8KScale())
-            acc = acc.addingProduct(SIMD8<Float>(totals), halves8(dOffset) * da)
-            accMin = accMin.addingProduct(SIMD8<Float>(minima), halves8(dminOffset) * da)
+            acc = acc.addingProduct(SIMD8<Float>(totals), halves8(x, rowBytes: rb, dOffset) * da)
+            accMin = accMin.addingProduct(SIMD8<Float>(minima), halves8(x, rowBytes: rb, dminOffset) * da)
         }
         return acc - accMin
     }
