@@ -283,7 +283,7 @@ extension IntBlockDot {
                 _mm256_madd_epi16(_mm256_maddubs_epi16(codes, p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)), ones)
             }
             let total = integerTotals4(sums(y.p0), sums(y.p1), sums(y.p2), sums(y.p3)) &- sc.loadUnaligned(fromByteOffset: 16, as: SIMD4<Int32>.self)
-            return acc.addingProduct(SIMD4<Float>(total), scales)
+            return acc.addingProduct(floats4(total), scales)
         }
         let codes = codeBytes(x), m = magnitudes(codes)
         @inline(__always) func sums(_ p: UnsafeRawPointer) -> __m256i {
@@ -315,7 +315,7 @@ extension IntBlockDot {
                 total = total &- SIMD8<Int32>(repeating: integerSum(offsetSums))
             }
             let scales = halves8(x, rowBytes: rb, scaleOffset) * SIMD8<Float>(repeating: HalfTable.at(y, activationScaleOffset, halves))
-            acc = acc.addingProduct(SIMD8<Float>(total), scales)
+            acc = acc.addingProduct(floats8(total), scales)
             x += blockBytes; y += activationBlockBytes
         }
         return acc
@@ -349,7 +349,7 @@ extension IntBlockDot {
 /// 128-bit add (exact, so in any order).
 @inline(__always)
 func integerSums4(_ a: __m256i, _ b: __m256i, _ c: __m256i, _ d: __m256i) -> SIMD4<Float> {
-    SIMD4<Float>(integerTotals4(a, b, c, d))
+    floats4(integerTotals4(a, b, c, d))
 }
 
 /// `integerSums4` before the conversion to float.

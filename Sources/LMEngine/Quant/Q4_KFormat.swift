@@ -170,8 +170,8 @@ public enum Q4_KFormat: BlockFormat {
             let totals = rowSums8(r0.total, r1.total, r2.total, r3.total, r4.total, r5.total, r6.total, r7.total)
             let minima = rowSums8(r0.minima, r1.minima, r2.minima, r3.minima, r4.minima, r5.minima, r6.minima, r7.minima)
             let da = SIMD8<Float>(repeating: y.q8KScale())
-            acc = acc.addingProduct(SIMD8<Float>(totals), halves8(x, rowBytes: rb, dOffset) * da)
-            accMin = accMin.addingProduct(SIMD8<Float>(minima), halves8(x, rowBytes: rb, dminOffset) * da)
+            acc = acc.addingProduct(floats8(totals), halves8(x, rowBytes: rb, dOffset) * da)
+            accMin = accMin.addingProduct(floats8(minima), halves8(x, rowBytes: rb, dminOffset) * da)
         }
         return acc - accMin
     }
