@@ -213,7 +213,7 @@ final class MatmulTask: PoolTask {
                                          rows: BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
                 },
                 single: { wr, at, _ in F.repackedDot(wr, at, count: cols) },
-                single8: { wr, at, _ in F.repackedDotRows8(wr, rowBytes: self.w.rowBytes, at, count: cols) },
+                singleRows: (8, { wr, at, out in out.store(F.repackedDotRows8(wr, rowBytes: self.w.rowBytes, at, count: cols)) }),
                 tilePair: { wr, at, t in
                     F.repackedDotTokens4Rows2(wr, rowBytes: self.w.rowBytes, scales: scales + layout.scalesOffset(firstToken: t),
                                               rows: BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
@@ -226,7 +226,7 @@ final class MatmulTask: PoolTask {
                              rows: BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
             },
             single: { wr, at, _ in F.dotRowLanes(wr, at, count: cols) },
-            singlePair: { wr, at, _ in F.dotRowLanesRows2(wr, rowBytes: self.w.rowBytes, at, count: cols) })
+            singleRows: (2, { wr, at, out in (out[0], out[1]) = F.dotRowLanesRows2(wr, rowBytes: self.w.rowBytes, at, count: cols) }))
     }
 }
 
@@ -235,10 +235,9 @@ final class MatmulTask: PoolTask {
 /// prefill dots one weight row against four activation rows at once (`tile(row, first of
 /// the four activation rows, first token)`), unpacking the row's blocks once for the
 /// four; the last n % 4 tokens, and decode, go one at a time (`single(row, activation
-/// row, token)`), rows in address order, or eight rows at a time where the kernel has
-/// `single8(first of eight rows, activation row, token)`, and two rows a tile where it has
-/// `tilePair(first of two rows, first activation row, first token)`, and single tokens two
-/// rows at a time where it has `singlePair`.
+/// row, token)`), rows in address order, k rows at a time where the kernel has
+/// `singleRows` = (k, dot(first of k rows, activation row, the k outputs)); tiles take two
+/// rows at a time where it has `tilePair(first of two rows, first activation row, first token)`.
 /// Prefill takes rows in chunks of ~128 KiB of weights, so every tile of four tokens
 /// passes over a chunk while it sits in L2 (BENCHMARKS.md, kernel notes).
 extension MatmulTask {
@@ -246,9 +245,8 @@ extension MatmulTask {
     func runTokenTiles(first: Int, end: Int, y: UnsafeMutablePointer<Float>,
                        tile: (UnsafeRawPointer, UnsafeRawPointer, Int) -> SIMD4<Float>,
                        single: (UnsafeRawPointer, UnsafeRawPointer, Int) -> Float,
-                       single8: ((UnsafeRawPointer, UnsafeRawPointer, Int) -> SIMD8<Float>)? = nil,
-                       tilePair: ((UnsafeRawPointer, UnsafeRawPointer, Int) -> (SIMD4<Float>, SIMD4<Float>))? = nil,
-                       singlePair: ((UnsafeRawPointer, UnsafeRawPointer, Int) -> (Float, Float))? = nil) {
+                       singleRows: (count: Int, dot: (UnsafeRawPointer, UnsafeRawPointer, UnsafeMutablePointer<Float>) -> Void)? = nil,
+                       tilePair: ((UnsafeRawPointer, UnsafeRawPointer, Int) -> (SIMD4<Float>, SIMD4<Float>))? = nil) {
         let a = activations!, ab = activationRowBytes
         let rows = w.rows, rb = w.rowBytes, data = w.data
         let chunkRows = n < 4 ? end - first : max(1, (128 << 10) / rb)
@@ -274,18 +272,10 @@ extension MatmulTask {
             }
             for t in t..<n {
                 var r = r0
-                if let single8 {
-                    while r + 8 <= r1 {
-                        let s = single8(data + r * rb, a + t * ab, t)
-                        for i in 0..<8 { y[t * rows + r + i] = s[i] }
-                        r += 8
-                    }
-                }
-                if let singlePair {
-                    while r + 2 <= r1 {
-                        let (s0, s1) = singlePair(data + r * rb, a + t * ab, t)
-                        y[t * rows + r] = s0; y[t * rows + r + 1] = s1
-                        r += 2
+                if let (k, dot) = singleRows {
+                    while r + k <= r1 {
+                        dot(data + r * rb, a + t * ab, y + t * rows + r)
+                        r += k
                     }
                 }
                 for r in r..<r1 { y[t * rows + r] = single(data + r * rb, a + t * ab, t) }
@@ -293,4 +283,9 @@ extension MatmulTask {
             r0 = r1
         }
     }
+}
+
+extension UnsafeMutablePointer<Float> {
+    /// Eight floats from here on (unaligned).
+    @inline(__always) func store(_ v: SIMD8<Float>) { UnsafeMutableRawPointer(self).storeBytes(of: v, as: SIMD8<Float>.self) }
 }

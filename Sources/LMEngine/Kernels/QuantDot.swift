@@ -128,6 +128,21 @@ extension IntBlockDot {
         return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))
     }
 
+    /// For a `codeOffset` format: lane g = the exact Σ u_j·c_j over elements 4g…4g+3 of
+    /// its `unsignedCodeBytes` (no sign trick); Σ q_j·c_j is that less `offsetSum`.
+    @inline(__always)
+    static func unsignedSums(_ codes: __m256i, _ activations: __m256i) -> __m256i {
+        _mm256_madd_epi16(_mm256_maddubs_epi16(codes, activations), _mm256_set1_epi16(1))
+    }
+
+    /// offset·Σ c_j over an activation block's 32 codes, exact (vpmaddubsw of the bytes
+    /// `offset` and the codes, then the lanes added). Only for a format with a
+    /// `codeOffset`: the repacked kernels, which run for Q4_0 alone.
+    @inline(__always)
+    static func offsetSum(_ activations: __m256i) -> Int32 {
+        integerSum(unsignedSums(_mm256_set1_epi8(Int8(codeOffset!)), activations))
+    }
+
     /// |q_j| as unsigned bytes for vpmaddubsw (the codes themselves when unsigned).
     @inline(__always)
     static func magnitudes(_ codes: __m256i) -> __m256i { unsignedCodes ? codes : _mm256_sign_epi8(codes, codes) }
@@ -140,17 +155,23 @@ extension IntBlockDot {
         var acc = SIMD8<Float>()
         var summs: Float = 0
         var x = w, y = a
-        let halves = HalfTable.floats
         for _ in 0..<count / 32 {
-            let c = y.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)
-            let scale = HalfTable.at(x, scaleOffset, halves) * HalfTable.at(y, activationScaleOffset, halves)
-            acc = acc.addingProduct(floats8(groupSums(codeBytes(x), c)), SIMD8<Float>(repeating: scale))
-            if let minimumOffset {
-                summs = summs.addingProduct(HalfTable.at(x, minimumOffset, halves), HalfTable.at(y, Q8_1Format.sumOffset, halves))
-            }
+            laneBlock(x, y, y.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self), &acc, &summs)
             x += blockBytes; y += activationBlockBytes
         }
         return hasMinimum ? hsum8(acc) + summs : hsum8(acc)
+    }
+
+    /// One block of `dotRowLanes`: weight block x against activation block y (its codes c
+    /// loaded), into the 8 lanes and the minimum sum.
+    @inline(__always)
+    static func laneBlock(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, _ c: __m256i, _ acc: inout SIMD8<Float>, _ summs: inout Float) {
+        let halves = HalfTable.floats
+        let scale = HalfTable.at(x, scaleOffset, halves) * HalfTable.at(y, activationScaleOffset, halves)
+        acc = acc.addingProduct(floats8(groupSums(codeBytes(x), c)), SIMD8<Float>(repeating: scale))
+        if let minimumOffset {
+            summs = summs.addingProduct(HalfTable.at(x, minimumOffset, halves), HalfTable.at(y, Q8_1Format.sumOffset, halves))
+        }
     }
 
     /// `dotRowLanes` for two weight rows (w and w + rowBytes) against one activation row:
@@ -160,18 +181,10 @@ extension IntBlockDot {
         var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
         var summs0: Float = 0, summs1: Float = 0
         var x = w, y = a
-        let halves = HalfTable.floats
         for _ in 0..<count / 32 {
             let c = y.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)
-            let da = HalfTable.at(y, activationScaleOffset, halves)
-            let x1 = x + rowBytes
-            acc0 = acc0.addingProduct(floats8(groupSums(codeBytes(x), c)), SIMD8<Float>(repeating: HalfTable.at(x, scaleOffset, halves) * da))
-            acc1 = acc1.addingProduct(floats8(groupSums(codeBytes(x1), c)), SIMD8<Float>(repeating: HalfTable.at(x1, scaleOffset, halves) * da))
-            if let minimumOffset {
-                let s = HalfTable.at(y, Q8_1Format.sumOffset, halves)
-                summs0 = summs0.addingProduct(HalfTable.at(x, minimumOffset, halves), s)
-                summs1 = summs1.addingProduct(HalfTable.at(x1, minimumOffset, halves), s)
-            }
+            laneBlock(x, y, c, &acc0, &summs0)
+            laneBlock(x + rowBytes, y, c, &acc1, &summs1)
             x += blockBytes; y += activationBlockBytes
         }
         return hasMinimum ? (hsum8(acc0) + summs0, hsum8(acc1) + summs1) : (hsum8(acc0), hsum8(acc1))
@@ -275,21 +288,14 @@ extension IntBlockDot {
     static func repackedBlockTokens4(_ x: UnsafeRawPointer, scales sc: UnsafeRawPointer, rows y: BlockPointers4,
                                      _ acc: SIMD4<Float>) -> SIMD4<Float> {
         let scales = SIMD4<Float>(repeating: HalfTable.at(x, scaleOffset, HalfTable.floats)) * sc.loadUnaligned(as: SIMD4<Float>.self)
-        if codeOffset != nil {
-            // Unsigned codes straight to vpmaddubsw; the four tokens' offset·Σc
-            // (`splitActivationScales`) subtracted from the exact integer sums.
-            let codes = unsignedCodeBytes(x), ones = _mm256_set1_epi16(1)
-            @inline(__always) func sums(_ p: UnsafeRawPointer) -> __m256i {
-                _mm256_madd_epi16(_mm256_maddubs_epi16(codes, p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)), ones)
-            }
-            let total = integerTotals4(sums(y.p0), sums(y.p1), sums(y.p2), sums(y.p3)) &- sc.loadUnaligned(fromByteOffset: 16, as: SIMD4<Int32>.self)
-            return acc.addingProduct(floats4(total), scales)
-        }
-        let codes = codeBytes(x), m = magnitudes(codes)
+        // Unsigned codes straight to vpmaddubsw; the four tokens' offset·Σc
+        // (`splitActivationScales`) subtracted from the exact integer sums.
+        let codes = unsignedCodeBytes(x)
         @inline(__always) func sums(_ p: UnsafeRawPointer) -> __m256i {
-            groupSums(codes, magnitudes: m, p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self))
+            unsignedSums(codes, p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self))
         }
-        return acc.addingProduct(integerSums4(sums(y.p0), sums(y.p1), sums(y.p2), sums(y.p3)), scales)
+        let total = integerTotals4(sums(y.p0), sums(y.p1), sums(y.p2), sums(y.p3)) &- sc.loadUnaligned(fromByteOffset: 16, as: SIMD4<Int32>.self)
+        return acc.addingProduct(floats4(total), scales)
     }
 
     /// `repackedDot` for eight weight rows at once (row r at `w + r·rowBytes`) against one
@@ -301,19 +307,13 @@ extension IntBlockDot {
     static func repackedDotRows8(_ w: UnsafeRawPointer, rowBytes rb: Int, _ a: UnsafeRawPointer, count: Int) -> SIMD8<Float> {
         var acc = SIMD8<Float>()
         var x = w, y = a
-        let halves = HalfTable.floats, ones = _mm256_set1_epi16(1)
+        let halves = HalfTable.floats
         for _ in 0..<count / 32 {
             let c = y.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)
-            @inline(__always) func sums(_ p: UnsafeRawPointer) -> __m256i {
-                codeOffset == nil ? groupSums(codeBytes(p), c) : _mm256_madd_epi16(_mm256_maddubs_epi16(unsignedCodeBytes(p), c), ones)
-            }
-            var total = rowSums8(sums(x), sums(x + rb), sums(x + 2 * rb), sums(x + 3 * rb),
+            @inline(__always) func sums(_ p: UnsafeRawPointer) -> __m256i { unsignedSums(unsignedCodeBytes(p), c) }
+            let total = rowSums8(sums(x), sums(x + rb), sums(x + 2 * rb), sums(x + 3 * rb),
                                  sums(x + 4 * rb), sums(x + 5 * rb), sums(x + 6 * rb), sums(x + 7 * rb))
-            if let offset = codeOffset {
-                // offset·Σ c_j: vpmaddubsw of the bytes `offset` (unsigned) and the codes.
-                let offsetSums = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(Int8(offset)), c), ones)
-                total = total &- SIMD8<Int32>(repeating: integerSum(offsetSums))
-            }
+                &- SIMD8<Int32>(repeating: offsetSum(c))
             let scales = halves8(x, rowBytes: rb, scaleOffset) * SIMD8<Float>(repeating: HalfTable.at(y, activationScaleOffset, halves))
             acc = acc.addingProduct(floats8(total), scales)
             x += blockBytes; y += activationBlockBytes
@@ -328,13 +328,11 @@ extension IntBlockDot {
         var y = a
         for b in 0..<count / 32 {
             scales.storeBytes(of: y.halves(activationScaleOffset), toByteOffset: 32 * b, as: SIMD4<Float>.self)
-            if let offset = codeOffset {
-                @inline(__always) func offsetSum(_ p: UnsafeRawPointer) -> Int32 {
-                    var sum: Int32 = 0
-                    for j in 0..<32 { sum += Int32(p.load(fromByteOffset: activationCodesOffset + j, as: Int8.self)) }
-                    return offset * sum
+            if codeOffset != nil {
+                @inline(__always) func sum(_ p: UnsafeRawPointer) -> Int32 {
+                    offsetSum(p.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self))
                 }
-                scales.storeBytes(of: SIMD4<Int32>(offsetSum(y.p0), offsetSum(y.p1), offsetSum(y.p2), offsetSum(y.p3)),
+                scales.storeBytes(of: SIMD4<Int32>(sum(y.p0), sum(y.p1), sum(y.p2), sum(y.p3)),
                                   toByteOffset: 32 * b + 16, as: SIMD4<Int32>.self)
             } else {
                 scales.storeBytes(of: hasMinimum ? y.halves(Q8_1Format.sumOffset) : SIMD4<Float>(),

@@ -261,13 +261,10 @@ extension Q4_KFormat: MatmulKernel {
                 t < fourRowTokens ? dotTokens4(w, a, stride: stride, count: cols, perSixtyFour: true)
                                   : dotTokens4(w, a, stride: stride, count: cols, perSixtyFour: false)
             },
-            single: { w, a, t in t < fourRowTokens ? dot(w, a, count: cols, perSixtyFour: true) : dot(w, a, count: cols) },
-            single8: { w, a, t in
-                if t >= fourRowTokens { return dotRows8(w, rowBytes: task.w.rowBytes, a, count: cols) }
-                var s = SIMD8<Float>()
-                for i in 0..<8 { s[i] = dot(w + i * task.w.rowBytes, a, count: cols, perSixtyFour: true) }
-                return s
-            })
+            // Single tokens are the last n % 4 (or all of a decode), which llama.cpp's gemm
+            // leaves to its gemv: always the gemv order.
+            single: { w, a, _ in dot(w, a, count: cols) },
+            singleRows: (8, { w, a, out in out.store(dotRows8(w, rowBytes: task.w.rowBytes, a, count: cols)) }))
     }
 
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
