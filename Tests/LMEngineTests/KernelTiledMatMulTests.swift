@@ -50,6 +50,45 @@ final class KernelTiledMatMulTests: XCTestCase {
         }
     }
 
+    /// Q4_0 matrices with a multiple of 8 rows get an interleaved copy (`interleavedForKernels`)
+    /// and kernels of their own, eight rows at a time: decode and prefill, every remainder,
+    /// any thread count (whole groups per thread), and a fused matrix's row ranges
+    /// (`rows(_:)`, phi3) give the reference's bits, which sums the rows as the file has them.
+    func testInterleavedQ4_0IsBitIdenticalToReference() {
+        for rows in [8, 40] {
+            let m = TestMatrix(.q4_0, rows: rows, cols: 256, seed: 77)
+            for n in [1, 2, 3, 4, 5, 7, 8, 9, 13] {
+                var rng = SplitMix(UInt64(200 + n))
+                let x = rng.floats(n * 256, in: -4...4)
+                let ref = run(m, x, n: n, mode: .reference, threads: 1)
+                for threads in [1, 2, 3] {
+                    let fast = run(m, x, n: n, mode: .fast, threads: threads, interleave: true)
+                    XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern), "rows=\(rows) n=\(n) threads=\(threads)")
+                }
+            }
+        }
+        let m = TestMatrix(.q4_0, rows: 40, cols: 128, seed: 78)
+        var rng = SplitMix(9)
+        let x = rng.floats(5 * 128, in: -4...4)
+        m.with { plain in
+            let whole = plain.interleavedForKernels()
+            XCTAssertNotNil(whole.interleaved, "a Q4_0 matrix of 40 rows is interleaved")
+            XCTAssertNil(TestMatrix(.q4_0, rows: 12, cols: 128, seed: 1).with { $0.interleavedForKernels().interleaved },
+                         "12 rows are not whole groups of eight")
+            XCTAssertNil(TestMatrix(.q8_0, rows: 16, cols: 128, seed: 1).with { $0.interleavedForKernels().interleaved },
+                         "only Q4_0 is interleaved")
+            for range in [8..<24, 16..<40, 4..<20] {
+                let part = whole.rows(range)
+                XCTAssertEqual(part.interleaved != nil, range.lowerBound % 8 == 0 && range.count % 8 == 0)
+                for n in [1, 5] {
+                    let ref = run(plain.rows(range), x, n: n, mode: .reference)
+                    let fast = run(part, x, n: n, mode: .fast)
+                    XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern), "rows \(range) n=\(n)")
+                }
+            }
+        }
+    }
+
     /// Scales that are fp16 subnormals, zeros and negative zeros go through the
     /// integer fp16 → fp32 conversion of the fast path: still the reference's bits.
     func testTinyAndZeroScalesMatchReference() {
@@ -77,12 +116,17 @@ final class KernelTiledMatMulTests: XCTestCase {
         }
     }
 
-    private func run(_ m: TestMatrix, _ x: [Float], n: Int, mode: KernelMode, threads: Int, decodeOrder: Bool = false) -> [Float] {
+    private func run(_ m: TestMatrix, _ x: [Float], n: Int, mode: KernelMode, threads: Int, decodeOrder: Bool = false,
+                     interleave: Bool = false) -> [Float] {
+        m.with { w in run(interleave ? w.interleavedForKernels() : w, x, n: n, mode: mode, threads: threads, decodeOrder: decodeOrder) }
+    }
+
+    private func run(_ w: WeightMatrix, _ x: [Float], n: Int, mode: KernelMode, threads: Int = 2, decodeOrder: Bool = false) -> [Float] {
         let ctx = ComputeContext(threads: threads, mode: mode, activations: .q8)
         ctx.decodeOrder = decodeOrder
         ctx.minParallelWork = 0   // small test matrices still go through the pool
-        var y = [Float](repeating: .nan, count: m.rows * n)
-        m.with { w in x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { ctx.matmul(w, xp.baseAddress!, $0.baseAddress!, n: n) } } }
+        var y = [Float](repeating: .nan, count: w.rows * n)
+        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { ctx.matmul(w, xp.baseAddress!, $0.baseAddress!, n: n) } }
         return y
     }
 

@@ -54,6 +54,17 @@ public final class MappedFile: @unchecked Sendable {
 
     private static let emptyByte = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
 
+    /// Tells the kernel the pages wholly inside bytes offset..<offset+count are not needed
+    /// now: they leave this process's resident memory and are read from the page cache
+    /// again if touched (the mapping is private and read-only, so nothing is lost).
+    public func release(offset: Int, count: Int) {
+        guard ownsMapping, offset >= 0, count > 0, offset + count <= size else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (offset + page - 1) / page * page, end = (offset + count) / page * page
+        guard start < end else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     /// The bytes `range` as a buffer into the mapping (no copy).
     public func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
         precondition(range.lowerBound >= 0 && range.upperBound <= size, "range outside the mapping")

@@ -6,13 +6,31 @@ public struct WeightMatrix {
     public let rows: Int
     public let cols: Int
     public let data: UnsafeRawPointer
+    /// The same rows interleaved for the kernels (`Q4_0x8`), when made
+    /// (`interleavedForKernels`); `data` stays the rows as the file has them.
+    public let interleaved: InterleavedRows?
 
-    public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer) {
+    public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer, interleaved: InterleavedRows? = nil) {
         precondition(type.rowBytes(cols) != nil, "\(cols) columns is not a whole number of \(type.name) blocks")
         self.type = type
         self.rows = rows
         self.cols = cols
         self.data = data
+        self.interleaved = interleaved
+    }
+
+    /// Whether `interleavedForKernels` makes a copy of this matrix: Q4_0 with a multiple of
+    /// 8 rows, as llama.cpp repacks it.
+    public var interleavable: Bool { type == .q4_0 && rows % Q4_0x8.rowsPerGroup == 0 && rows > 0 }
+
+    /// This matrix with an interleaved copy of its rows for the kernels when it is
+    /// `interleavable` (costing its own size again in memory), else itself.
+    public func interleavedForKernels() -> WeightMatrix {
+        guard interleavable, interleaved == nil else { return self }
+        let storage = InterleavedRows.Storage(byteCount: rows / 8 * Q4_0x8.groupBytes(cols: cols))
+        Q4_0x8.interleave(rows: rows, cols: cols, src: data, rowBytes: rowBytes, dst: storage.bytes)
+        return WeightMatrix(type: type, rows: rows, cols: cols, data: data,
+                            interleaved: InterleavedRows(storage: storage, base: UnsafeRawPointer(storage.bytes)))
     }
 
     /// Bytes of one row.
@@ -25,7 +43,12 @@ public struct WeightMatrix {
     /// (phi3's [q | k | v] and [gate | up]). Each output row is the same dot product
     /// either way, so matmul on the parts gives the fused matmul's numbers.
     public func rows(_ range: Range<Int>) -> WeightMatrix {
-        WeightMatrix(type: type, rows: range.count, cols: cols, data: data + range.lowerBound * rowBytes)
+        var part: InterleavedRows?
+        if let interleaved, range.lowerBound % 8 == 0, range.count % 8 == 0 {
+            part = InterleavedRows(storage: interleaved.storage,
+                                   base: interleaved.base + range.lowerBound / 8 * Q4_0x8.groupBytes(cols: cols))
+        }
+        return WeightMatrix(type: type, rows: range.count, cols: cols, data: data + range.lowerBound * rowBytes, interleaved: part)
     }
 }
 

@@ -105,10 +105,15 @@ extension IntBlockDot {
 
     /// Each group of four activation rows' scales (and Q8_1's sums) as floats,
     /// [n/4 × cols/32 × 8] Float (`ActivationScaleLayout`), in the context's second scratch.
+    /// For Q4_0 (`codeOffset`), `TokenBlockScales` follow, for the interleaved kernels.
     static func prepareActivations(_ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int,
                                    in context: ComputeContext) -> UnsafeMutableRawPointer? {
         let layout = ActivationScaleLayout(cols: cols, n: n)
-        let scales = context.activationScaleBytes(layout.totalBytes)
+        let tokenBytes = codeOffset == nil ? 0 : TokenBlockScales.bytes(n: n, cols: cols)
+        let scales = context.activationScaleBytes(layout.totalBytes + tokenBytes)
+        if tokenBytes > 0 {
+            TokenBlockScales.write(a, rowBytes: rowBytes, cols: cols, n: n, into: scales + layout.totalBytes)
+        }
         for q in 0..<n / 4 {
             let at = UnsafeRawPointer(a + 4 * q * rowBytes)
             splitActivationScales(BlockPointers4(at, at + rowBytes, at + 2 * rowBytes, at + 3 * rowBytes),
@@ -179,7 +184,11 @@ final class MatmulTask: PoolTask {
 
     func run(worker: Int, workers: Int) {
         let rows = w.rows, cols = w.cols, rowBytes = w.rowBytes
-        let first = rows * worker / workers, end = rows * (worker + 1) / workers
+        var first = rows * worker / workers, end = rows * (worker + 1) / workers
+        if w.interleaved != nil && !expand {
+            // Whole groups of eight rows each (rows is a multiple of 8).
+            first -= first % Q4_0x8.rowsPerGroup; end -= end % Q4_0x8.rowsPerGroup
+        }
         guard first < end, let x, let y else { return }
         if expand {
             let row = scratch! + worker * cols
@@ -206,6 +215,10 @@ final class MatmulTask: PoolTask {
     func runTiled<F: IntBlockDot>(_ format: F.Type, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
         let ab = activationRowBytes, cols = w.cols
         let scales = UnsafeRawPointer(prepared!), layout = ActivationScaleLayout(cols: cols, n: n)
+        if let interleaved = w.interleaved, F.self == Q4_0Format.self {
+            runInterleaved(interleaved.base, first: first, end: end, y: y, tokenScales: scales + layout.totalBytes)
+            return
+        }
         if F.repacked(weightRows: w.rows) {
             runTokenTiles(first: first, end: end, y: y,
                 tile: { wr, at, t in
@@ -230,6 +243,41 @@ final class MatmulTask: PoolTask {
     }
 }
 
+
+extension MatmulTask {
+    /// Rows first..<end (whole groups of eight) of y from the interleaved Q4_0 copy at
+    /// `base` (`Q4_0x8`): prefill eight rows × four tokens at a time, decode (and the last
+    /// n % 4 tokens) eight rows × one; each group's eight outputs are one store. Groups go
+    /// in chunks of ~128 KiB, as in `runTokenTiles`. `tokenScales`: the activations'
+    /// `TokenBlockScales`.
+    func runInterleaved(_ base: UnsafeRawPointer, first: Int, end: Int, y: UnsafeMutablePointer<Float>,
+                        tokenScales: UnsafeRawPointer) {
+        let a = activations!, ab = activationRowBytes, rows = w.rows, blocks = w.cols / 32
+        let groupBytes = Q4_0x8.groupBytes(cols: w.cols), sb = 8 * blocks
+        let lastGroup = end / 8
+        let chunkGroups = n < 4 ? lastGroup - first / 8 : max(1, (128 << 10) / groupBytes)
+        var g0 = first / 8
+        while g0 < lastGroup {
+            let g1 = min(lastGroup, g0 + chunkGroups)
+            var t = 0
+            while t + 4 <= n {
+                for g in g0..<g1 {
+                    let out = y + t * rows + 8 * g
+                    let (s0, s1, s2, s3) = Q4_0x8.dotRows8Tokens4(base + g * groupBytes, a + t * ab, ab: ab,
+                                                                  tokenScales + t * sb, sb: sb, blocks: blocks)
+                    out.store(s0); (out + rows).store(s1); (out + 2 * rows).store(s2); (out + 3 * rows).store(s3)
+                }
+                t += 4
+            }
+            for t in t..<n {
+                for g in g0..<g1 {
+                    (y + t * rows + 8 * g).store(Q4_0x8.dotRows8(base + g * groupBytes, a + t * ab, tokenScales + t * sb, blocks: blocks))
+                }
+            }
+            g0 = g1
+        }
+    }
+}
 
 /// The loop of the formats' own kernels (the integer block formats and the K-quants):
 /// prefill dots one weight row against four activation rows at once (`tile(row, first of

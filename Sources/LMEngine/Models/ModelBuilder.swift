@@ -80,7 +80,13 @@ public final class ModelBuilder {
         guard BlockFormats.isSupported(info.type) else {
             throw ModelError.unsupportedTensorType(name: name, type: info.type.name)
         }
-        return WeightMatrix(type: info.type, rows: rows, cols: cols, data: gguf.pointer(to: info))
+        let matrix = WeightMatrix(type: info.type, rows: rows, cols: cols, data: gguf.pointer(to: info))
+        guard matrix.interleavable else { return matrix }
+        // The kernels read the interleaved copy; the file's pages of the matrix go back to
+        // the page cache (read again only by what wants the rows as stored: inspect, quant).
+        let interleaved = matrix.interleavedForKernels()
+        gguf.mapping.release(offset: info.offset, count: info.byteCount)
+        return interleaved
     }
 
     /// A small vector dequantized into memory the caller owns.

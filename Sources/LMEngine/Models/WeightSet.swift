@@ -65,6 +65,7 @@ public final class WeightSet {
                 }
             }
             matrices[slot.name] = WeightMatrix(type: target, rows: source.rows, cols: cols, data: UnsafeRawPointer(dst))
+                .interleavedForKernels()
             changes.append(Change(name: slot.name, from: source.type, to: target, fellBack: target != wanted))
         }
         seconds = Date().timeIntervalSince(start)
