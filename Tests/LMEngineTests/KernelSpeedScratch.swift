@@ -12,6 +12,7 @@ final class KernelSpeedScratch: XCTestCase {
             (.q4_0, 576, 576, 1), (.q4_0, 576, 576, 32),
             (.q8_0, 576, 49152, 1), (.q8_0, 576, 576, 32),
             (.q5_0, 576, 576, 1), (.q5_1, 576, 576, 1),
+            (.q8_0, 576, 1536, 128), (.q4_0, 576, 1536, 128), (.q4_1, 576, 1536, 128), (.q4_K, 1536, 1536, 128),
             (.q4_K, 1536, 1536, 1), (.q4_K, 1536, 1536, 32), (.q6_K, 1536, 1536, 1), (.q6_K, 1536, 1536, 32),
         ]
         for act in [ActivationPrecision.q8] {
@@ -26,7 +27,7 @@ final class KernelSpeedScratch: XCTestCase {
                     let ctx = ComputeContext(threads: threads, mode: .fast, activations: act)
                     let iters = max(5, 4_000_000 / (rows * cols * n / 32))
                     var best = Double.infinity
-                    m.with { w in x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+                    m.with { w in let w = w.interleavedForKernels(); x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
                         for _ in 0..<3 { ctx.matmul(w, xp.baseAddress!, yp.baseAddress!, n: n) }
                         for _ in 0..<5 {
                             let t0 = DispatchTime.now().uptimeNanoseconds

@@ -9,13 +9,15 @@ final class KernelTiledMatMulTests: XCTestCase {
     func testTiledPrefillIsBitIdenticalToReference() {
         for type in [GGMLType.q4_0, .q4_1, .q8_0, .q5_0, .q5_1] {
             let m = TestMatrix(type, rows: 23, cols: 192, seed: 21)
-            for n in [4, 5, 6, 7, 8, 9, 13] {
+            for n in [1, 2, 4, 5, 6, 7, 8, 9, 13] {
                 var rng = SplitMix(UInt64(n))
                 let x = rng.floats(n * 192, in: -4...4)
                 let ref = run(m, x, n: n, mode: .reference, threads: 1)
                 for threads in [1, 2, 3] {
-                    let fast = run(m, x, n: n, mode: .fast, threads: threads)
-                    XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern), "\(type.name) n=\(n) threads=\(threads)")
+                    for vnni in vnniChoices {
+                        let fast = run(m, x, n: n, mode: .fast, threads: threads, vnni: vnni)
+                        XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern), "\(type.name) n=\(n) threads=\(threads) vnni=\(vnni)")
+                    }
                 }
             }
         }
@@ -54,7 +56,7 @@ final class KernelTiledMatMulTests: XCTestCase {
     /// and kernels of their own, eight rows at a time: decode and prefill, every remainder,
     /// any thread count (whole groups per thread), and a fused matrix's row ranges
     /// (`rows(_:)`, phi3) give the reference's bits, which sums the rows as the file has them.
-    func testInterleavedQ4_0IsBitIdenticalToReference() {
+    func testInterleavedIsBitIdenticalToReference() {
         for rows in [8, 40] {
             let m = TestMatrix(.q4_0, rows: rows, cols: 256, seed: 77)
             for n in [1, 2, 3, 4, 5, 7, 8, 9, 13] {
@@ -66,6 +68,29 @@ final class KernelTiledMatMulTests: XCTestCase {
                     XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern), "rows=\(rows) n=\(n) threads=\(threads)")
                 }
             }
+        }
+        // Q4_K: interleaved sixteen rows at a time on CPUs with the VNNI kernels, in both of
+        // llama.cpp's orders (four-token gemm, one-token gemv).
+        if CPUFeatures.vnni {
+            for rows in [16, 48] {
+                let m = TestMatrix(.q4_K, rows: rows, cols: 512, seed: 79)
+                XCTAssertNotNil(m.with { $0.interleavedForKernels().interleaved }, "Q4_K, \(rows) rows")
+                for n in [1, 3, 4, 5, 8, 9] {
+                    var rng = SplitMix(UInt64(300 + n))
+                    let x = rng.floats(n * 512, in: -4...4)
+                    for decodeOrder in [false, true] {
+                        let ref = run(m, x, n: n, mode: .reference, threads: 1, decodeOrder: decodeOrder)
+                        for threads in [1, 2, 3] {
+                            let fast = run(m, x, n: n, mode: .fast, threads: threads, decodeOrder: decodeOrder, interleave: true)
+                            XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern),
+                                           "Q4_K rows=\(rows) n=\(n) threads=\(threads) decodeOrder=\(decodeOrder)")
+                        }
+                    }
+                }
+            }
+        } else {
+            XCTAssertNil(TestMatrix(.q4_K, rows: 16, cols: 256, seed: 1).with { $0.interleavedForKernels().interleaved },
+                         "no interleaved Q4_K without the VNNI kernels")
         }
         let m = TestMatrix(.q4_0, rows: 40, cols: 128, seed: 78)
         var rng = SplitMix(9)
@@ -116,14 +141,19 @@ final class KernelTiledMatMulTests: XCTestCase {
         }
     }
 
+    /// The AVX2 kernels always; the AVX-VNNI ones too where the CPU has them.
+    private var vnniChoices: [Bool] { CPUFeatures.vnni ? [false, true] : [false] }
+
     private func run(_ m: TestMatrix, _ x: [Float], n: Int, mode: KernelMode, threads: Int, decodeOrder: Bool = false,
-                     interleave: Bool = false) -> [Float] {
-        m.with { w in run(interleave ? w.interleavedForKernels() : w, x, n: n, mode: mode, threads: threads, decodeOrder: decodeOrder) }
+                     interleave: Bool = false, vnni: Bool = CPUFeatures.vnni) -> [Float] {
+        m.with { w in run(interleave ? w.interleavedForKernels() : w, x, n: n, mode: mode, threads: threads, decodeOrder: decodeOrder, vnni: vnni) }
     }
 
-    private func run(_ w: WeightMatrix, _ x: [Float], n: Int, mode: KernelMode, threads: Int = 2, decodeOrder: Bool = false) -> [Float] {
+    private func run(_ w: WeightMatrix, _ x: [Float], n: Int, mode: KernelMode, threads: Int = 2, decodeOrder: Bool = false,
+                     vnni: Bool = CPUFeatures.vnni) -> [Float] {
         let ctx = ComputeContext(threads: threads, mode: mode, activations: .q8)
         ctx.decodeOrder = decodeOrder
+        ctx.vnni = vnni
         ctx.minParallelWork = 0   // small test matrices still go through the pool
         var y = [Float](repeating: .nan, count: w.rows * n)
         x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { ctx.matmul(w, xp.baseAddress!, $0.baseAddress!, n: n) } }

@@ -30,6 +30,9 @@ public final class ComputeContext {
     public var microBatchRows: Int?
     /// ggml's tiled K-quant matmul takes batches of at least this many rows (tiled.cpp).
     public static let tiledKQuantRows = 8
+    /// Run the integer kernels compiled for AVX-VNNI (LMKernelsVNNI): on when the CPU has
+    /// it. Same bits either way; tests turn it off to hold the AVX2 kernels to the reference too.
+    public var vnni = CPUFeatures.vnni
 
     /// Number of threads used by the fast kernels (the caller's thread counts as one).
     /// Setting it replaces the pool.

@@ -20,17 +20,31 @@ public struct WeightMatrix {
     }
 
     /// Whether `interleavedForKernels` makes a copy of this matrix: Q4_0 with a multiple of
-    /// 8 rows, as llama.cpp repacks it.
-    public var interleavable: Bool { type == .q4_0 && rows % Q4_0x8.rowsPerGroup == 0 && rows > 0 }
+    /// 8 rows (`Q4_0x8`, as llama.cpp repacks it), and on CPUs with the VNNI kernels Q4_K
+    /// with a multiple of 16 (`Q4_Kx16`).
+    public var interleavable: Bool {
+        switch type {
+        case .q4_0: rows > 0 && rows % Q4_0x8.rowsPerGroup == 0
+        case .q4_K: rows > 0 && rows % Q4_Kx16.rowsPerGroup == 0 && CPUFeatures.vnni
+        default: false
+        }
+    }
 
     /// This matrix with an interleaved copy of its rows for the kernels when it is
-    /// `interleavable` (costing its own size again in memory), else itself.
+    /// `interleavable` (costing about its own size again in memory), else itself.
     public func interleavedForKernels() -> WeightMatrix {
         guard interleavable, interleaved == nil else { return self }
-        let storage = InterleavedRows.Storage(byteCount: rows / 8 * Q4_0x8.groupBytes(cols: cols))
-        Q4_0x8.interleave(rows: rows, cols: cols, src: data, rowBytes: rowBytes, dst: storage.bytes)
+        let group = type == .q4_0 ? Q4_0x8.rowsPerGroup : Q4_Kx16.rowsPerGroup
+        let groupBytes = type == .q4_0 ? Q4_0x8.groupBytes(cols: cols) : Q4_Kx16.groupBytes(cols: cols)
+        let storage = InterleavedRows.Storage(byteCount: rows / group * groupBytes)
+        if type == .q4_0 {
+            Q4_0x8.interleave(rows: rows, cols: cols, src: data, rowBytes: rowBytes, dst: storage.bytes)
+        } else {
+            Q4_Kx16.interleave(rows: rows, cols: cols, src: data, rowBytes: rowBytes, dst: storage.bytes)
+        }
         return WeightMatrix(type: type, rows: rows, cols: cols, data: data,
-                            interleaved: InterleavedRows(storage: storage, base: UnsafeRawPointer(storage.bytes)))
+                            interleaved: InterleavedRows(storage: storage, base: UnsafeRawPointer(storage.bytes),
+                                                         rowsPerGroup: group, groupBytes: groupBytes))
     }
 
     /// Bytes of one row.
@@ -44,9 +58,10 @@ public struct WeightMatrix {
     /// either way, so matmul on the parts gives the fused matmul's numbers.
     public func rows(_ range: Range<Int>) -> WeightMatrix {
         var part: InterleavedRows?
-        if let interleaved, range.lowerBound % 8 == 0, range.count % 8 == 0 {
+        if let interleaved, range.lowerBound % interleaved.rowsPerGroup == 0, range.count % interleaved.rowsPerGroup == 0 {
             part = InterleavedRows(storage: interleaved.storage,
-                                   base: interleaved.base + range.lowerBound / 8 * Q4_0x8.groupBytes(cols: cols))
+                                   base: interleaved.base + range.lowerBound / interleaved.rowsPerGroup * interleaved.groupBytes,
+                                   rowsPerGroup: interleaved.rowsPerGroup, groupBytes: interleaved.groupBytes)
         }
         return WeightMatrix(type: type, rows: range.count, cols: cols, data: data + range.lowerBound * rowBytes, interleaved: part)
     }

@@ -1,3 +1,4 @@
+import LMKernelsVNNI
 extension ComputeContext {
     /// y[t*rows + r] = Σ_c W[r, c] · x[t*cols + c] for t in 0..<n.
     /// n == 1 is decode (matrix × vector), n > 1 prefill.
@@ -39,6 +40,7 @@ extension ComputeContext {
             matmulTask.set(format: format, w: w, x: x, activations: UnsafeRawPointer(a), activationRowBytes: aRowBytes,
                            y: y, n: n, expand: false, scratch: nil)
             matmulTask.kernel = kernel
+            matmulTask.vnni = vnni
             matmulTask.batchRows = batchRows(n: n)
             matmulTask.prepared = kernel?.prepareActivations(a, rowBytes: aRowBytes, cols: cols, n: n, in: self)
             dispatch(matmulTask, count: rows * cols * n >= minParallelWork ? rows : 1)
@@ -110,9 +112,15 @@ extension IntBlockDot {
                                    in context: ComputeContext) -> UnsafeMutableRawPointer? {
         let layout = ActivationScaleLayout(cols: cols, n: n)
         let tokenBytes = codeOffset == nil ? 0 : TokenBlockScales.bytes(n: n, cols: cols)
-        let scales = context.activationScaleBytes(layout.totalBytes + tokenBytes)
+        let vnniFormat = context.vnni ? self.vnniFormat : nil
+        let offsetBytes = vnniFormat.map { VNNIKernels.needsGroupOffsets($0) ? VNNIKernels.groupOffsetBytes(n: n, cols: cols) : 0 } ?? 0
+        let scales = context.activationScaleBytes(layout.totalBytes + tokenBytes + offsetBytes)
         if tokenBytes > 0 {
             TokenBlockScales.write(a, rowBytes: rowBytes, cols: cols, n: n, into: scales + layout.totalBytes)
+        }
+        if let vnniFormat, offsetBytes > 0 {
+            VNNIKernels.writeGroupOffsets(vnniFormat, a, rowBytes: rowBytes, cols: cols, n: n,
+                                          into: scales + layout.totalBytes + tokenBytes)
         }
         for q in 0..<n / 4 {
             let at = UnsafeRawPointer(a + 4 * q * rowBytes)
@@ -173,6 +181,7 @@ final class MatmulTask: PoolTask {
     var expand = false                           // true: dequantize rows and dot in f32
     var scratch: UnsafeMutablePointer<Float>?    // [workers × cols] when expanding
     var kernel: (any MatmulKernel.Type)?         // the format's own kernel, if it has one
+    var vnni = false                             // ComputeContext.vnni
     var batchRows = 1                            // the rows of llama.cpp's matmul (ComputeContext.batchRows)
     var prepared: UnsafeMutableRawPointer?       // what kernel.prepareActivations made (the integer formats: ActivationScaleLayout)
 
@@ -185,9 +194,9 @@ final class MatmulTask: PoolTask {
     func run(worker: Int, workers: Int) {
         let rows = w.rows, cols = w.cols, rowBytes = w.rowBytes
         var first = rows * worker / workers, end = rows * (worker + 1) / workers
-        if w.interleaved != nil && !expand {
-            // Whole groups of eight rows each (rows is a multiple of 8).
-            first -= first % Q4_0x8.rowsPerGroup; end -= end % Q4_0x8.rowsPerGroup
+        if let group = w.interleaved?.rowsPerGroup, !expand {
+            // Whole groups of rows each (rows is a multiple of the group).
+            first -= first % group; end -= end % group
         }
         guard first < end, let x, let y else { return }
         if expand {
@@ -219,6 +228,32 @@ final class MatmulTask: PoolTask {
             runInterleaved(interleaved.base, first: first, end: end, y: y, tokenScales: scales + layout.totalBytes)
             return
         }
+        if vnni, let format = F.vnniFormat, !F.repacked(weightRows: w.rows) {
+            // The same dots with vpdpbusd (LMKernelsVNNI); signed formats' group offsets
+            // follow the token scales in `prepared`.
+            let offsets: UnsafeRawPointer? = VNNIKernels.needsGroupOffsets(format)
+                ? scales + layout.totalBytes + (F.codeOffset == nil ? 0 : TokenBlockScales.bytes(n: n, cols: cols)) : nil
+            let ob = 32 * (cols / 32), halves = HalfTable.floats
+            runTokenTiles(first: first, end: end, y: y,
+                tile: { wr, at, t in
+                    VNNIKernels.dotTokens4(format, wr, scales: scales + layout.scalesOffset(firstToken: t),
+                                           (at, at + ab, at + 2 * ab, at + 3 * ab),
+                                           offsets: offsets.map { o in let o = o + t * ob; return (o, o + ob, o + 2 * ob, o + 3 * ob) },
+                                           count: cols, halves: halves)
+                },
+                single: { wr, at, t in VNNIKernels.dotRow(format, wr, at, offsets: offsets.map { $0 + t * ob }, count: cols, halves: halves) },
+                singleRows: (2, { wr, at, t, out in
+                    (out[0], out[1]) = VNNIKernels.dotRowRows2(format, wr, rowBytes: self.w.rowBytes, at, offsets: offsets.map { $0 + t * ob },
+                                                               count: cols, halves: halves)
+                }),
+                tilePair: { wr, at, t in
+                    VNNIKernels.dotTokens4Rows2(format, wr, rowBytes: self.w.rowBytes, scales: scales + layout.scalesOffset(firstToken: t),
+                                                (at, at + ab, at + 2 * ab, at + 3 * ab),
+                                                offsets: offsets.map { o in let o = o + t * ob; return (o, o + ob, o + 2 * ob, o + 3 * ob) },
+                                                count: cols, halves: halves)
+                })
+            return
+        }
         if F.repacked(weightRows: w.rows) {
             runTokenTiles(first: first, end: end, y: y,
                 tile: { wr, at, t in
@@ -226,7 +261,7 @@ final class MatmulTask: PoolTask {
                                          rows: BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
                 },
                 single: { wr, at, _ in F.repackedDot(wr, at, count: cols) },
-                singleRows: (8, { wr, at, out in out.store(F.repackedDotRows8(wr, rowBytes: self.w.rowBytes, at, count: cols)) }),
+                singleRows: (8, { wr, at, _, out in out.store(F.repackedDotRows8(wr, rowBytes: self.w.rowBytes, at, count: cols)) }),
                 tilePair: { wr, at, t in
                     F.repackedDotTokens4Rows2(wr, rowBytes: self.w.rowBytes, scales: scales + layout.scalesOffset(firstToken: t),
                                               rows: BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
@@ -239,7 +274,7 @@ final class MatmulTask: PoolTask {
                              rows: BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
             },
             single: { wr, at, _ in F.dotRowLanes(wr, at, count: cols) },
-            singleRows: (2, { wr, at, out in (out[0], out[1]) = F.dotRowLanesRows2(wr, rowBytes: self.w.rowBytes, at, count: cols) }))
+            singleRows: (2, { wr, at, _, out in (out[0], out[1]) = F.dotRowLanesRows2(wr, rowBytes: self.w.rowBytes, at, count: cols) }))
     }
 }
 
@@ -284,7 +319,7 @@ extension MatmulTask {
 /// the four activation rows, first token)`), unpacking the row's blocks once for the
 /// four; the last n % 4 tokens, and decode, go one at a time (`single(row, activation
 /// row, token)`), rows in address order, k rows at a time where the kernel has
-/// `singleRows` = (k, dot(first of k rows, activation row, the k outputs)); tiles take two
+/// `singleRows` = (k, dot(first of k rows, activation row, token, the k outputs)); tiles take two
 /// rows at a time where it has `tilePair(first of two rows, first activation row, first token)`.
 /// Prefill takes rows in chunks of ~128 KiB of weights, so every tile of four tokens
 /// passes over a chunk while it sits in L2 (BENCHMARKS.md, kernel notes).
@@ -293,7 +328,7 @@ extension MatmulTask {
     func runTokenTiles(first: Int, end: Int, y: UnsafeMutablePointer<Float>,
                        tile: (UnsafeRawPointer, UnsafeRawPointer, Int) -> SIMD4<Float>,
                        single: (UnsafeRawPointer, UnsafeRawPointer, Int) -> Float,
-                       singleRows: (count: Int, dot: (UnsafeRawPointer, UnsafeRawPointer, UnsafeMutablePointer<Float>) -> Void)? = nil,
+                       singleRows: (count: Int, dot: (UnsafeRawPointer, UnsafeRawPointer, Int, UnsafeMutablePointer<Float>) -> Void)? = nil,
                        tilePair: ((UnsafeRawPointer, UnsafeRawPointer, Int) -> (SIMD4<Float>, SIMD4<Float>))? = nil) {
         let a = activations!, ab = activationRowBytes
         let rows = w.rows, rb = w.rowBytes, data = w.data
@@ -322,7 +357,7 @@ extension MatmulTask {
                 var r = r0
                 if let (k, dot) = singleRows {
                     while r + k <= r1 {
-                        dot(data + r * rb, a + t * ab, y + t * rows + r)
+                        dot(data + r * rb, a + t * ab, t, y + t * rows + r)
                         r += k
                     }
                 }

@@ -1,3 +1,4 @@
+import LMKernelsVNNI
 import _Builtin_intrinsics.intel
 /// The integer block dot: Σ w_i·a_i for a row of 32-element blocks (Q4_0, Q4_1, Q5_0,
 /// Q5_1, Q8_0 weights) against a row of 8-bit activations (Q8_0, or Q8_1 for the
@@ -102,6 +103,17 @@ extension IntBlockDot {
     static func repacked(weightRows: Int) -> Bool { false }
     @inline(__always) static var codeOffset: Int32? { nil }
     @inline(__always) static func unsignedCodeBytes(_ block: UnsafeRawPointer) -> __m256i { codeBytes(block) }
+    /// The format's kernels in LMKernelsVNNI.
+    static var vnniFormat: VNNIFormat? {
+        switch type {
+        case .q4_0: .q4_0
+        case .q4_1: .q4_1
+        case .q5_0: .q5_0
+        case .q5_1: .q5_1
+        case .q8_0: .q8_0
+        default: nil
+        }
+    }
 }
 
 // MARK: - The SIMD kernels

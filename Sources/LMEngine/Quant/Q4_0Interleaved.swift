@@ -138,8 +138,9 @@ enum TokenBlockScales {
     }
 }
 
-/// An interleaved copy of a matrix's rows (`Q4_0x8`), owned here; `base` may point inside
-/// it for a matrix's row range (`WeightMatrix.rows`).
+/// An interleaved copy of a matrix's rows (`Q4_0x8`, `Q4_Kx16`), owned here; `base` may
+/// point inside it for a matrix's row range (`WeightMatrix.rows`). Groups of
+/// `rowsPerGroup` rows, `groupBytes` each, one after another.
 public struct InterleavedRows: @unchecked Sendable {
     final class Storage {
         let bytes: UnsafeMutableRawPointer
@@ -148,4 +149,6 @@ public struct InterleavedRows: @unchecked Sendable {
     }
     let storage: Storage
     let base: UnsafeRawPointer
+    let rowsPerGroup: Int
+    let groupBytes: Int
 }

@@ -1,4 +1,5 @@
 import _Builtin_intrinsics.intel
+import LMKernelsVNNI
 /// Q4_K: super-blocks of 256 weights in 8 sub-blocks of 32, 144 bytes each.
 ///
 ///     offset 0    d           fp16   scale of the sub-block scales
@@ -253,9 +254,23 @@ extension Q4_KFormat {
 /// `dotReference(_:_:count:perSixtyFour:)`. Prefill runs four tokens a row at once
 /// (`dotTokens4`).
 extension Q4_KFormat: MatmulKernel {
+    /// With the VNNI kernels: each activation row's sub-block sums, for the interleaved
+    /// copy's kernels (`Q4_KInterleavedKernels.writeSubBlockSums`).
+    static func prepareActivations(_ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int,
+                                   in context: ComputeContext) -> UnsafeMutableRawPointer? {
+        guard context.vnni else { return nil }
+        let sums = context.activationScaleBytes(16 * n * (cols / 256))
+        Q4_KInterleavedKernels.writeSubBlockSums(a, rowBytes: rowBytes, cols: cols, n: n, into: sums)
+        return sums
+    }
+
     static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
         let cols = task.w.cols, stride = task.activationRowBytes
         let fourRowTokens = fourRowTokenCount(n: task.n, batchRows: task.batchRows)
+        if task.vnni, let interleaved = task.w.interleaved, let sums = task.prepared {
+            task.runInterleavedQ4_K(interleaved, first: first, end: end, y: y, sums: UnsafeRawPointer(sums), fourRowTokens: fourRowTokens)
+            return
+        }
         task.runTokenTiles(first: first, end: end, y: y,
             tile: { w, a, t in
                 t < fourRowTokens ? dotTokens4(w, a, stride: stride, count: cols, perSixtyFour: true)
@@ -264,7 +279,7 @@ extension Q4_KFormat: MatmulKernel {
             // Single tokens are the last n % 4 (or all of a decode), which llama.cpp's gemm
             // leaves to its gemv: always the gemv order.
             single: { w, a, _ in dot(w, a, count: cols) },
-            singleRows: (8, { w, a, out in out.store(dotRows8(w, rowBytes: task.w.rowBytes, a, count: cols)) }))
+            singleRows: (8, { w, a, _, out in out.store(dotRows8(w, rowBytes: task.w.rowBytes, a, count: cols)) }))
     }
 
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
@@ -276,4 +291,38 @@ extension Q4_KFormat: MatmulKernel {
     /// when its own matmul has more than three rows, none (gemv) otherwise. lmlab's batches
     /// start at multiples of 4 in llama.cpp's, so the n % 4 left over are the same tokens.
     static func fourRowTokenCount(n: Int, batchRows: Int) -> Int { batchRows > 3 ? n - n % 4 : 0 }
+}
+
+extension MatmulTask {
+    /// Rows first..<end (whole groups of sixteen) of y from the interleaved Q4_K copy
+    /// (`Q4_Kx16`): tiles of four tokens in llama.cpp's gemm order for the first
+    /// `fourRowTokens`, its gemv order for the rest, sixteen outputs a store; groups in
+    /// chunks of ~128 KiB as in `runTokenTiles`. `sums`: the activations' sub-block sums.
+    func runInterleavedQ4_K(_ interleaved: InterleavedRows, first: Int, end: Int, y: UnsafeMutablePointer<Float>,
+                            sums: UnsafeRawPointer, fourRowTokens: Int) {
+        let a = activations!, ab = activationRowBytes, rows = w.rows, blocks = w.cols / 256
+        let groupBytes = interleaved.groupBytes, sb = 16 * blocks
+        let lastGroup = end / 16
+        let chunkGroups = n < 4 ? lastGroup - first / 16 : max(1, (128 << 10) / groupBytes)
+        var g0 = first / 16
+        while g0 < lastGroup {
+            let g1 = min(lastGroup, g0 + chunkGroups)
+            var t = 0
+            while t + 4 <= n {
+                for g in g0..<g1 {
+                    Q4_KInterleavedKernels.dotRows16Tokens4(interleaved.base + g * groupBytes, a + t * ab, rowBytes: ab,
+                                                            sums: sums + t * sb, sumBytes: sb, blocks: blocks,
+                                                            perSixtyFour: t < fourRowTokens, out: y + t * rows + 16 * g, outStride: rows)
+                }
+                t += 4
+            }
+            for t in t..<n {
+                for g in g0..<g1 {
+                    Q4_KInterleavedKernels.dotRows16(interleaved.base + g * groupBytes, a + t * ab, sums: sums + t * sb, blocks: blocks,
+                                                     perSixtyFour: false, out: y + t * rows + 16 * g)
+                }
+            }
+            g0 = g1
+        }
+    }
 }

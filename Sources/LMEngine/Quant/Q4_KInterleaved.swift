@@ -1,0 +1,50 @@
+import LMKernelsVNNI
+/// Q4_K weights interleaved sixteen rows at a time, for the 512-bit VNNI kernels
+/// (LMKernelsVNNI's `Q4_KInterleavedKernels`): made at load on CPUs that run them
+/// (`WeightMatrix.interleavedForKernels`). Sixteen Int32 lanes are sixteen rows, so one
+/// broadcast of four activation codes meets sixteen rows' codes in one vpdpbusd.
+///
+/// Group g (rows 16g…16g+15), super-block b sits at (g·blocks + b)·2368 bytes:
+///
+///     offset 0     d[16]          fp16   row r's d in slot r
+///     offset 32    dmin[16]       fp16
+///     offset 64    scales[8][16]  uint8  sub-block s, row r (the 6-bit scales unpacked)
+///     offset 192   mins[4][16][2] uint8  pair k, row r: the mins of sub-blocks 2k, 2k+1
+///     offset 320   qs[4][8][16][4] uint8 chunk c, piece p, row r: bytes 4p…4p+3 of row
+///                                        r's chunk c (low nibbles: elements 64c+4p…+3,
+///                                        high: 64c+32+4p…+3)
+///
+/// 148 bytes a row per super-block against the file's 144 (the scales unpacked).
+enum Q4_Kx16 {
+    static let rowsPerGroup = 16
+    static var blockBytes: Int { Q4_KInterleavedKernels.blockBytes }
+
+    static func groupBytes(cols: Int) -> Int { cols / 256 * blockBytes }
+
+    /// The plain loop, once per matrix: `rows` Q4_K rows of `cols` elements (`rowBytes`
+    /// apart at `src`) into `dst` (rows/16 · groupBytes bytes).
+    static func interleave(rows: Int, cols: Int, src: UnsafeRawPointer, rowBytes: Int, dst: UnsafeMutableRawPointer) {
+        let blocks = cols / 256
+        for g in 0..<rows / 16 {
+            for b in 0..<blocks {
+                let out = dst + (g * blocks + b) * blockBytes
+                for r in 0..<16 {
+                    let block = src + (16 * g + r) * rowBytes + b * Q4_KFormat.blockBytes
+                    out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_KFormat.dOffset, as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
+                    out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_KFormat.dminOffset, as: UInt16.self), toByteOffset: 32 + 2 * r, as: UInt16.self)
+                    for s in 0..<8 {
+                        let (scale, minimum) = scaleMinK4(s, block + Q4_KFormat.scalesOffset)
+                        out.storeBytes(of: UInt8(scale), toByteOffset: 64 + 16 * s + r, as: UInt8.self)
+                        out.storeBytes(of: UInt8(minimum), toByteOffset: 192 + 32 * (s / 2) + 2 * r + s % 2, as: UInt8.self)
+                    }
+                    for c in 0..<4 {
+                        for p in 0..<8 {
+                            out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_KFormat.qsOffset + 32 * c + 4 * p, as: UInt32.self),
+                                           toByteOffset: 320 + (8 * c + p) * 64 + 4 * r, as: UInt32.self)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
