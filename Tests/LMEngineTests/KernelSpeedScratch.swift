@@ -43,4 +43,33 @@ final class KernelSpeedScratch: XCTestCase {
             }
         }
     }
+
+    /// Decode streaming rate on matrices far bigger than any cache (random bytes: the speed
+    /// does not depend on the values). LMLAB_BENCH=stream.
+    func testStreamScratch() throws {
+        guard ProcessInfo.processInfo.environment["LMLAB_BENCH"] == "stream" else { throw XCTSkip("LMLAB_BENCH=stream not set") }
+        for (type, rows) in [(GGMLType.q4_K, 196_608), (.q6_K, 131_072), (.q8_0, 98_304), (.q4_0, 196_608)] {
+            let cols = 2048, rb = type.rowBytes(cols)!
+            let bytes = UnsafeMutableRawPointer.allocate(byteCount: rows * rb, alignment: 64)
+            var state: UInt64 = 1
+            for i in 0..<(rows * rb / 8) { state = state &* 6364136223846793005 &+ 1; bytes.storeBytes(of: state >> 1 & 0x3BFF_3BFF_3BFF_3BFF, toByteOffset: 8 * i, as: UInt64.self) }
+            let w = WeightMatrix(type: type, rows: rows, cols: cols, data: bytes).interleavedForKernels()
+            var x = [Float](repeating: 0.5, count: cols), y = [Float](repeating: 0, count: rows)
+            var line = "\(type.name) \(rows)x\(cols) \(rows * rb >> 20) MiB:"
+            for threads in [1, 2] {
+                let ctx = ComputeContext(threads: threads, mode: .fast, activations: .q8)
+                var best = Double.infinity
+                x.withUnsafeMutableBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+                    for _ in 0..<5 {
+                        let t0 = DispatchTime.now().uptimeNanoseconds
+                        ctx.matmul(w, xp.baseAddress!, yp.baseAddress!, n: 1)
+                        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                    }
+                } }
+                line += String(format: "  %dT %.1f GB/s", threads, Double(rows * rb) / best / 1e9)
+            }
+            print(line)
+            bytes.deallocate()
+        }
+    }
 }

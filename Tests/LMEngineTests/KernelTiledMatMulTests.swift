@@ -36,9 +36,11 @@ final class KernelTiledMatMulTests: XCTestCase {
                 for decodeOrder in [false, true] {
                     let ref = run(m, x, n: n, mode: .reference, threads: 1, decodeOrder: decodeOrder)
                     for threads in [1, 2, 3] {
-                        let fast = run(m, x, n: n, mode: .fast, threads: threads, decodeOrder: decodeOrder)
-                        XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern),
-                                       "\(type.name) n=\(n) threads=\(threads) decodeOrder=\(decodeOrder)")
+                        for vnni in vnniChoices {
+                            let fast = run(m, x, n: n, mode: .fast, threads: threads, decodeOrder: decodeOrder, vnni: vnni)
+                            XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern),
+                                           "\(type.name) n=\(n) threads=\(threads) decodeOrder=\(decodeOrder) vnni=\(vnni)")
+                        }
                     }
                 }
                 // The two orders really differ somewhere, or the check above proves little: Q4_K's

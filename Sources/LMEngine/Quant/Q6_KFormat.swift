@@ -1,4 +1,5 @@
 import _Builtin_intrinsics.intel
+import LMKernelsVNNI
 /// Q6_K: super-blocks of 256 weights in 16 sub-blocks of 16, 210 bytes each.
 ///
 ///     offset 0    ql[128]     uint8  low 4 bits of the codes
@@ -224,6 +225,15 @@ public enum Q6_KFormat: BlockFormat {
 extension Q6_KFormat: MatmulKernel {
     static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
         let cols = task.w.cols, stride = task.activationRowBytes
+        if task.vnni {
+            // The same dots with 512-bit byte products (LMKernelsVNNI).
+            let tiled = task.batchRows >= ComputeContext.tiledKQuantRows, halves = HalfTable.floats
+            return task.runTokenTiles(first: first, end: end, y: y,
+                tile: { w, a, _ in Q6_KKernels.dotTokens4(w, a, stride: stride, count: cols, tiled: tiled, halves: halves) },
+                single: { w, a, _ in
+                    tiled ? Q6_KKernels.dotTiled(w, a, count: cols, halves: halves) : Q6_KKernels.dot(w, a, count: cols, halves: halves)
+                })
+        }
         if task.batchRows >= ComputeContext.tiledKQuantRows {
             return task.runTokenTiles(first: first, end: end, y: y,
                 tile: { w, a, _ in dotTokens4Tiled(w, a, stride: stride, count: cols) },
