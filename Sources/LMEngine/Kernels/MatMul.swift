@@ -1,4 +1,5 @@
 import LMKernelsVNNI
+import Synchronization
 extension ComputeContext {
     /// y[t*rows + r] = Σ_c W[r, c] · x[t*cols + c] for t in 0..<n.
     /// n == 1 is decode (matrix × vector), n > 1 prefill.
@@ -43,7 +44,9 @@ extension ComputeContext {
             matmulTask.vnni = vnni
             matmulTask.batchRows = batchRows(n: n)
             matmulTask.prepared = kernel?.prepareActivations(a, rowBytes: aRowBytes, cols: cols, n: n, in: self)
-            dispatch(matmulTask, count: rows * cols * n >= minParallelWork ? rows : 1)
+            let count = rows * cols * n >= minParallelWork ? rows : 1
+            matmulTask.prepareSplit(workers: workerCount(for: count))
+            dispatch(matmulTask, count: count)
 
         case .f32:
             // Each worker expands one weight row at a time into its own cols floats.
@@ -58,6 +61,7 @@ extension ComputeContext {
             matmulTask.set(format: format, w: w, x: x, activations: nil, activationRowBytes: 0,
                            y: y, n: n, expand: true, scratch: scratch)
             matmulTask.kernel = nil
+            matmulTask.prepareSplit(workers: workerCount(for: rows))
             dispatch(matmulTask, count: rows)
         }
     }
@@ -191,13 +195,41 @@ final class MatmulTask: PoolTask {
         self.activationRowBytes = activationRowBytes; self.y = y; self.n = n; self.expand = expand; self.scratch = scratch
     }
 
+    /// The next row of the shared tail (`run`), claimed by whichever worker gets there first.
+    let nextTailRow = Atomic<Int>(0)
+    var tailStart = 0, tailChunk = 1
+
+    /// Called before each dispatch: the first `staticShare` of the rows are split evenly
+    /// among the workers, the rest is a tail claimed chunk by chunk. Two vCPUs rarely run a
+    /// matmul at the same speed, and with halves fixed the faster one waited for the other
+    /// (a tenth of a SmolLM2 decode spun); the tail lets it take more.
+    func prepareSplit(workers: Int) {
+        let rows = w.rows
+        let group = expand ? 1 : (w.interleaved?.rowsPerGroup ?? 1)
+        let tail = workers > 1 ? rows / 4 : 0
+        tailStart = (rows - tail) / group * group
+        tailChunk = max(group, ((rows - tailStart) / (4 * workers) + group - 1) / group * group)
+        nextTailRow.store(tailStart, ordering: .relaxed)
+    }
+
     func run(worker: Int, workers: Int) {
-        let rows = w.rows, cols = w.cols, rowBytes = w.rowBytes
+        let rows = tailStart
         var first = rows * worker / workers, end = rows * (worker + 1) / workers
         if let group = w.interleaved?.rowsPerGroup, !expand {
-            // Whole groups of rows each (rows is a multiple of the group).
+            // Whole groups of rows each (the split point is a multiple of the group).
             first -= first % group; end -= end % group
         }
+        if first < end { runRows(worker: worker, first: first, end: end) }
+        while true {
+            let r = nextTailRow.wrappingAdd(tailChunk, ordering: .relaxed).oldValue
+            guard r < w.rows else { break }
+            runRows(worker: worker, first: r, end: min(w.rows, r + tailChunk))
+        }
+    }
+
+    /// Rows first..<end of y, for all n tokens.
+    func runRows(worker: Int, first: Int, end: Int) {
+        let rows = w.rows, cols = w.cols, rowBytes = w.rowBytes
         guard first < end, let x, let y else { return }
         if expand {
             let row = scratch! + worker * cols
