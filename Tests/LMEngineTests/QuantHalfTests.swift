@@ -96,4 +96,27 @@ final class QuantHalfTests: XCTestCase {
             XCTAssertEqual(floatToBF16(bf16ToFloat(UInt16(bits))), UInt16(bits))
         }
     }
+
+    /// The hardware conversion against the plain loop: every 97th bit pattern (NaNs,
+    /// infinities, subnormals and ties among them) and the exact ties around each
+    /// exponent.
+    func testHardwareFloatToHalfEqualsReference() {
+        var mismatches = 0
+        var bits: UInt32 = 0
+        while true {
+            let f = Float(bitPattern: bits)
+            if floatToHalf(f) != floatToHalfReference(f) { mismatches += 1 }
+            let (next, overflow) = bits.addingReportingOverflow(97)
+            if overflow { break }
+            bits = next
+        }
+        for e in -30...17 {
+            for m in 0..<8 {
+                let f = Float(sign: .plus, exponent: e, significand: 1 + Float(m) / 1024 + 1.0 / 2048)   // a tie at normal precision
+                XCTAssertEqual(floatToHalf(f), floatToHalfReference(f), "\(f)")
+                XCTAssertEqual(floatToHalf(-f), floatToHalfReference(-f), "\(-f)")
+            }
+        }
+        XCTAssertEqual(mismatches, 0)
+    }
 }

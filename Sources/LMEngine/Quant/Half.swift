@@ -34,7 +34,15 @@ public func halfToFloat(_ h: UInt16) -> Float {
 /// `vcvtps2ph` does with the default rounding mode). Too large → ±inf; too small
 /// → a subnormal or ±0; NaN stays NaN with the quiet bit set and the top payload
 /// bits kept.
-public func floatToHalf(_ f: Float) -> UInt16 {
+///
+/// This is F16C's `vcvtps2ph` itself (Swift's Float16 conversion compiles to it on the
+/// haswell target): the GELU table lookups and the f16 attention round every value.
+/// `floatToHalfReference` spells the rounding out; a test holds them equal.
+@inline(__always)
+public func floatToHalf(_ f: Float) -> UInt16 { Float16(f).bitPattern }
+
+/// `floatToHalf` as a plain loop over the bits.
+public func floatToHalfReference(_ f: Float) -> UInt16 {
     let bits = f.bitPattern
     let sign = UInt16(truncatingIfNeeded: (bits >> 16) & 0x8000)
     let exponent = Int((bits >> 23) & 0xFF)
