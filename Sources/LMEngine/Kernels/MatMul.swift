@@ -314,32 +314,43 @@ final class MatmulTask: PoolTask {
 extension MatmulTask {
     /// Rows first..<end (whole groups of eight) of y from the interleaved Q4_0 copy at
     /// `base` (`Q4_0x8`): prefill eight rows × four tokens at a time, decode (and the last
-    /// n % 4 tokens) eight rows × one; each group's eight outputs are one store. Groups go
-    /// in chunks of ~128 KiB, as in `runTokenTiles`. `tokenScales`: the activations'
-    /// `TokenBlockScales`.
+    /// n % 4 tokens) eight rows × one; each group's eight outputs are one store.
+    /// `tokenScales`: the activations' `TokenBlockScales`.
     func runInterleaved(_ base: UnsafeRawPointer, first: Int, end: Int, y: UnsafeMutablePointer<Float>,
                         tokenScales: UnsafeRawPointer) {
         let a = activations!, ab = activationRowBytes, rows = w.rows, blocks = w.cols / 32
         let groupBytes = Q4_0x8.groupBytes(cols: w.cols), sb = 8 * blocks
-        let lastGroup = end / 8
-        let chunkGroups = n < 4 ? lastGroup - first / 8 : max(1, (128 << 10) / groupBytes)
-        var g0 = first / 8
+        runGroups(rowsPerGroup: 8, groupBytes: groupBytes, first: first, end: end,
+            tile: { g, t in
+                let out = y + t * rows + 8 * g
+                let (s0, s1, s2, s3) = Q4_0x8.dotRows8Tokens4(base + g * groupBytes, a + t * ab, ab: ab,
+                                                              tokenScales + t * sb, sb: sb, blocks: blocks)
+                out.store(s0); (out + rows).store(s1); (out + 2 * rows).store(s2); (out + 3 * rows).store(s3)
+            },
+            single: { g, t in
+                (y + t * rows + 8 * g).store(Q4_0x8.dotRows8(base + g * groupBytes, a + t * ab, tokenScales + t * sb, blocks: blocks))
+            })
+    }
+
+    /// The loop of the interleaved kernels, over groups of `rowsPerGroup` rows (first..<end
+    /// whole groups): `tile(group, first of four tokens)` for each four tokens, then
+    /// `single(group, token)` for the last n % 4 (all of a decode). Groups go in chunks of
+    /// ~128 KiB, as rows do in `runTokenTiles`, so every tile passes over a chunk in L2.
+    @inline(__always)
+    func runGroups(rowsPerGroup: Int, groupBytes: Int, first: Int, end: Int,
+                   tile: (Int, Int) -> Void, single: (Int, Int) -> Void) {
+        let lastGroup = end / rowsPerGroup
+        let chunkGroups = n < 4 ? lastGroup - first / rowsPerGroup : max(1, (128 << 10) / groupBytes)
+        var g0 = first / rowsPerGroup
         while g0 < lastGroup {
             let g1 = min(lastGroup, g0 + chunkGroups)
             var t = 0
             while t + 4 <= n {
-                for g in g0..<g1 {
-                    let out = y + t * rows + 8 * g
-                    let (s0, s1, s2, s3) = Q4_0x8.dotRows8Tokens4(base + g * groupBytes, a + t * ab, ab: ab,
-                                                                  tokenScales + t * sb, sb: sb, blocks: blocks)
-                    out.store(s0); (out + rows).store(s1); (out + 2 * rows).store(s2); (out + 3 * rows).store(s3)
-                }
+                for g in g0..<g1 { tile(g, t) }
                 t += 4
             }
             for t in t..<n {
-                for g in g0..<g1 {
-                    (y + t * rows + 8 * g).store(Q4_0x8.dotRows8(base + g * groupBytes, a + t * ab, tokenScales + t * sb, blocks: blocks))
-                }
+                for g in g0..<g1 { single(g, t) }
             }
             g0 = g1
         }

@@ -295,34 +295,21 @@ extension Q4_KFormat: MatmulKernel {
 
 extension MatmulTask {
     /// Rows first..<end (whole groups of sixteen) of y from the interleaved Q4_K copy
-    /// (`Q4_Kx16`): tiles of four tokens in llama.cpp's gemm order for the first
-    /// `fourRowTokens`, its gemv order for the rest, sixteen outputs a store; groups in
-    /// chunks of ~128 KiB as in `runTokenTiles`. `sums`: the activations' sub-block sums.
+    /// (`Q4_Kx16`, `runGroups`): tiles of four tokens in llama.cpp's gemm order for the
+    /// first `fourRowTokens`, its gemv order for the rest, sixteen outputs a store.
+    /// `sums`: the activations' sub-block sums.
     func runInterleavedQ4_K(_ interleaved: InterleavedRows, first: Int, end: Int, y: UnsafeMutablePointer<Float>,
                             sums: UnsafeRawPointer, fourRowTokens: Int) {
         let a = activations!, ab = activationRowBytes, rows = w.rows, blocks = w.cols / 256
-        let groupBytes = interleaved.groupBytes, sb = 16 * blocks
-        let lastGroup = end / 16
-        let chunkGroups = n < 4 ? lastGroup - first / 16 : max(1, (128 << 10) / groupBytes)
-        var g0 = first / 16
-        while g0 < lastGroup {
-            let g1 = min(lastGroup, g0 + chunkGroups)
-            var t = 0
-            while t + 4 <= n {
-                for g in g0..<g1 {
-                    Q4_KInterleavedKernels.dotRows16Tokens4(interleaved.base + g * groupBytes, a + t * ab, rowBytes: ab,
-                                                            sums: sums + t * sb, sumBytes: sb, blocks: blocks,
-                                                            perSixtyFour: t < fourRowTokens, out: y + t * rows + 16 * g, outStride: rows)
-                }
-                t += 4
-            }
-            for t in t..<n {
-                for g in g0..<g1 {
-                    Q4_KInterleavedKernels.dotRows16(interleaved.base + g * groupBytes, a + t * ab, sums: sums + t * sb, blocks: blocks,
-                                                     perSixtyFour: false, out: y + t * rows + 16 * g)
-                }
-            }
-            g0 = g1
-        }
+        let base = interleaved.base, groupBytes = interleaved.groupBytes, sb = 16 * blocks
+        runGroups(rowsPerGroup: 16, groupBytes: groupBytes, first: first, end: end,
+            tile: { g, t in
+                Q4_KInterleavedKernels.dotRows16Tokens4(base + g * groupBytes, a + t * ab, rowBytes: ab, sums: sums + t * sb, sumBytes: sb,
+                                                        blocks: blocks, perSixtyFour: t < fourRowTokens, out: y + t * rows + 16 * g, outStride: rows)
+            },
+            single: { g, t in
+                Q4_KInterleavedKernels.dotRows16(base + g * groupBytes, a + t * ab, sums: sums + t * sb, blocks: blocks,
+                                                 perSixtyFour: false, out: y + t * rows + 16 * g)
+            })
     }
 }
