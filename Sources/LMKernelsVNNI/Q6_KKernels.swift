@@ -23,7 +23,8 @@ public enum Q6_KKernels {
         let codes = _mm512_or_si512(nibbles, _mm512_and_si512(moved, _mm512_set1_epi8(0x30)))
         // Half h's eight scales as Int16 words 0…7 of every 128-bit lane; lane j takes
         // (group m's two sub-blocks in lanes 0, 1, group m+1's in lanes 2, 3): word 2m + j.
-        let words = SIMD8<Int16>(truncatingIfNeeded: x.loadUnaligned(fromByteOffset: 192 + 8 * h, as: SIMD8<Int8>.self))
+        // (vpmovsxbw by name: the standard library's generic widening stays an out-of-line call)
+        let words = _mm_cvtepi8_epi16(_mm_cvtsi64_si128(x.loadUnaligned(fromByteOffset: 192 + 8 * h, as: Int64.self)))
         let w4 = unsafeBitCast(words, to: SIMD4<Int32>.self)
         let all = unsafeBitCast(SIMD16<Int32>(lowHalf: SIMD8(lowHalf: w4, highHalf: w4), highHalf: SIMD8(lowHalf: w4, highHalf: w4)), to: __m512i.self)
         @inline(__always) func pick(_ j: Int) -> SIMD4<Int32> {
@@ -55,7 +56,7 @@ public enum Q6_KKernels {
                 if tokens > 1 { l1 = _mm512_add_epi32(l1, lanes(ys.1)); l2 = _mm512_add_epi32(l2, lanes(ys.2)); l3 = _mm512_add_epi32(l3, lanes(ys.3)) }
             }
         }
-        let allScales = unsafeBitCast(SIMD16<Int16>(truncatingIfNeeded: x.loadUnaligned(fromByteOffset: 192, as: SIMD16<Int8>.self)), to: __m256i.self)
+        let allScales = _mm256_cvtepi8_epi16(x.loadUnaligned(fromByteOffset: 192, as: __m128i.self))
         @inline(__always) func finish(_ l: __m512i, _ y: UnsafeRawPointer) -> SIMD8<Int32> {
             let v = unsafeBitCast(l, to: SIMD16<Int32>.self)
             let sums = y.loadUnaligned(fromByteOffset: 260, as: __m256i.self)   // 16 × Int16 bsums
