@@ -257,5 +257,29 @@ final class QuantActivationTests: XCTestCase {
                 XCTAssertEqual(fast, plain, "\(type.name) row \(i)")
             }
         }
+        // Q8_K (256-element blocks): random rows, ties (halves after scaling by 1), the max
+        // at either sign and repeated with both signs, a zero block, an infinity and a NaN.
+        var kRows: [[Float]] = (0..<24).map { i in rng.floats(512, in: -Float(i + 1)...Float(i + 1)) }
+        var ties = [Float](repeating: 0, count: 512)
+        for j in 0..<512 { ties[j] = j % 256 == 7 ? -127 : Float(j % 250) - 125 + 0.5 }
+        kRows.append(ties)
+        var bothSigns = rng.floats(512, in: -1...1)
+        bothSigns[3] = 2; bothSigns[200] = -2; bothSigns[300] = -2; bothSigns[400] = 2
+        kRows.append(bothSigns)
+        var special = rng.floats(512, in: -1...1)
+        for j in 0..<256 { special[j] = 0 }
+        special[260] = .infinity
+        kRows.append(special)
+        var nan = rng.floats(512, in: -1...1)
+        nan[5] = .nan
+        kRows.append(nan)
+        for (i, x) in kRows.enumerated() {
+            var fast = [UInt8](repeating: 0, count: GGMLType.q8_K.rowBytes(512)!), plain = fast
+            x.withUnsafeBufferPointer { src in
+                fast.withUnsafeMutableBytes { Q8_KFormat.quantizeActivationRow(src: src.baseAddress!, dst: $0.baseAddress!, count: 512) }
+                plain.withUnsafeMutableBytes { Q8_KFormat.quantizeActivationRowReference(src: src.baseAddress!, dst: $0.baseAddress!, count: 512) }
+            }
+            XCTAssertEqual(fast, plain, "Q8_K row \(i)")
+        }
     }
 }

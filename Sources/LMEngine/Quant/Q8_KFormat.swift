@@ -1,3 +1,4 @@
+import _Builtin_intrinsics.intel
 /// Q8_K: blocks of 256 values, 292 bytes each. The activation format of every
 /// K-quant weight type (ggml never stores weights in it).
 ///
@@ -56,9 +57,53 @@ public enum Q8_KFormat: BlockFormat {
 
     /// llama.cpp's x86 build quantizes Q8_K activations with the reference routine
     /// itself (ggml-cpu/arch/x86/quants.c: `quantize_row_q8_K` calls `quantize_row_q8_K_ref`),
-    /// unlike Q8_0/Q8_1, so there is nothing to override here.
-    public static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+    /// unlike Q8_0/Q8_1: `quantizeRow` is the plain loop of this, and
+    /// `quantizeActivationRow` the same with SIMD, bit for bit.
+    public static func quantizeActivationRowReference(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
         quantizeRow(src: src, dst: dst, count: count)
+    }
+
+    /// `quantizeRow` with SIMD. The largest |x| is found on the bits (for finite floats
+    /// integer order is magnitude order), its first occurrence gives the signed max; the
+    /// codes are vcvtps2dq of iscale·x (ties to even, as `nearestInt` for |v| < 2^22),
+    /// capped at 127 and packed; each 16 codes' sum by vpsadbw of the codes + 128.
+    /// A block with an infinity or NaN goes to the plain loop.
+    public static func quantizeActivationRow(src: UnsafePointer<Float>, dst: UnsafeMutableRawPointer, count: Int) {
+        for b in 0..<count / 256 {
+            let x = src + b * 256, block = dst + b * blockBytes
+            let p = UnsafeRawPointer(x)
+            @inline(__always) func magnitudes(_ k: Int) -> __m256i {
+                _mm256_and_si256(p.loadUnaligned(fromByteOffset: 32 * k, as: __m256i.self), _mm256_set1_epi32(0x7FFF_FFFF))
+            }
+            var m = magnitudes(0)
+            for k in 1..<32 { m = _mm256_max_epi32(m, magnitudes(k)) }
+            let lanes = unsafeBitCast(m, to: SIMD8<Int32>.self)
+            let amaxBits = lanes.max()
+            if amaxBits >= 0x7F80_0000 { quantizeRow(src: x, dst: block, count: 256); continue }
+            if amaxBits == 0 { block.initializeMemory(as: UInt8.self, repeating: 0, count: blockBytes); continue }
+            var first = 0
+            for k in 0..<32 {
+                let hits = _mm256_movemask_ps(unsafeBitCast(_mm256_cmpeq_epi32(magnitudes(k), _mm256_set1_epi32(amaxBits)), to: __m256.self))
+                if hits != 0 { first = 8 * k + Int(hits.trailingZeroBitCount); break }
+            }
+            let iscale = -127 / x[first]
+            let scale = SIMD8<Float>(repeating: iscale)
+            @inline(__always) func codes(_ k: Int) -> __m256i {
+                _mm256_min_epi32(_mm256_cvtps_epi32(unsafeBitCast(scale * p.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self), to: __m256.self)),
+                                 _mm256_set1_epi32(127))
+            }
+            for c in 0..<8 {
+                let words = _mm256_packs_epi32(codes(4 * c), codes(4 * c + 1)), words2 = _mm256_packs_epi32(codes(4 * c + 2), codes(4 * c + 3))
+                let bytes = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(words, words2), _mm256_set_epi32(7, 3, 6, 2, 5, 1, 4, 0))
+                block.storeBytes(of: bytes, toByteOffset: qsOffset + 32 * c, as: __m256i.self)
+                // Σ (c + 128) over each 8 bytes, then two eights a group of 16, less 16·128.
+                let eights = unsafeBitCast(_mm256_sad_epu8(_mm256_xor_si256(bytes, _mm256_set1_epi8(-128)), _mm256_setzero_si256()),
+                                           to: SIMD4<Int64>.self)
+                block.storeBytes(of: Int16(truncatingIfNeeded: eights[0] + eights[1] - 2048), toByteOffset: bsumsOffset + 4 * c, as: Int16.self)
+                block.storeBytes(of: Int16(truncatingIfNeeded: eights[2] + eights[3] - 2048), toByteOffset: bsumsOffset + 4 * c + 2, as: Int16.self)
+            }
+            block.storeBytes(of: 1 / iscale, toByteOffset: 0, as: Float.self)
+        }
     }
 
     /// Q8_K · Q8_K. ggml has no such dot (Q8_K is never a weight type); this one is
