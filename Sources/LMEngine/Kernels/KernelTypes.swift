@@ -19,32 +19,28 @@ public struct WeightMatrix {
         self.interleaved = interleaved
     }
 
-    /// Whether `interleavedForKernels` makes a copy of this matrix: Q4_0 with a multiple of
-    /// 8 rows (`Q4_0x8`, as llama.cpp repacks it), and on CPUs with the VNNI kernels Q4_K
-    /// with a multiple of 16 (`Q4_Kx16`).
-    public var interleavable: Bool {
+    /// The interleaved layout `interleavedForKernels` copies this matrix into: Q4_0 with a
+    /// multiple of 8 rows (`Q4_0x8`, as llama.cpp repacks it), and on CPUs with the VNNI
+    /// kernels Q4_K with a multiple of 16 (`Q4_Kx16`); nil for the others.
+    var interleaving: (any RowInterleaving.Type)? {
+        let layout: (any RowInterleaving.Type)?
         switch type {
-        case .q4_0: rows > 0 && rows % Q4_0x8.rowsPerGroup == 0
-        case .q4_K: rows > 0 && rows % Q4_Kx16.rowsPerGroup == 0 && CPUFeatures.vnni
-        default: false
+        case .q4_0: layout = Q4_0x8.self
+        case .q4_K: layout = CPUFeatures.vnni ? Q4_Kx16.self : nil
+        default: layout = nil
         }
+        guard let layout, rows > 0, rows % layout.rowsPerGroup == 0 else { return nil }
+        return layout
     }
+
+    /// Whether `interleavedForKernels` makes a copy of this matrix.
+    public var interleavable: Bool { interleaving != nil }
 
     /// This matrix with an interleaved copy of its rows for the kernels when it is
     /// `interleavable` (costing about its own size again in memory), else itself.
     public func interleavedForKernels() -> WeightMatrix {
-        guard interleavable, interleaved == nil else { return self }
-        let group = type == .q4_0 ? Q4_0x8.rowsPerGroup : Q4_Kx16.rowsPerGroup
-        let groupBytes = type == .q4_0 ? Q4_0x8.groupBytes(cols: cols) : Q4_Kx16.groupBytes(cols: cols)
-        let storage = InterleavedRows.Storage(byteCount: rows / group * groupBytes)
-        if type == .q4_0 {
-            Q4_0x8.interleave(rows: rows, cols: cols, src: data, rowBytes: rowBytes, dst: storage.bytes)
-        } else {
-            Q4_Kx16.interleave(rows: rows, cols: cols, src: data, rowBytes: rowBytes, dst: storage.bytes)
-        }
-        return WeightMatrix(type: type, rows: rows, cols: cols, data: data,
-                            interleaved: InterleavedRows(storage: storage, base: UnsafeRawPointer(storage.bytes),
-                                                         rowsPerGroup: group, groupBytes: groupBytes))
+        guard let layout = interleaving, interleaved == nil else { return self }
+        return WeightMatrix(type: type, rows: rows, cols: cols, data: data, interleaved: layout.copy(of: self))
     }
 
     /// Bytes of one row.

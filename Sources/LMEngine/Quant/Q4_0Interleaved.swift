@@ -18,30 +18,18 @@ import _Builtin_intrinsics.intel
 /// integer Σ (u_j − 8)·c_j, to float, acc = fma(Σ, d_w·d_a, acc). The kernels hold each
 /// row's Σ u_j·c_j in its lane and take 8·Σ c_j (`offsetSum`, once per activation block,
 /// `TokenBlockScales`) off it.
-enum Q4_0x8 {
+enum Q4_0x8: RowInterleaving {
     static let rowsPerGroup = 8
     static let blockBytes = 144
+    static var format: any BlockFormat.Type { Q4_0Format.self }
 
-    /// Bytes of one group of eight rows of `cols` elements.
-    static func groupBytes(cols: Int) -> Int { cols / 32 * blockBytes }
-
-    /// The interleaved copy of `rows` Q4_0 rows of `cols` elements (`rowBytes` apart at
-    /// `src`) into `dst` (rows/8 · groupBytes bytes). The plain loop: it runs once per matrix.
-    static func interleave(rows: Int, cols: Int, src: UnsafeRawPointer, rowBytes: Int, dst: UnsafeMutableRawPointer) {
-        let blocks = cols / 32
-        for g in 0..<rows / 8 {
-            for b in 0..<blocks {
-                let out = dst + (g * blocks + b) * blockBytes
-                for r in 0..<8 {
-                    let block = src + (8 * g + r) * rowBytes + b * Q4_0Format.blockBytes
-                    out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_0Format.scaleOffset, as: UInt16.self),
-                                   toByteOffset: 2 * r, as: UInt16.self)
-                    for k in 0..<4 {
-                        out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_0Format.codesOffset + 4 * k, as: UInt32.self),
-                                       toByteOffset: 16 + 32 * k + 4 * r, as: UInt32.self)
-                    }
-                }
-            }
+    /// Row r's block into its slots: its scale, and its four 4-byte pieces of codes.
+    static func place(_ block: UnsafeRawPointer, row r: Int, into out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_0Format.scaleOffset, as: UInt16.self),
+                       toByteOffset: 2 * r, as: UInt16.self)
+        for k in 0..<4 {
+            out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_0Format.codesOffset + 4 * k, as: UInt32.self),
+                           toByteOffset: 16 + 32 * k + 4 * r, as: UInt32.self)
         }
     }
 
@@ -135,6 +123,38 @@ enum TokenBlockScales {
                                toByteOffset: 4, as: Int32.self)
             }
         }
+    }
+}
+
+/// A layout of a block format's rows interleaved `rowsPerGroup` at a time (`Q4_0x8`,
+/// `Q4_Kx16`): group g's block b sits at (g·blocks + b)·blockBytes, and `place` puts one
+/// row's block into its slots there.
+protocol RowInterleaving {
+    static var rowsPerGroup: Int { get }
+    /// Bytes of one block of a whole group.
+    static var blockBytes: Int { get }
+    static var format: any BlockFormat.Type { get }
+    static func place(_ block: UnsafeRawPointer, row r: Int, into out: UnsafeMutableRawPointer)
+}
+
+extension RowInterleaving {
+    /// Bytes of one group of rows of `cols` elements.
+    static func groupBytes(cols: Int) -> Int { cols / format.type.blockSize * blockBytes }
+
+    /// The interleaved copy of w's rows (a multiple of `rowsPerGroup`). The plain loop: it
+    /// runs once per matrix, at load.
+    static func copy(of w: WeightMatrix) -> InterleavedRows {
+        let blocks = w.cols / format.type.blockSize, sourceBlockBytes = w.rowBytes / blocks
+        let storage = InterleavedRows.Storage(byteCount: w.rows / rowsPerGroup * groupBytes(cols: w.cols))
+        for g in 0..<w.rows / rowsPerGroup {
+            for b in 0..<blocks {
+                for r in 0..<rowsPerGroup {
+                    place(w.row(rowsPerGroup * g + r) + b * sourceBlockBytes, row: r, into: storage.bytes + (g * blocks + b) * blockBytes)
+                }
+            }
+        }
+        return InterleavedRows(storage: storage, base: UnsafeRawPointer(storage.bytes), rowsPerGroup: rowsPerGroup,
+                               groupBytes: groupBytes(cols: w.cols))
     }
 }
 

@@ -15,35 +15,25 @@ import LMKernelsVNNI
 ///                                        high: 64c+32+4p…+3)
 ///
 /// 148 bytes a row per super-block against the file's 144 (the scales unpacked).
-enum Q4_Kx16 {
+enum Q4_Kx16: RowInterleaving {
     static let rowsPerGroup = 16
     static var blockBytes: Int { Q4_KInterleavedKernels.blockBytes }
+    static var format: any BlockFormat.Type { Q4_KFormat.self }
 
-    static func groupBytes(cols: Int) -> Int { cols / 256 * blockBytes }
-
-    /// The plain loop, once per matrix: `rows` Q4_K rows of `cols` elements (`rowBytes`
-    /// apart at `src`) into `dst` (rows/16 · groupBytes bytes).
-    static func interleave(rows: Int, cols: Int, src: UnsafeRawPointer, rowBytes: Int, dst: UnsafeMutableRawPointer) {
-        let blocks = cols / 256
-        for g in 0..<rows / 16 {
-            for b in 0..<blocks {
-                let out = dst + (g * blocks + b) * blockBytes
-                for r in 0..<16 {
-                    let block = src + (16 * g + r) * rowBytes + b * Q4_KFormat.blockBytes
-                    out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_KFormat.dOffset, as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
-                    out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_KFormat.dminOffset, as: UInt16.self), toByteOffset: 32 + 2 * r, as: UInt16.self)
-                    for s in 0..<8 {
-                        let (scale, minimum) = scaleMinK4(s, block + Q4_KFormat.scalesOffset)
-                        out.storeBytes(of: UInt8(scale), toByteOffset: 64 + 16 * s + r, as: UInt8.self)
-                        out.storeBytes(of: UInt8(minimum), toByteOffset: 192 + 32 * (s / 2) + 2 * r + s % 2, as: UInt8.self)
-                    }
-                    for c in 0..<4 {
-                        for p in 0..<8 {
-                            out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_KFormat.qsOffset + 32 * c + 4 * p, as: UInt32.self),
-                                           toByteOffset: 320 + (8 * c + p) * 64 + 4 * r, as: UInt32.self)
-                        }
-                    }
-                }
+    /// Row r's super-block into its slots: d, dmin, its eight scales and mins unpacked,
+    /// and its 32 four-byte pieces of codes.
+    static func place(_ block: UnsafeRawPointer, row r: Int, into out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_KFormat.dOffset, as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
+        out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_KFormat.dminOffset, as: UInt16.self), toByteOffset: 32 + 2 * r, as: UInt16.self)
+        for s in 0..<8 {
+            let (scale, minimum) = scaleMinK4(s, block + Q4_KFormat.scalesOffset)
+            out.storeBytes(of: UInt8(scale), toByteOffset: 64 + 16 * s + r, as: UInt8.self)
+            out.storeBytes(of: UInt8(minimum), toByteOffset: 192 + 32 * (s / 2) + 2 * r + s % 2, as: UInt8.self)
+        }
+        for c in 0..<4 {
+            for p in 0..<8 {
+                out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_KFormat.qsOffset + 32 * c + 4 * p, as: UInt32.self),
+                               toByteOffset: 320 + (8 * c + p) * 64 + 4 * r, as: UInt32.self)
             }
         }
     }
