@@ -43,7 +43,7 @@ extension ComputeContext {
             matmulTask.kernel = kernel
             matmulTask.vnni = vnni
             matmulTask.batchRows = batchRows(n: n)
-            matmulTask.prepared = kernel?.prepareActivations(a, rowBytes: aRowBytes, cols: cols, n: n, in: self)
+            matmulTask.prepared = kernel?.prepareActivations(matmulTask, in: self)
             let count = rows * cols * n >= minParallelWork ? rows : 1
             matmulTask.prepareSplit(workers: workerCount(for: count))
             dispatch(matmulTask, count: count)
@@ -77,11 +77,11 @@ extension ComputeContext {
 /// format for instead of listing formats. The integer block formats (IntBlockDot) take
 /// the tiled kernel below; Q4_K gives llama.cpp's repacked orders (Q4_KFormat.swift).
 protocol MatmulKernel: BlockFormat {
-    /// Once per matmul, before the rows are split among threads: whatever the kernel
-    /// derives from the n quantized activation rows `a` ([n × rowBytes]), in the
-    /// context's scratch; `matmulRows` finds it in `task.prepared`. nil: nothing.
-    static func prepareActivations(_ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int,
-                                   in context: ComputeContext) -> UnsafeMutableRawPointer?
+    /// Once per matmul, before the rows are split among threads: whatever the kernel that
+    /// will run for this task (its matrix, its n quantized activation rows) derives from
+    /// the activations, in the context's scratch; `matmulRows` finds it in
+    /// `task.prepared`. nil: nothing.
+    static func prepareActivations(_ task: MatmulTask, in context: ComputeContext) -> UnsafeMutableRawPointer?
     /// y[t*rows + r] for the task's rows first..<end and all its n tokens.
     static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>)
     /// The plain loop for token t of this matmul's n, when llama.cpp's matmul has
@@ -93,8 +93,7 @@ protocol MatmulKernel: BlockFormat {
 }
 
 extension MatmulKernel {
-    static func prepareActivations(_ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int,
-                                   in context: ComputeContext) -> UnsafeMutableRawPointer? { nil }
+    static func prepareActivations(_ task: MatmulTask, in context: ComputeContext) -> UnsafeMutableRawPointer? { nil }
     static func dotReference(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int, token t: Int, of n: Int,
                              batchRows: Int, weightRows: Int) -> Float {
         dotReference(w, a, count: count)
@@ -109,22 +108,34 @@ extension IntBlockDot {
         repacked(weightRows: weightRows) ? repackedDotReference(Self.self, w, a, count: count) : dotReference(w, a, count: count)
     }
 
-    /// Each group of four activation rows' scales (and Q8_1's sums) as floats,
-    /// [n/4 × cols/32 × 8] Float (`ActivationScaleLayout`), in the context's second scratch.
-    /// For Q4_0 (`codeOffset`), `TokenBlockScales` follow, for the interleaved kernels.
-    static func prepareActivations(_ a: UnsafeMutableRawPointer, rowBytes: Int, cols: Int, n: Int,
-                                   in context: ComputeContext) -> UnsafeMutableRawPointer? {
-        let layout = ActivationScaleLayout(cols: cols, n: n)
-        let tokenBytes = codeOffset == nil ? 0 : TokenBlockScales.bytes(n: n, cols: cols)
-        let vnniFormat = context.vnni ? self.vnniFormat : nil
-        let offsetBytes = vnniFormat.map { VNNIKernels.needsGroupOffsets($0) ? VNNIKernels.groupOffsetBytes(n: n, cols: cols) : 0 } ?? 0
-        let scales = context.activationScaleBytes(layout.totalBytes + tokenBytes + offsetBytes)
-        if tokenBytes > 0 {
-            TokenBlockScales.write(a, rowBytes: rowBytes, cols: cols, n: n, into: scales + layout.totalBytes)
+    /// Which of the kernels below a matmul runs: decided here once, so that what is
+    /// prepared and what is run agree.
+    static func path(_ task: MatmulTask) -> IntBlockPath {
+        if task.w.interleaved != nil { return .interleaved }   // only Q4_0's copies (Q4_0x8) reach here
+        if repacked(weightRows: task.w.rows) { return .repacked }
+        if task.vnni, let format = vnniFormat { return .vnni(format) }
+        return .lanes
+    }
+
+    /// For the interleaved kernels each token's `TokenBlockScales`; for the others each
+    /// group of four activation rows' scales (and Q8_1's sums) as floats, [n/4 × cols/32 ×
+    /// 8] Float (`ActivationScaleLayout`), followed for the VNNI kernels of a signed format
+    /// by the group offsets (`VNNIKernels.writeGroupOffsets`). In the context's second scratch.
+    static func prepareActivations(_ task: MatmulTask, in context: ComputeContext) -> UnsafeMutableRawPointer? {
+        let a = task.activations!, rowBytes = task.activationRowBytes, cols = task.w.cols, n = task.n
+        let path = path(task)
+        if case .interleaved = path {
+            let scales = context.activationScaleBytes(TokenBlockScales.bytes(n: n, cols: cols))
+            TokenBlockScales.write(a, rowBytes: rowBytes, cols: cols, n: n, into: scales)
+            return scales
         }
-        if let vnniFormat, offsetBytes > 0 {
-            VNNIKernels.writeGroupOffsets(vnniFormat, a, rowBytes: rowBytes, cols: cols, n: n,
-                                          into: scales + layout.totalBytes + tokenBytes)
+        let layout = ActivationScaleLayout(cols: cols, n: n)
+        var offsetsFormat: VNNIFormat?
+        if case .vnni(let format) = path, VNNIKernels.needsGroupOffsets(format) { offsetsFormat = format }
+        let offsetBytes = offsetsFormat == nil ? 0 : VNNIKernels.groupOffsetBytes(n: n, cols: cols)
+        let scales = context.activationScaleBytes(layout.totalBytes + offsetBytes)
+        if let offsetsFormat {
+            VNNIKernels.writeGroupOffsets(offsetsFormat, a, rowBytes: rowBytes, cols: cols, n: n, into: scales + layout.totalBytes)
         }
         for q in 0..<n / 4 {
             let at = UnsafeRawPointer(a + 4 * q * rowBytes)
@@ -137,6 +148,12 @@ extension IntBlockDot {
     static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
         task.runTiled(Self.self, first: first, end: end, y: y)
     }
+}
+
+/// The integer block formats' kernels (`IntBlockDot.path`): the interleaved copy's
+/// (`Q4_0x8`), the VNNI module's, the repacked order's, or the lane order's.
+enum IntBlockPath {
+    case interleaved, vnni(VNNIFormat), repacked, lanes
 }
 
 /// Where `IntBlockDot.prepareActivations` puts things in its buffer, for n activation rows
@@ -199,7 +216,7 @@ final class MatmulTask: PoolTask {
     let nextTailRow = Atomic<Int>(0)
     var tailStart = 0, tailChunk = 1
 
-    /// Called before each dispatch: the first `staticShare` of the rows are split evenly
+    /// Called before each dispatch: the first three quarters of the rows are split evenly
     /// among the workers, the rest is a tail claimed chunk by chunk. Two vCPUs rarely run a
     /// matmul at the same speed, and with halves fixed the faster one waited for the other
     /// (a tenth of a SmolLM2 decode spun); the tail lets it take more.
@@ -256,15 +273,13 @@ final class MatmulTask: PoolTask {
     func runTiled<F: IntBlockDot>(_ format: F.Type, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
         let ab = activationRowBytes, cols = w.cols
         let scales = UnsafeRawPointer(prepared!), layout = ActivationScaleLayout(cols: cols, n: n)
-        if let interleaved = w.interleaved, F.self == Q4_0Format.self {
-            runInterleaved(interleaved.base, first: first, end: end, y: y, tokenScales: scales + layout.totalBytes)
-            return
-        }
-        if vnni, let format = F.vnniFormat, !F.repacked(weightRows: w.rows) {
-            // The same dots with vpdpbusd (LMKernelsVNNI); signed formats' group offsets
-            // follow the token scales in `prepared`.
-            let offsets: UnsafeRawPointer? = VNNIKernels.needsGroupOffsets(format)
-                ? scales + layout.totalBytes + (F.codeOffset == nil ? 0 : TokenBlockScales.bytes(n: n, cols: cols)) : nil
+        switch F.path(self) {
+        case .interleaved:
+            runInterleaved(w.interleaved!, first: first, end: end, y: y, tokenScales: scales)
+        case .vnni(let format):
+            // The same dots with vpdpbusd (LMKernelsVNNI); a signed format's group offsets
+            // follow the scales in `prepared`.
+            let offsets: UnsafeRawPointer? = VNNIKernels.needsGroupOffsets(format) ? scales + layout.totalBytes : nil
             let ob = 32 * (cols / 32), halves = HalfTable.floats
             runTokenTiles(first: first, end: end, y: y,
                 tile: { wr, at, t in
@@ -284,9 +299,7 @@ final class MatmulTask: PoolTask {
                                                 offsets: offsets.map { o in let o = o + t * ob; return (o, o + ob, o + 2 * ob, o + 3 * ob) },
                                                 count: cols, halves: halves)
                 })
-            return
-        }
-        if F.repacked(weightRows: w.rows) {
+        case .repacked:
             runTokenTiles(first: first, end: end, y: y,
                 tile: { wr, at, t in
                     F.repackedDotTokens4(wr, scales: scales + layout.scalesOffset(firstToken: t),
@@ -298,28 +311,28 @@ final class MatmulTask: PoolTask {
                     F.repackedDotTokens4Rows2(wr, rowBytes: self.w.rowBytes, scales: scales + layout.scalesOffset(firstToken: t),
                                               rows: BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
                 })
-            return
+        case .lanes:
+            runTokenTiles(first: first, end: end, y: y,
+                tile: { wr, at, t in
+                    F.dotTokens4(wr, scales: scales + layout.scalesOffset(firstToken: t),
+                                 rows: BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
+                },
+                single: { wr, at, _ in F.dotRowLanes(wr, at, count: cols) },
+                singleRows: (2, { wr, at, _, out in (out[0], out[1]) = F.dotRowLanesRows2(wr, rowBytes: self.w.rowBytes, at, count: cols) }))
         }
-        runTokenTiles(first: first, end: end, y: y,
-            tile: { wr, at, t in
-                F.dotTokens4(wr, scales: scales + layout.scalesOffset(firstToken: t),
-                             rows: BlockPointers4(at, at + ab, at + 2 * ab, at + 3 * ab), count: cols)
-            },
-            single: { wr, at, _ in F.dotRowLanes(wr, at, count: cols) },
-            singleRows: (2, { wr, at, _, out in (out[0], out[1]) = F.dotRowLanesRows2(wr, rowBytes: self.w.rowBytes, at, count: cols) }))
     }
 }
 
 
 extension MatmulTask {
-    /// Rows first..<end (whole groups of eight) of y from the interleaved Q4_0 copy at
-    /// `base` (`Q4_0x8`): prefill eight rows × four tokens at a time, decode (and the last
+    /// Rows first..<end (whole groups of eight) of y from the interleaved Q4_0 copy
+    /// (`Q4_0x8`, `runGroups`): prefill eight rows × four tokens at a time, decode (and the last
     /// n % 4 tokens) eight rows × one; each group's eight outputs are one store.
     /// `tokenScales`: the activations' `TokenBlockScales`.
-    func runInterleaved(_ base: UnsafeRawPointer, first: Int, end: Int, y: UnsafeMutablePointer<Float>,
+    func runInterleaved(_ interleaved: InterleavedRows, first: Int, end: Int, y: UnsafeMutablePointer<Float>,
                         tokenScales: UnsafeRawPointer) {
         let a = activations!, ab = activationRowBytes, rows = w.rows, blocks = w.cols / 32
-        let groupBytes = Q4_0x8.groupBytes(cols: w.cols), sb = 8 * blocks
+        let base = interleaved.base, groupBytes = interleaved.groupBytes, sb = 8 * blocks
         runGroups(rowsPerGroup: 8, groupBytes: groupBytes, first: first, end: end,
             tile: { g, t in
                 let out = y + t * rows + 8 * g
