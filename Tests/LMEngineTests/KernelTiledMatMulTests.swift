@@ -90,9 +90,29 @@ final class KernelTiledMatMulTests: XCTestCase {
                     }
                 }
             }
+            // Q8_0: sixteen rows at a time in the lane order, an odd number of blocks too;
+            // without the VNNI kernels (vnni: false) the rows as stored.
+            for (rows, cols) in [(16, 256), (48, 96)] {
+                let m = TestMatrix(.q8_0, rows: rows, cols: cols, seed: 81)
+                XCTAssertNotNil(m.with { $0.interleavedForKernels().interleaved }, "Q8_0, \(rows) rows")
+                for n in [1, 2, 3, 4, 5, 6, 7, 8, 9, 13] {
+                    var rng = SplitMix(UInt64(400 + n))
+                    let x = rng.floats(n * cols, in: -4...4)
+                    let ref = run(m, x, n: n, mode: .reference, threads: 1)
+                    for threads in [1, 2, 3] {
+                        for vnni in [true, false] {
+                            let fast = run(m, x, n: n, mode: .fast, threads: threads, interleave: true, vnni: vnni)
+                            XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern),
+                                           "Q8_0 rows=\(rows) n=\(n) threads=\(threads) vnni=\(vnni)")
+                        }
+                    }
+                }
+            }
         } else {
             XCTAssertNil(TestMatrix(.q4_K, rows: 16, cols: 256, seed: 1).with { $0.interleavedForKernels().interleaved },
                          "no interleaved Q4_K without the VNNI kernels")
+            XCTAssertNil(TestMatrix(.q8_0, rows: 16, cols: 256, seed: 1).with { $0.interleavedForKernels().interleaved },
+                         "no interleaved Q8_0 without the VNNI kernels")
         }
         let m = TestMatrix(.q4_0, rows: 40, cols: 128, seed: 78)
         var rng = SplitMix(9)
@@ -102,8 +122,8 @@ final class KernelTiledMatMulTests: XCTestCase {
             XCTAssertNotNil(whole.interleaved, "a Q4_0 matrix of 40 rows is interleaved")
             XCTAssertNil(TestMatrix(.q4_0, rows: 12, cols: 128, seed: 1).with { $0.interleavedForKernels().interleaved },
                          "12 rows are not whole groups of eight")
-            XCTAssertNil(TestMatrix(.q8_0, rows: 16, cols: 128, seed: 1).with { $0.interleavedForKernels().interleaved },
-                         "only Q4_0 is interleaved")
+            XCTAssertNil(TestMatrix(.q5_0, rows: 16, cols: 128, seed: 1).with { $0.interleavedForKernels().interleaved },
+                         "Q5_0 is not interleaved")
             for range in [8..<24, 16..<40, 4..<20] {
                 let part = whole.rows(range)
                 XCTAssertEqual(part.interleaved != nil, range.lowerBound % 8 == 0 && range.count % 8 == 0)
@@ -119,8 +139,8 @@ final class KernelTiledMatMulTests: XCTestCase {
     /// Scales that are fp16 subnormals, zeros and negative zeros go through the
     /// integer fp16 → fp32 conversion of the fast path: still the reference's bits.
     func testTinyAndZeroScalesMatchReference() {
-        for type in [GGMLType.q4_0, .q4_1, .q8_0] {
-            let cols = 128, rows = 9
+        for (type, rows) in [(GGMLType.q4_0, 9), (.q4_1, 9), (.q8_0, 9), (.q8_0, 16)] {
+            let cols = 128
             var rng = SplitMix(5)
             var floats = rng.floats(rows * cols, in: -1...1)
             for r in 0..<rows {   // rows scaled into fp16's subnormal range, one all zero
@@ -167,7 +187,8 @@ final class KernelTiledMatMulTests: XCTestCase {
         ctx.minParallelWork = 0   // small test matrices still go through the pool
         var y = [Float](repeating: .nan, count: rows * n)
         bytes.withUnsafeBytes { b in
-            let w = WeightMatrix(type: type, rows: rows, cols: cols, data: b.baseAddress!)
+            // Interleaved where the CPU's kernels take it (Q8_0 × 16 rows on VNNI CPUs).
+            let w = WeightMatrix(type: type, rows: rows, cols: cols, data: b.baseAddress!).interleavedForKernels()
             x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { ctx.matmul(w, xp.baseAddress!, $0.baseAddress!, n: n) } }
         }
         return y

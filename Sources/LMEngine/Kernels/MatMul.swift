@@ -111,23 +111,33 @@ extension IntBlockDot {
     /// Which of the kernels below a matmul runs: decided here once, so that what is
     /// prepared and what is run agree.
     static func path(_ task: MatmulTask) -> IntBlockPath {
-        if task.w.interleaved != nil { return .interleaved }   // only Q4_0's copies (Q4_0x8) reach here
+        if task.w.interleaved != nil {
+            if type == .q4_0 { return .interleaved }
+            if task.vnni { return .interleaved16 }   // Q8_0x16; without VNNI the rows as stored
+        }
         if repacked(weightRows: task.w.rows) { return .repacked }
         if task.vnni, let format = vnniFormat { return .vnni(format) }
         return .lanes
     }
 
-    /// For the interleaved kernels each token's `TokenBlockScales`; for the others each
+    /// For the interleaved Q4_0 kernels each token's `TokenBlockScales`; for Q8_0's the
+    /// group offsets (`VNNIKernels.writeGroupOffsets`); for the others each
     /// group of four activation rows' scales (and Q8_1's sums) as floats, [n/4 × cols/32 ×
     /// 8] Float (`ActivationScaleLayout`), followed for the VNNI kernels of a signed format
-    /// by the group offsets (`VNNIKernels.writeGroupOffsets`). In the context's second scratch.
+    /// by the group offsets. In the context's second scratch.
     static func prepareActivations(_ task: MatmulTask, in context: ComputeContext) -> UnsafeMutableRawPointer? {
         let a = task.activations!, rowBytes = task.activationRowBytes, cols = task.w.cols, n = task.n
         let path = path(task)
-        if case .interleaved = path {
+        switch path {
+        case .interleaved:
             let scales = context.activationScaleBytes(TokenBlockScales.bytes(n: n, cols: cols))
             TokenBlockScales.write(a, rowBytes: rowBytes, cols: cols, n: n, into: scales)
             return scales
+        case .interleaved16:
+            let offsets = context.activationScaleBytes(VNNIKernels.groupOffsetBytes(n: n, cols: cols))
+            VNNIKernels.writeGroupOffsets(.q8_0, a, rowBytes: rowBytes, cols: cols, n: n, into: offsets)
+            return offsets
+        default: break
         }
         let layout = ActivationScaleLayout(cols: cols, n: n)
         var offsetsFormat: VNNIFormat?
@@ -151,9 +161,10 @@ extension IntBlockDot {
 }
 
 /// The integer block formats' kernels (`IntBlockDot.path`): the interleaved copy's
-/// (`Q4_0x8`), the VNNI module's, the repacked order's, or the lane order's.
+/// (`Q4_0x8`; Q8_0's `Q8_0x16` on VNNI CPUs), the VNNI module's, the repacked order's,
+/// or the lane order's.
 enum IntBlockPath {
-    case interleaved, vnni(VNNIFormat), repacked, lanes
+    case interleaved, interleaved16, vnni(VNNIFormat), repacked, lanes
 }
 
 /// Where `IntBlockDot.prepareActivations` puts things in its buffer, for n activation rows
@@ -276,6 +287,8 @@ final class MatmulTask: PoolTask {
         switch F.path(self) {
         case .interleaved:
             runInterleaved(w.interleaved!, first: first, end: end, y: y, tokenScales: scales)
+        case .interleaved16:
+            runInterleavedQ8_0(w.interleaved!, first: first, end: end, y: y, offsets: scales)
         case .vnni(let format):
             // The same dots with vpdpbusd (LMKernelsVNNI); a signed format's group offsets
             // follow the scales in `prepared`.
@@ -342,6 +355,27 @@ extension MatmulTask {
             },
             single: { g, t in
                 (y + t * rows + 8 * g).store(Q4_0x8.dotRows8(base + g * groupBytes, a + t * ab, tokenScales + t * sb, blocks: blocks))
+            })
+    }
+
+    /// Rows first..<end (whole groups of sixteen) of y from the interleaved Q8_0 copy
+    /// (`Q8_0x16`, `runGroups`): prefill sixteen rows × two tokens at a time (twice per
+    /// tile of four), decode sixteen rows × one. `offsets`: the activations' group offsets.
+    func runInterleavedQ8_0(_ interleaved: InterleavedRows, first: Int, end: Int, y: UnsafeMutablePointer<Float>,
+                            offsets: UnsafeRawPointer) {
+        let a = activations!, ab = activationRowBytes, rows = w.rows, blocks = w.cols / 32
+        let base = interleaved.base, groupBytes = interleaved.groupBytes, ob = 32 * blocks, halves = HalfTable.floats
+        runGroups(rowsPerGroup: 16, groupBytes: groupBytes, first: first, end: end,
+            tile: { g, t in
+                for t in stride(from: t, to: t + 4, by: 2) {
+                    Q8_0InterleavedKernels.dotRows16Tokens2(base + g * groupBytes, a + t * ab, rowBytes: ab, offsets: offsets + t * ob,
+                                                            offsetBytes: ob, blocks: blocks, halves: halves,
+                                                            out: y + t * rows + 16 * g, outStride: rows)
+                }
+            },
+            single: { g, t in
+                Q8_0InterleavedKernels.dotRows16(base + g * groupBytes, a + t * ab, offsets: offsets + t * ob, blocks: blocks,
+                                                 halves: halves, out: y + t * rows + 16 * g)
             })
     }
 

@@ -52,10 +52,13 @@ open class DecoderModel {
         self.gguf = gguf
         self.config = config
         self.tokenizer = builder.tokenizer
+        // An untied embedding is only looked up a row at a time: no copy for the kernels.
+        let untied = gguf.tensor(named: "output.weight") != nil
         let embedding = WeightSlot(name: "token_embd.weight",
-                                   matrix: try ModelBuilder.matrix(gguf, "token_embd.weight", rows: config.vocabulary, cols: config.embedding))
+                                   matrix: try ModelBuilder.matrix(gguf, "token_embd.weight", rows: config.vocabulary, cols: config.embedding,
+                                                                   forMatmul: !untied))
         tokenEmbeddingSlot = embedding
-        if gguf.tensor(named: "output.weight") != nil {
+        if untied {
             outputSlot = WeightSlot(name: "output.weight",
                                     matrix: try ModelBuilder.matrix(gguf, "output.weight", rows: config.vocabulary, cols: config.embedding))
             outputIsTied = false

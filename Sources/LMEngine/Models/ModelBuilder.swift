@@ -72,7 +72,9 @@ public final class ModelBuilder {
     // MARK: reading tensors
 
     /// A weight matrix read in place; GGUF stores [cols, rows] (ne0 = row length).
-    public static func matrix(_ gguf: GGUFFile, _ name: String, rows: Int, cols: Int) throws -> WeightMatrix {
+    /// `forMatmul`: false for a matrix only read a row at a time (an untied token
+    /// embedding), which keeps the file's rows and gets no interleaved copy.
+    public static func matrix(_ gguf: GGUFFile, _ name: String, rows: Int, cols: Int, forMatmul: Bool = true) throws -> WeightMatrix {
         guard let info = gguf.tensor(named: name) else { throw ModelError.missingTensor(name) }
         guard info.dims.count >= 1, info.dims[0] == cols, info.rowCount == rows else {
             throw ModelError.badTensorShape(name: name, expected: [cols, rows], actual: info.dims)
@@ -81,10 +83,11 @@ public final class ModelBuilder {
             throw ModelError.unsupportedTensorType(name: name, type: info.type.name)
         }
         let matrix = WeightMatrix(type: info.type, rows: rows, cols: cols, data: gguf.pointer(to: info))
-        guard matrix.interleavable else { return matrix }
+        guard forMatmul, matrix.interleavable else { return matrix }
         // The kernels read the interleaved copy; the file's pages of the matrix go back to
-        // the page cache (read again only by what wants the rows as stored: inspect, quant).
-        let interleaved = matrix.interleavedForKernels()
+        // the page cache as they are copied (read again only by what wants the rows as
+        // stored: a tied embedding's lookups, inspect, quant).
+        let interleaved = matrix.interleavedForKernels { gguf.mapping.release(offset: info.offset, count: $0) }
         gguf.mapping.release(offset: info.offset, count: info.byteCount)
         return interleaved
     }

@@ -64,8 +64,10 @@ public final class WeightSet {
                     BlockFormats.quantizeRow(target, src: row.baseAddress!, dst: dst + r * rowBytes, count: cols)
                 }
             }
-            matrices[slot.name] = WeightMatrix(type: target, rows: source.rows, cols: cols, data: UnsafeRawPointer(dst))
-                .interleavedForKernels()
+            let matrix = WeightMatrix(type: target, rows: source.rows, cols: cols, data: UnsafeRawPointer(dst))
+            // An untied embedding is only looked up a row at a time: no copy for the kernels.
+            let lookupOnly = slot === model.tokenEmbeddingSlot && !model.outputIsTied
+            matrices[slot.name] = lookupOnly ? matrix : matrix.interleavedForKernels()
             changes.append(Change(name: slot.name, from: source.type, to: target, fellBack: target != wanted))
         }
         seconds = Date().timeIntervalSince(start)

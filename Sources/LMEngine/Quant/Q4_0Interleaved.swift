@@ -127,7 +127,7 @@ enum TokenBlockScales {
 }
 
 /// A layout of a block format's rows interleaved `rowsPerGroup` at a time (`Q4_0x8`,
-/// `Q4_Kx16`): group g's block b sits at (g·blocks + b)·blockBytes, and `place` puts one
+/// `Q4_Kx16`, `Q8_0x16`): group g's block b sits at (g·blocks + b)·blockBytes, and `place` puts one
 /// row's block into its slots there.
 protocol RowInterleaving {
     static var rowsPerGroup: Int { get }
@@ -142,23 +142,27 @@ extension RowInterleaving {
     static func groupBytes(cols: Int) -> Int { cols / format.type.blockSize * blockBytes }
 
     /// The interleaved copy of w's rows (a multiple of `rowsPerGroup`). The plain loop: it
-    /// runs once per matrix, at load.
-    static func copy(of w: WeightMatrix) -> InterleavedRows {
+    /// runs once per matrix, at load. `copied(bytes)`, every 4 MiB or so: the first `bytes`
+    /// of w's rows are copied (the loader gives those pages back as it goes, so a large
+    /// matrix is never resident twice).
+    static func copy(of w: WeightMatrix, copied: ((Int) -> Void)? = nil) -> InterleavedRows {
         let blocks = w.cols / format.type.blockSize, sourceBlockBytes = w.rowBytes / blocks
         let storage = InterleavedRows.Storage(byteCount: w.rows / rowsPerGroup * groupBytes(cols: w.cols))
+        let sourceGroupBytes = rowsPerGroup * w.rowBytes, report = max(1, (4 << 20) / sourceGroupBytes)
         for g in 0..<w.rows / rowsPerGroup {
             for b in 0..<blocks {
                 for r in 0..<rowsPerGroup {
                     place(w.row(rowsPerGroup * g + r) + b * sourceBlockBytes, row: r, into: storage.bytes + (g * blocks + b) * blockBytes)
                 }
             }
+            if (g + 1) % report == 0 { copied?((g + 1) * sourceGroupBytes) }
         }
         return InterleavedRows(storage: storage, base: UnsafeRawPointer(storage.bytes), rowsPerGroup: rowsPerGroup,
                                groupBytes: groupBytes(cols: w.cols))
     }
 }
 
-/// An interleaved copy of a matrix's rows (`Q4_0x8`, `Q4_Kx16`), owned here; `base` may
+/// An interleaved copy of a matrix's rows (`Q4_0x8`, `Q4_Kx16`, `Q8_0x16`), owned here; `base` may
 /// point inside it for a matrix's row range (`WeightMatrix.rows`). Groups of
 /// `rowsPerGroup` rows, `groupBytes` each, one after another.
 public struct InterleavedRows: @unchecked Sendable {
