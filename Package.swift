@@ -30,14 +30,17 @@ let package = Package(
         // lets them compile to 256-bit vector code. Every x86 CPU since ~2015 has it.
         .target(
             name: "LMEngine",
-            dependencies: ["LMKernelsVNNI"],
+            dependencies: ["LMKernelsVNNI", "CPrefetch"],
             swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]
         ),
         // The integer kernels again with VNNI's vpdpbusd (256- and 512-bit), called by
         // LMEngine only on CPUs that have it (a separate module: the flag would let LLVM put VNNI
         // instructions anywhere in the code it compiles).
+        // One inline C function: the prefetch hint Swift has no name for.
+        .target(name: "CPrefetch"),
         .target(
             name: "LMKernelsVNNI",
+            dependencies: ["CPrefetch"],
             swiftSettings: [.unsafeFlags(["-target-cpu", "haswell", "-Xcc", "-mavxvnni", "-Xcc", "-mavx512f", "-Xcc", "-mavx512bw",
                                            "-Xcc", "-mavx512dq", "-Xcc", "-mavx512vl", "-Xcc", "-mavx512vnni"])]
         ),

@@ -1,4 +1,5 @@
 import _Builtin_intrinsics.intel
+import CPrefetch
 /// Q4_K weights interleaved sixteen rows at a time (LMEngine's `Q4_Kx16` makes the copy;
 /// the layout is described there), dotted against Q8_K activations with 512-bit vpdpbusd:
 /// Int32 lane r is row r, one broadcast of four activation codes meets sixteen rows, and
@@ -72,6 +73,7 @@ public enum Q4_KInterleavedKernels {
         for b in 0..<blocks {
             let xb = x + b * blockBytes, y = a + b * activationBytes, s = sums + 16 * b
             let da = SIMD16<Float>(repeating: y.loadUnaligned(as: Float.self))
+            prefetch(xb + prefetchAhead, bytes: blockBytes)
             let d = halves16(xb, dOffset) * da, dmin = halves16(xb, dminOffset) * da
             if perSixtyFour {
                 for c in 0..<4 {

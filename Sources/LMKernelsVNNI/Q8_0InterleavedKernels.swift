@@ -59,6 +59,7 @@ public enum Q8_0InterleavedKernels {
         var chains = Chains()
         for b in 0..<blocks {
             let xb = x + b * blockBytes, y = a + b * activationBytes
+            prefetch(xb + prefetchAhead, bytes: blockBytes)
             chains.add(xb, y, offsets + 32 * b, scales(xb, y, halves))
         }
         UnsafeMutableRawPointer(out).storeBytes(of: chains.total, as: SIMD16<Float>.self)

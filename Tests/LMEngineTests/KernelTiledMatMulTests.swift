@@ -71,13 +71,15 @@ final class KernelTiledMatMulTests: XCTestCase {
                 }
             }
         }
-        // Q4_K: interleaved sixteen rows at a time on CPUs with the VNNI kernels, in both of
-        // llama.cpp's orders (four-token gemm, one-token gemv).
+        // Q4_K and Q6_K: interleaved sixteen rows at a time on CPUs with the VNNI kernels, in
+        // both of llama.cpp's orders (Q4_K: four-token gemm, one-token gemv; Q6_K: the tiled
+        // kernel's from 8 rows, the lanes' below).
         if CPUFeatures.vnni {
+            for type in [GGMLType.q4_K, .q6_K] {
             for rows in [16, 48] {
-                let m = TestMatrix(.q4_K, rows: rows, cols: 512, seed: 79)
-                XCTAssertNotNil(m.with { $0.interleavedForKernels().interleaved }, "Q4_K, \(rows) rows")
-                for n in [1, 3, 4, 5, 8, 9] {
+                let m = TestMatrix(type, rows: rows, cols: 512, seed: 79)
+                XCTAssertNotNil(m.with { $0.interleavedForKernels().interleaved }, "\(type.name), \(rows) rows")
+                for n in [1, 3, 4, 5, 8, 9, 13] {
                     var rng = SplitMix(UInt64(300 + n))
                     let x = rng.floats(n * 512, in: -4...4)
                     for decodeOrder in [false, true] {
@@ -85,10 +87,11 @@ final class KernelTiledMatMulTests: XCTestCase {
                         for threads in [1, 2, 3] {
                             let fast = run(m, x, n: n, mode: .fast, threads: threads, decodeOrder: decodeOrder, interleave: true)
                             XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern),
-                                           "Q4_K rows=\(rows) n=\(n) threads=\(threads) decodeOrder=\(decodeOrder)")
+                                           "\(type.name) rows=\(rows) n=\(n) threads=\(threads) decodeOrder=\(decodeOrder)")
                         }
                     }
                 }
+            }
             }
             // Q8_0: sixteen rows at a time in the lane order, an odd number of blocks too;
             // without the VNNI kernels (vnni: false) the rows as stored.
@@ -131,6 +134,32 @@ final class KernelTiledMatMulTests: XCTestCase {
                     let ref = run(plain.rows(range), x, n: n, mode: .reference)
                     let fast = run(part, x, n: n, mode: .fast)
                     XCTAssertEqual(ref.map(\.bitPattern), fast.map(\.bitPattern), "rows \(range) n=\(n)")
+                }
+            }
+        }
+    }
+
+    /// Every interleaved layout gives each row back as the file has it (`storedRow`: a
+    /// tied head's embedding lookups read the copy), byte for byte, and the embedding
+    /// lookup through the copy dequantizes the same floats as through the file's rows.
+    func testInterleavedCopiesGiveBackTheStoredRows() {
+        var types: [GGMLType] = [.q4_0]
+        if CPUFeatures.vnni { types += [.q4_K, .q6_K, .q8_0] }
+        for type in types {
+            let m = TestMatrix(type, rows: 32, cols: 512, seed: 91)
+            m.with { plain in
+                let copy = plain.interleavedForKernels()
+                XCTAssertNotNil(copy.interleaved, type.name)
+                var row = [UInt8](repeating: 0, count: plain.rowBytes)
+                for r in 0..<plain.rows {
+                    row.withUnsafeMutableBytes { copy.storedRow(r, into: $0.baseAddress!) }
+                    XCTAssertEqual(row, Array(UnsafeRawBufferPointer(start: plain.row(r), count: plain.rowBytes)), "\(type.name) row \(r)")
+                }
+                var a = [Float](repeating: 0, count: 512), b = a
+                for token in [0, 17, 31] {
+                    a.withUnsafeMutableBufferPointer { embeddingRow(plain, token: token, out: $0.baseAddress!) }
+                    b.withUnsafeMutableBufferPointer { embeddingRow(copy, token: token, out: $0.baseAddress!) }
+                    XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "\(type.name) token \(token)")
                 }
             }
         }

@@ -6,7 +6,7 @@ public struct WeightMatrix {
     public let rows: Int
     public let cols: Int
     public let data: UnsafeRawPointer
-    /// The same rows interleaved for the kernels (`Q4_0x8`, `Q4_Kx16`, `Q8_0x16`), when made
+    /// The same rows interleaved for the kernels (`Q4_0x8`, `Q4_Kx16`, `Q6_Kx16`, `Q8_0x16`), when made
     /// (`interleavedForKernels`); `data` stays the rows as the file has them.
     public let interleaved: InterleavedRows?
 
@@ -21,13 +21,15 @@ public struct WeightMatrix {
 
     /// The interleaved layout `interleavedForKernels` copies this matrix into: Q4_0 with a
     /// multiple of 8 rows (`Q4_0x8`, as llama.cpp repacks it), and on CPUs with the VNNI
-    /// kernels Q4_K and Q8_0 with a multiple of 16 (`Q4_Kx16`, `Q8_0x16`); nil for the others.
+    /// kernels Q4_K, Q6_K and Q8_0 with a multiple of 16 (`Q4_Kx16`, `Q6_Kx16`, `Q8_0x16`);
+    /// nil for the others.
     var interleaving: (any RowInterleaving.Type)? {
         let layout: (any RowInterleaving.Type)?
         switch type {
         case .q4_0: layout = Q4_0x8.self
         case .q4_K: layout = CPUFeatures.vnni ? Q4_Kx16.self : nil
         case .q8_0: layout = CPUFeatures.vnni ? Q8_0x16.self : nil
+        case .q6_K: layout = CPUFeatures.vnni ? Q6_Kx16.self : nil
         default: layout = nil
         }
         guard let layout, rows > 0, rows % layout.rowsPerGroup == 0 else { return nil }
@@ -45,6 +47,17 @@ public struct WeightMatrix {
         return WeightMatrix(type: type, rows: rows, cols: cols, data: data, interleaved: layout.copy(of: self, copied: copied))
     }
 
+    /// Row r as the file has it, into `out` (`rowBytes`): from the interleaved copy when
+    /// there is one (the file's pages of such a matrix were given back at load).
+    public func storedRow(_ r: Int, into out: UnsafeMutableRawPointer) {
+        if let interleaved {
+            let blocks = cols / type.blockSize
+            interleaved.storedRow(r, blocks: blocks, blockBytes: rowBytes / blocks, into: out)
+        } else {
+            out.copyMemory(from: row(r), byteCount: rowBytes)
+        }
+    }
+
     /// Bytes of one row.
     public var rowBytes: Int { type.rowBytes(cols)! }
 
@@ -59,7 +72,7 @@ public struct WeightMatrix {
         if let interleaved, range.lowerBound % interleaved.rowsPerGroup == 0, range.count % interleaved.rowsPerGroup == 0 {
             part = InterleavedRows(storage: interleaved.storage,
                                    base: interleaved.base + range.lowerBound / interleaved.rowsPerGroup * interleaved.groupBytes,
-                                   rowsPerGroup: interleaved.rowsPerGroup, groupBytes: interleaved.groupBytes)
+                                   layout: interleaved.layout, rowsPerGroup: interleaved.rowsPerGroup, groupBytes: interleaved.groupBytes)
         }
         return WeightMatrix(type: type, rows: range.count, cols: cols, data: data + range.lowerBound * rowBytes, interleaved: part)
     }

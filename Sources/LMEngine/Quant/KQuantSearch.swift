@@ -331,15 +331,20 @@ func floats8(_ v: SIMD8<Int32>) -> SIMD8<Float> { floats8(unsafeBitCast(v, to: _
 
 /// The inverse of `scaleMinK4` for all 8 sub-blocks: ls, lm 6-bit values, dst 12 bytes.
 func packScaleMinK4(_ ls: [UInt8], _ lm: [UInt8], _ dst: UnsafeMutableRawPointer) {
+    packScaleMinK4(scale: { ls[$0] }, min: { lm[$0] }, dst)
+}
+
+/// The same with sub-block j's scale and min given by `scale(j)`, `min(j)`.
+func packScaleMinK4(scale ls: (Int) -> UInt8, min lm: (Int) -> UInt8, _ dst: UnsafeMutableRawPointer) {
     for j in 0..<8 {
         if j < 4 {
-            dst.storeBytes(of: ls[j], toByteOffset: j, as: UInt8.self)
-            dst.storeBytes(of: lm[j], toByteOffset: j + 4, as: UInt8.self)
+            dst.storeBytes(of: ls(j), toByteOffset: j, as: UInt8.self)
+            dst.storeBytes(of: lm(j), toByteOffset: j + 4, as: UInt8.self)
         } else {
-            dst.storeBytes(of: (ls[j] & 0xF) | (lm[j] & 0xF) << 4, toByteOffset: j + 4, as: UInt8.self)
+            dst.storeBytes(of: (ls(j) & 0xF) | (lm(j) & 0xF) << 4, toByteOffset: j + 4, as: UInt8.self)
             let a = dst.load(fromByteOffset: j - 4, as: UInt8.self), b = dst.load(fromByteOffset: j, as: UInt8.self)
-            dst.storeBytes(of: a | (ls[j] >> 4) << 6, toByteOffset: j - 4, as: UInt8.self)
-            dst.storeBytes(of: b | (lm[j] >> 4) << 6, toByteOffset: j, as: UInt8.self)
+            dst.storeBytes(of: a | (ls(j) >> 4) << 6, toByteOffset: j - 4, as: UInt8.self)
+            dst.storeBytes(of: b | (lm(j) >> 4) << 6, toByteOffset: j, as: UInt8.self)
         }
     }
 }

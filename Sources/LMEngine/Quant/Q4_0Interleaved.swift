@@ -1,4 +1,6 @@
 import _Builtin_intrinsics.intel
+import CPrefetch
+import LMKernelsVNNI
 /// Q4_0 weights interleaved eight rows at a time: a copy made once at load
 /// (`WeightMatrix.interleavedForKernels`) so that one 32-byte load holds a piece of eight
 /// rows and one broadcast activation meets all of them. The products then land in their
@@ -30,6 +32,15 @@ enum Q4_0x8: RowInterleaving {
         for k in 0..<4 {
             out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_0Format.codesOffset + 4 * k, as: UInt32.self),
                            toByteOffset: 16 + 32 * k + 4 * r, as: UInt32.self)
+        }
+    }
+
+    /// Row r's block back out of its slots, as the file has it.
+    static func unplace(_ group: UnsafeRawPointer, row r: Int, into block: UnsafeMutableRawPointer) {
+        block.storeBytes(of: group.loadUnaligned(fromByteOffset: 2 * r, as: UInt16.self), toByteOffset: Q4_0Format.scaleOffset, as: UInt16.self)
+        for k in 0..<4 {
+            block.storeBytes(of: group.loadUnaligned(fromByteOffset: 16 + 32 * k + 4 * r, as: UInt32.self),
+                             toByteOffset: Q4_0Format.codesOffset + 4 * k, as: UInt32.self)
         }
     }
 
@@ -84,6 +95,8 @@ enum Q4_0x8: RowInterleaving {
         var acc = SIMD8<Float>()
         for b in 0..<blocks {
             let xb = x + b * blockBytes
+            // The lines `prefetchAhead` bytes on (LMKernelsVNNI's Prefetch.swift: a decode streams its weights).
+            lm_prefetch(xb + prefetchAhead); lm_prefetch(xb + prefetchAhead + 64); lm_prefetch(xb + prefetchAhead + 128)
             acc = step(Codes(xb), scales(xb), a + b * Q8_0Format.blockBytes + Q8_0Format.codesOffset, s + 8 * b, acc)
         }
         return acc
@@ -135,6 +148,8 @@ protocol RowInterleaving {
     static var blockBytes: Int { get }
     static var format: any BlockFormat.Type { get }
     static func place(_ block: UnsafeRawPointer, row r: Int, into out: UnsafeMutableRawPointer)
+    /// The inverse of `place`: row r's block, as the file has it, from the group's block.
+    static func unplace(_ group: UnsafeRawPointer, row r: Int, into block: UnsafeMutableRawPointer)
 }
 
 extension RowInterleaving {
@@ -157,8 +172,18 @@ extension RowInterleaving {
             }
             if (g + 1) % report == 0 { copied?((g + 1) * sourceGroupBytes) }
         }
-        return InterleavedRows(storage: storage, base: UnsafeRawPointer(storage.bytes), rowsPerGroup: rowsPerGroup,
+        return InterleavedRows(storage: storage, base: UnsafeRawPointer(storage.bytes), layout: self, rowsPerGroup: rowsPerGroup,
                                groupBytes: groupBytes(cols: w.cols))
+    }
+}
+
+extension InterleavedRows {
+    /// Row r (counted from `base`) as the file has it, into `out` (`blocks` blocks of
+    /// `blockBytes` each): the embedding lookups of a tied head, whose file pages were
+    /// given back (reading them would map them again, 64 KiB of fault-around a token).
+    func storedRow(_ r: Int, blocks: Int, blockBytes: Int, into out: UnsafeMutableRawPointer) {
+        let group = base + r / rowsPerGroup * groupBytes, slot = r % rowsPerGroup
+        for b in 0..<blocks { layout.unplace(group + b * layout.blockBytes, row: slot, into: out + b * blockBytes) }
     }
 }
 
@@ -173,6 +198,7 @@ public struct InterleavedRows: @unchecked Sendable {
     }
     let storage: Storage
     let base: UnsafeRawPointer
+    let layout: any RowInterleaving.Type
     let rowsPerGroup: Int
     let groupBytes: Int
 }

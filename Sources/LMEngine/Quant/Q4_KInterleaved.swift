@@ -37,4 +37,19 @@ enum Q4_Kx16: RowInterleaving {
             }
         }
     }
+
+    /// The scales and mins packed back into the file's 12 bytes (`packScaleMinK4`).
+    static func unplace(_ group: UnsafeRawPointer, row r: Int, into block: UnsafeMutableRawPointer) {
+        block.storeBytes(of: group.loadUnaligned(fromByteOffset: 2 * r, as: UInt16.self), toByteOffset: Q4_KFormat.dOffset, as: UInt16.self)
+        block.storeBytes(of: group.loadUnaligned(fromByteOffset: 32 + 2 * r, as: UInt16.self), toByteOffset: Q4_KFormat.dminOffset, as: UInt16.self)
+        packScaleMinK4(scale: { s in group.load(fromByteOffset: 64 + 16 * s + r, as: UInt8.self) },
+                       min: { s in group.load(fromByteOffset: 192 + 32 * (s / 2) + 2 * r + s % 2, as: UInt8.self) },
+                       block + Q4_KFormat.scalesOffset)
+        for c in 0..<4 {
+            for p in 0..<8 {
+                block.storeBytes(of: group.loadUnaligned(fromByteOffset: 320 + (8 * c + p) * 64 + 4 * r, as: UInt32.self),
+                                 toByteOffset: Q4_KFormat.qsOffset + 32 * c + 4 * p, as: UInt32.self)
+            }
+        }
+    }
 }

@@ -225,6 +225,11 @@ public enum Q6_KFormat: BlockFormat {
 extension Q6_KFormat: MatmulKernel {
     static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
         let cols = task.w.cols, stride = task.activationRowBytes
+        if task.vnni, let interleaved = task.w.interleaved {
+            // Sixteen rows interleaved (`Q6_Kx16`).
+            return task.runInterleavedQ6_K(interleaved, first: first, end: end, y: y,
+                                           tiled: task.batchRows >= ComputeContext.tiledKQuantRows)
+        }
         if task.vnni {
             // The same dots with 512-bit byte products (LMKernelsVNNI).
             let tiled = task.batchRows >= ComputeContext.tiledKQuantRows, halves = HalfTable.floats

@@ -26,4 +26,13 @@ enum Q8_0x16: RowInterleaving {
         out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q8_0Format.scaleOffset, as: UInt16.self),
                        toByteOffset: 512 + 2 * r, as: UInt16.self)
     }
+
+    static func unplace(_ group: UnsafeRawPointer, row r: Int, into block: UnsafeMutableRawPointer) {
+        for k in 0..<8 {
+            let codes = group.loadUnaligned(fromByteOffset: 64 * k + 4 * r, as: UInt32.self)
+            block.storeBytes(of: codes ^ 0x8080_8080, toByteOffset: Q8_0Format.codesOffset + 4 * k, as: UInt32.self)
+        }
+        block.storeBytes(of: group.loadUnaligned(fromByteOffset: 512 + 2 * r, as: UInt16.self),
+                         toByteOffset: Q8_0Format.scaleOffset, as: UInt16.self)
+    }
 }
