@@ -14,6 +14,7 @@ final class KernelSpeedScratch: XCTestCase {
             (.q5_0, 576, 576, 1), (.q5_1, 576, 576, 1),
             (.q8_0, 576, 1536, 128), (.q4_0, 576, 1536, 128), (.q4_1, 576, 1536, 128), (.q4_K, 1536, 1536, 128),
             (.q4_K, 1536, 1536, 1), (.q4_K, 1536, 1536, 32), (.q6_K, 1536, 1536, 1), (.q6_K, 1536, 1536, 32),
+            (.q5_K, 1536, 1536, 1), (.q5_K, 1536, 1536, 32), (.q5_K, 1536, 1536, 128), (.q6_K, 1536, 1536, 128),
         ]
         for act in [ActivationPrecision.q8] {
             for (type, cols, rows, n) in cases {
@@ -48,14 +49,15 @@ final class KernelSpeedScratch: XCTestCase {
     /// does not depend on the values). LMLAB_BENCH=stream.
     func testStreamScratch() throws {
         guard ProcessInfo.processInfo.environment["LMLAB_BENCH"] == "stream" else { throw XCTSkip("LMLAB_BENCH=stream not set") }
-        for (type, rows) in [(GGMLType.q4_K, 196_608), (.q6_K, 131_072), (.q8_0, 98_304), (.q4_0, 196_608)] {
+        for (type, rows) in [(GGMLType.q4_K, 196_608), (.q5_K, 163_840), (.q6_K, 131_072), (.q8_0, 98_304), (.q4_0, 196_608),
+                             (.q4_1, 163_840), (.q5_0, 163_840)] {
             let cols = 2048, rb = type.rowBytes(cols)!
             let bytes = UnsafeMutableRawPointer.allocate(byteCount: rows * rb, alignment: 64)
             var state: UInt64 = 1
             for i in 0..<(rows * rb / 8) { state = state &* 6364136223846793005 &+ 1; bytes.storeBytes(of: state >> 1 & 0x3BFF_3BFF_3BFF_3BFF, toByteOffset: 8 * i, as: UInt64.self) }
             let w = WeightMatrix(type: type, rows: rows, cols: cols, data: bytes).interleavedForKernels()
             var x = [Float](repeating: 0.5, count: cols), y = [Float](repeating: 0, count: rows)
-            var line = "\(type.name) \(rows)x\(cols) \(rows * rb >> 20) MiB:"
+            var line = "\(type.name) \(rows)x\(cols) \((rows * rb) >> 20) MiB:"
             for threads in [1, 2] {
                 let ctx = ComputeContext(threads: threads, mode: .fast, activations: .q8)
                 var best = Double.infinity

@@ -71,11 +71,11 @@ final class KernelTiledMatMulTests: XCTestCase {
                 }
             }
         }
-        // Q4_K and Q6_K: interleaved sixteen rows at a time on CPUs with the VNNI kernels, in
-        // both of llama.cpp's orders (Q4_K: four-token gemm, one-token gemv; Q6_K: the tiled
-        // kernel's from 8 rows, the lanes' below).
+        // Q4_K, Q5_K and Q6_K: interleaved sixteen rows at a time on CPUs with the VNNI
+        // kernels, in both of llama.cpp's orders (Q4_K: four-token gemm, one-token gemv; Q5_K,
+        // Q6_K: the tiled kernel's from 8 rows, the lanes' below).
         if CPUFeatures.vnni {
-            for type in [GGMLType.q4_K, .q6_K] {
+            for type in [GGMLType.q4_K, .q5_K, .q6_K] {
             for rows in [16, 48] {
                 let m = TestMatrix(type, rows: rows, cols: 512, seed: 79)
                 XCTAssertNotNil(m.with { $0.interleavedForKernels().interleaved }, "\(type.name), \(rows) rows")
@@ -144,7 +144,7 @@ final class KernelTiledMatMulTests: XCTestCase {
     /// lookup through the copy dequantizes the same floats as through the file's rows.
     func testInterleavedCopiesGiveBackTheStoredRows() {
         var types: [GGMLType] = [.q4_0]
-        if CPUFeatures.vnni { types += [.q4_K, .q6_K, .q8_0] }
+        if CPUFeatures.vnni { types += [.q4_K, .q5_K, .q6_K, .q8_0] }
         for type in types {
             let m = TestMatrix(type, rows: 32, cols: 512, seed: 91)
             m.with { plain in

@@ -6,7 +6,7 @@ public struct WeightMatrix {
     public let rows: Int
     public let cols: Int
     public let data: UnsafeRawPointer
-    /// The same rows interleaved for the kernels (`Q4_0x8`, `Q4_Kx16`, `Q6_Kx16`, `Q8_0x16`), when made
+    /// The same rows interleaved for the kernels (`Q4_0x8`, `Q4_Kx16`, `Q5_Kx16`, `Q6_Kx16`, `Q8_0x16`), when made
     /// (`interleavedForKernels`); `data` stays the rows as the file has them.
     public let interleaved: InterleavedRows?
 
@@ -21,14 +21,15 @@ public struct WeightMatrix {
 
     /// The interleaved layout `interleavedForKernels` copies this matrix into: Q4_0 with a
     /// multiple of 8 rows (`Q4_0x8`, as llama.cpp repacks it), and on CPUs with the VNNI
-    /// kernels Q4_K, Q6_K and Q8_0 with a multiple of 16 (`Q4_Kx16`, `Q6_Kx16`, `Q8_0x16`);
-    /// nil for the others.
+    /// kernels Q4_K, Q5_K, Q6_K and Q8_0 with a multiple of 16 (`Q4_Kx16`, `Q5_Kx16`,
+    /// `Q6_Kx16`, `Q8_0x16`); nil for the others.
     var interleaving: (any RowInterleaving.Type)? {
         let layout: (any RowInterleaving.Type)?
         switch type {
         case .q4_0: layout = Q4_0x8.self
         case .q4_K: layout = CPUFeatures.vnni ? Q4_Kx16.self : nil
         case .q8_0: layout = CPUFeatures.vnni ? Q8_0x16.self : nil
+        case .q5_K: layout = CPUFeatures.vnni ? Q5_Kx16.self : nil
         case .q6_K: layout = CPUFeatures.vnni ? Q6_Kx16.self : nil
         default: layout = nil
         }

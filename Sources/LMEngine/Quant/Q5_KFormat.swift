@@ -1,4 +1,5 @@
 import _Builtin_intrinsics.intel
+import LMKernelsVNNI
 /// Q5_K: super-blocks of 256 weights in 8 sub-blocks of 32, 176 bytes each.
 ///
 ///     offset 0    d           fp16   scale of the sub-block scales
@@ -168,9 +169,23 @@ public enum Q5_KFormat: BlockFormat {
 /// llama.cpp does not repack Q5_K on x86: a matmul of fewer than 8 rows is `dot` per
 /// token, one of 8 or more its tiled kernel's order (`dotTiledReference`).
 extension Q5_KFormat: MatmulKernel {
+    /// For the interleaved copy's VNNI kernels: each activation row's sub-block sums
+    /// (`Q4_KInterleavedKernels.writeSubBlockSums`); nothing for the others.
+    static func prepareActivations(_ task: MatmulTask, in context: ComputeContext) -> UnsafeMutableRawPointer? {
+        guard task.vnni, task.w.interleaved != nil else { return nil }
+        let cols = task.w.cols, n = task.n
+        let sums = context.activationScaleBytes(16 * n * (cols / 256))
+        Q4_KInterleavedKernels.writeSubBlockSums(task.activations!, rowBytes: task.activationRowBytes, cols: cols, n: n, into: sums)
+        return sums
+    }
+
     static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {
         let cols = task.w.cols, rows = task.w.rows, rb = task.w.rowBytes, ab = task.activationRowBytes
         let tiled = task.batchRows >= ComputeContext.tiledKQuantRows
+        if task.vnni, let interleaved = task.w.interleaved, let sums = task.prepared {
+            // Sixteen rows interleaved (`Q5_Kx16`).
+            return task.runInterleavedQ5_K(interleaved, first: first, end: end, y: y, sums: UnsafeRawPointer(sums), tiled: tiled)
+        }
         guard let a = task.activations else { return }
         for r in first..<end {
             let wr = task.w.data + r * rb
