@@ -114,9 +114,20 @@ public enum Q5_KInterleavedKernels {
     /// The tiled order for `tokens` (1…4) activation rows `rowBytes` apart (their sums
     /// `sumBytes` apart), each piece's codes unpacked once for all: out + t·outStride gets
     /// token t's sixteen.
-    @inline(__always)
     public static func dotRows16Tiled(_ x: UnsafeRawPointer, _ a: UnsafeRawPointer, rowBytes: Int, sums: UnsafeRawPointer, sumBytes: Int,
                                       tokens: Int, blocks: Int, out: UnsafeMutablePointer<Float>, outStride: Int) {
+        // One specialized body per count (the count decides which accumulators exist).
+        switch tokens {
+        case 1: tiled(x, a, rowBytes: rowBytes, sums: sums, sumBytes: sumBytes, tokens: 1, blocks: blocks, out: out, outStride: outStride)
+        case 2: tiled(x, a, rowBytes: rowBytes, sums: sums, sumBytes: sumBytes, tokens: 2, blocks: blocks, out: out, outStride: outStride)
+        case 3: tiled(x, a, rowBytes: rowBytes, sums: sums, sumBytes: sumBytes, tokens: 3, blocks: blocks, out: out, outStride: outStride)
+        default: tiled(x, a, rowBytes: rowBytes, sums: sums, sumBytes: sumBytes, tokens: 4, blocks: blocks, out: out, outStride: outStride)
+        }
+    }
+
+    @inline(__always)
+    static func tiled(_ x: UnsafeRawPointer, _ a: UnsafeRawPointer, rowBytes: Int, sums: UnsafeRawPointer, sumBytes: Int,
+                      tokens: Int, blocks: Int, out: UnsafeMutablePointer<Float>, outStride: Int) {
         var acc0 = SIMD16<Float>(), acc1 = acc0, acc2 = acc0, acc3 = acc0
         for b in 0..<blocks {
             let xb = x + b * blockBytes, y0 = a + b * activationBytes, y1 = y0 + rowBytes, y2 = y1 + rowBytes, y3 = y2 + rowBytes

@@ -254,14 +254,8 @@ extension Q4_KFormat {
 /// `dotReference(_:_:count:perSixtyFour:)`. Prefill runs four tokens a row at once
 /// (`dotTokens4`).
 extension Q4_KFormat: MatmulKernel {
-    /// For the interleaved copy's VNNI kernels: each activation row's sub-block sums
-    /// (`Q4_KInterleavedKernels.writeSubBlockSums`); nothing for the others.
     static func prepareActivations(_ task: MatmulTask, in context: ComputeContext) -> UnsafeMutableRawPointer? {
-        guard task.vnni, task.w.interleaved != nil else { return nil }
-        let cols = task.w.cols, n = task.n
-        let sums = context.activationScaleBytes(16 * n * (cols / 256))
-        Q4_KInterleavedKernels.writeSubBlockSums(task.activations!, rowBytes: task.activationRowBytes, cols: cols, n: n, into: sums)
-        return sums
+        task.interleavedSubBlockSums(in: context)
     }
 
     static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {

@@ -53,3 +53,16 @@ enum Q4_Kx16: RowInterleaving {
         }
     }
 }
+
+extension MatmulTask {
+    /// What the interleaved Q4_K and Q5_K kernels read besides the activations: each
+    /// activation row's eight sub-block sums (`Q4_KInterleavedKernels.writeSubBlockSums`),
+    /// 16 bytes a super-block, in the context's second scratch. nil when this matmul does
+    /// not run them.
+    func interleavedSubBlockSums(in context: ComputeContext) -> UnsafeMutableRawPointer? {
+        guard vnni, w.interleaved != nil, let activations else { return nil }
+        let sums = context.activationScaleBytes(16 * n * (w.cols / 256))
+        Q4_KInterleavedKernels.writeSubBlockSums(activations, rowBytes: activationRowBytes, cols: w.cols, n: n, into: sums)
+        return sums
+    }
+}

@@ -169,14 +169,8 @@ public enum Q5_KFormat: BlockFormat {
 /// llama.cpp does not repack Q5_K on x86: a matmul of fewer than 8 rows is `dot` per
 /// token, one of 8 or more its tiled kernel's order (`dotTiledReference`).
 extension Q5_KFormat: MatmulKernel {
-    /// For the interleaved copy's VNNI kernels: each activation row's sub-block sums
-    /// (`Q4_KInterleavedKernels.writeSubBlockSums`); nothing for the others.
     static func prepareActivations(_ task: MatmulTask, in context: ComputeContext) -> UnsafeMutableRawPointer? {
-        guard task.vnni, task.w.interleaved != nil else { return nil }
-        let cols = task.w.cols, n = task.n
-        let sums = context.activationScaleBytes(16 * n * (cols / 256))
-        Q4_KInterleavedKernels.writeSubBlockSums(task.activations!, rowBytes: task.activationRowBytes, cols: cols, n: n, into: sums)
-        return sums
+        task.interleavedSubBlockSums(in: context)
     }
 
     static func matmulRows(_ task: MatmulTask, first: Int, end: Int, y: UnsafeMutablePointer<Float>) {

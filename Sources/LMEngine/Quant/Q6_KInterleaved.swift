@@ -61,22 +61,16 @@ extension MatmulTask {
     func runInterleavedQ6_K(_ interleaved: InterleavedRows, first: Int, end: Int, y: UnsafeMutablePointer<Float>, tiled: Bool) {
         let a = activations!, ab = activationRowBytes, rows = w.rows, blocks = w.cols / 256
         let base = interleaved.base, groupBytes = interleaved.groupBytes
+        // Group g for `tokens` tokens from t.
+        @inline(__always) func rows16(_ g: Int, _ t: Int, _ tokens: Int) {
+            let x = base + g * groupBytes, out = y + t * rows + 16 * g
+            if tiled {
+                Q6_KInterleavedKernels.dotRows16Tiled(x, a + t * ab, rowBytes: ab, tokens: tokens, blocks: blocks, out: out, outStride: rows)
+            } else {
+                for k in 0..<tokens { Q6_KInterleavedKernels.dotRows16(x, a + (t + k) * ab, blocks: blocks, out: out + k * rows) }
+            }
+        }
         runGroups(rowsPerGroup: 16, groupBytes: groupBytes, first: first, end: end,
-            tile: { g, t in
-                let x = base + g * groupBytes, out = y + t * rows + 16 * g
-                if tiled {
-                    Q6_KInterleavedKernels.dotRows16Tiled(x, a + t * ab, rowBytes: ab, tokens: 4, blocks: blocks, out: out, outStride: rows)
-                } else {
-                    for k in 0..<4 { Q6_KInterleavedKernels.dotRows16(x, a + (t + k) * ab, blocks: blocks, out: out + k * rows) }
-                }
-            },
-            single: { g, t in
-                let x = base + g * groupBytes, out = y + t * rows + 16 * g
-                if tiled {
-                    Q6_KInterleavedKernels.dotRows16Tiled(x, a + t * ab, rowBytes: ab, tokens: 1, blocks: blocks, out: out, outStride: rows)
-                } else {
-                    Q6_KInterleavedKernels.dotRows16(x, a + t * ab, blocks: blocks, out: out)
-                }
-            })
+                  tile: { g, t in rows16(g, t, 4) }, single: { g, t in rows16(g, t, 1) })
     }
 }
