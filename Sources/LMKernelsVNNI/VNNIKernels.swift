@@ -183,7 +183,9 @@ extension UnsignedBlock {
         var acc = SIMD16<Float>(), summs0: Float = 0, summs1: Float = 0
         for b in 0..<count / 32 {
             let x0 = w + b * blockBytes, x1 = x0 + rowBytes, y = a + b * activationBytes
-            prefetch(x0 + prefetchAhead, bytes: 1); prefetch(x1 + prefetchAhead, bytes: 1)   // Prefetch.swift
+            if b % max(1, 64 / blockBytes) == 0 {   // a hint about once a cache line (Prefetch.swift)
+                prefetch(x0 + prefetchAhead, bytes: 1); prefetch(x1 + prefetchAhead, bytes: 1)
+            }
             let u = unsafeBitCast(SIMD16<Int32>(lowHalf: unsafeBitCast(codes(x0), to: SIMD8<Int32>.self),
                                                 highHalf: unsafeBitCast(codes(x1), to: SIMD8<Int32>.self)), to: __m512i.self)
             @inline(__always) func both(_ p: UnsafeRawPointer, _ offset: Int) -> __m512i {

@@ -6,7 +6,10 @@ import Foundation
 public enum CPUFeatures {
     /// AVX-VNNI and AVX-512 with VNNI (vpdpbusd on 256- and 512-bit vectors): what the
     /// LMKernelsVNNI kernels are compiled for (Zen 5, Sapphire Rapids; not Zen 3).
-    public static let vnni: Bool = ["avx_vnni", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512_vnni"].allSatisfy(flags.contains)
+    /// `LMLAB_KERNELS=avx2` in the environment keeps to the AVX2 kernels on such a CPU
+    /// too, to see what the others buy on one host.
+    public static let vnni: Bool = ProcessInfo.processInfo.environment["LMLAB_KERNELS"] != "avx2"
+        && ["avx_vnni", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512_vnni"].allSatisfy(flags.contains)
 
     /// The flags the kernels care about, as the CPU reports them.
     public static let flags: Set<String> = {

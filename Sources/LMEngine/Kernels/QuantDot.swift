@@ -195,6 +195,9 @@ extension IntBlockDot {
         var x = w, y = a
         for _ in 0..<count / 32 {
             let c = y.loadUnaligned(fromByteOffset: activationCodesOffset, as: __m256i.self)
+            // Q8_0 only (an output head's rows): hints for the 4-bit formats' short rows
+            // made SmolLM2 Q4_1 slower (LMKernelsVNNI's Prefetch.swift).
+            if blockBytes >= 32 { prefetch(x + prefetchAhead, bytes: 1); prefetch(x + rowBytes + prefetchAhead, bytes: 1) }
             laneBlock(x, y, c, &acc0, &summs0)
             laneBlock(x + rowBytes, y, c, &acc1, &summs1)
             x += blockBytes; y += activationBlockBytes

@@ -166,6 +166,7 @@ public enum Q4_KFormat: BlockFormat {
                 for c in 1..<4 { lanes = _mm256_add_epi32(lanes, sixtyFourLanes(x, y, c, scales: words)) }
                 return (lanes, minLanes(y, minPairs(mins)))
             }
+            for k in 0..<8 { prefetch(x + k * rb + prefetchAhead, bytes: blockBytes) }   // LMKernelsVNNI's Prefetch.swift
             let r0 = rowLanes(x), r1 = rowLanes(x + rb), r2 = rowLanes(x + 2 * rb), r3 = rowLanes(x + 3 * rb)
             let r4 = rowLanes(x + 4 * rb), r5 = rowLanes(x + 5 * rb), r6 = rowLanes(x + 6 * rb), r7 = rowLanes(x + 7 * rb)
             let totals = rowSums8(r0.total, r1.total, r2.total, r3.total, r4.total, r5.total, r6.total, r7.total)

@@ -97,6 +97,7 @@ public enum Q5_KFormat: BlockFormat {
         var summs: Float = 0
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
+            prefetch(x + prefetchAhead, bytes: blockBytes)   // LMKernelsVNNI's Prefetch.swift
             let (lanes, minTotal) = blockSums(x, y)
             summs = summs.addingProduct(-y.q8KScale() * x.loadHalf(2), Float(minTotal))
             acc = acc.addingProduct(SIMD8<Float>(repeating: y.q8KScale() * x.loadHalf(0)), floats8(lanes))

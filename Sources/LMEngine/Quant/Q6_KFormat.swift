@@ -177,6 +177,7 @@ public enum Q6_KFormat: BlockFormat {
         var acc = SIMD8<Float>()
         for b in 0..<count / 256 {
             let x = w + b * blockBytes, y = a + b * Q8_KFormat.blockBytes
+            prefetch(x + prefetchAhead, bytes: blockBytes)   // LMKernelsVNNI's Prefetch.swift
             let d = y.q8KScale() * x.loadHalf(208)
             acc = acc.addingProduct(SIMD8<Float>(repeating: d), floats8(blockLanes(x, y)))
         }
