@@ -60,7 +60,12 @@ public final class WeightSet {
             let cols = source.cols
             model.compute.parallelFor(source.rows) { r in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: cols) { row in
-                    BlockFormats.dequantizeRow(source.type, src: source.row(r), dst: row.baseAddress!, count: cols)
+                    // The row as stored, from the kernels' copy when there is one: reading the
+                    // file's rows would map its released pages back in (`storedRow`).
+                    withUnsafeTemporaryAllocation(byteCount: source.rowBytes, alignment: 16) { stored in
+                        source.storedRow(r, into: stored.baseAddress!)
+                        BlockFormats.dequantizeRow(source.type, src: UnsafeRawPointer(stored.baseAddress!), dst: row.baseAddress!, count: cols)
+                    }
                     BlockFormats.quantizeRow(target, src: row.baseAddress!, dst: dst + r * rowBytes, count: cols)
                 }
             }
