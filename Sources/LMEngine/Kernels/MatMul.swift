@@ -346,7 +346,7 @@ extension MatmulTask {
                         tokenScales: UnsafeRawPointer) {
         let a = activations!, ab = activationRowBytes, rows = w.rows, blocks = w.cols / 32
         let base = interleaved.base, groupBytes = interleaved.groupBytes, sb = 8 * blocks
-        runGroups(rowsPerGroup: 8, groupBytes: groupBytes, first: first, end: end,
+        runGroups(interleaved, first: first, end: end,
             tile: { g, t in
                 let out = y + t * rows + 8 * g
                 let (s0, s1, s2, s3) = Q4_0x8.dotRows8Tokens4(base + g * groupBytes, a + t * ab, ab: ab,
@@ -365,7 +365,7 @@ extension MatmulTask {
                             offsets: UnsafeRawPointer) {
         let a = activations!, ab = activationRowBytes, rows = w.rows, blocks = w.cols / 32
         let base = interleaved.base, groupBytes = interleaved.groupBytes, ob = 32 * blocks, halves = HalfTable.floats
-        runGroups(rowsPerGroup: 16, groupBytes: groupBytes, first: first, end: end,
+        runGroups(interleaved, first: first, end: end,
             tile: { g, t in
                 for t in stride(from: t, to: t + 4, by: 2) {
                     Q8_0InterleavedKernels.dotRows16Tokens2(base + g * groupBytes, a + t * ab, rowBytes: ab, offsets: offsets + t * ob,
@@ -379,13 +379,14 @@ extension MatmulTask {
             })
     }
 
-    /// The loop of the interleaved kernels, over groups of `rowsPerGroup` rows (first..<end
+    /// The loop of the interleaved kernels, over the copy's groups of rows (first..<end
     /// whole groups): `tile(group, first of four tokens)` for each four tokens, then
     /// `single(group, token)` for the last n % 4 (all of a decode). Groups go in chunks of
     /// ~128 KiB, as rows do in `runTokenTiles`, so every tile passes over a chunk in L2.
     @inline(__always)
-    func runGroups(rowsPerGroup: Int, groupBytes: Int, first: Int, end: Int,
+    func runGroups(_ interleaved: InterleavedRows, first: Int, end: Int,
                    tile: (Int, Int) -> Void, single: (Int, Int) -> Void) {
+        let rowsPerGroup = interleaved.rowsPerGroup, groupBytes = interleaved.groupBytes
         let lastGroup = end / rowsPerGroup
         let chunkGroups = n < 4 ? lastGroup - first / rowsPerGroup : max(1, (128 << 10) / groupBytes)
         var g0 = first / rowsPerGroup

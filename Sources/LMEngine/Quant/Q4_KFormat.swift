@@ -297,7 +297,7 @@ extension MatmulTask {
                             sums: UnsafeRawPointer, fourRowTokens: Int) {
         let a = activations!, ab = activationRowBytes, rows = w.rows, blocks = w.cols / 256
         let base = interleaved.base, groupBytes = interleaved.groupBytes, sb = 16 * blocks
-        runGroups(rowsPerGroup: 16, groupBytes: groupBytes, first: first, end: end,
+        runGroups(interleaved, first: first, end: end,
             tile: { g, t in
                 Q4_KInterleavedKernels.dotRows16Tokens4(base + g * groupBytes, a + t * ab, rowBytes: ab, sums: sums + t * sb, sumBytes: sb,
                                                         blocks: blocks, perSixtyFour: t < fourRowTokens, out: y + t * rows + 16 * g, outStride: rows)

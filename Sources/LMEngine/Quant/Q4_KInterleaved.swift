@@ -25,11 +25,7 @@ enum Q4_Kx16: RowInterleaving {
     static func place(_ block: UnsafeRawPointer, row r: Int, into out: UnsafeMutableRawPointer) {
         out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_KFormat.dOffset, as: UInt16.self), toByteOffset: 2 * r, as: UInt16.self)
         out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_KFormat.dminOffset, as: UInt16.self), toByteOffset: 32 + 2 * r, as: UInt16.self)
-        for s in 0..<8 {
-            let (scale, minimum) = scaleMinK4(s, block + Q4_KFormat.scalesOffset)
-            out.storeBytes(of: UInt8(scale), toByteOffset: 64 + 16 * s + r, as: UInt8.self)
-            out.storeBytes(of: UInt8(minimum), toByteOffset: 192 + 32 * (s / 2) + 2 * r + s % 2, as: UInt8.self)
-        }
+        KScaleSlots.place(block + Q4_KFormat.scalesOffset, row: r, scales: out + 64, mins: out + 192)
         for c in 0..<4 {
             for p in 0..<8 {
                 out.storeBytes(of: block.loadUnaligned(fromByteOffset: Q4_KFormat.qsOffset + 32 * c + 4 * p, as: UInt32.self),
@@ -42,15 +38,33 @@ enum Q4_Kx16: RowInterleaving {
     static func unplace(_ group: UnsafeRawPointer, row r: Int, into block: UnsafeMutableRawPointer) {
         block.storeBytes(of: group.loadUnaligned(fromByteOffset: 2 * r, as: UInt16.self), toByteOffset: Q4_KFormat.dOffset, as: UInt16.self)
         block.storeBytes(of: group.loadUnaligned(fromByteOffset: 32 + 2 * r, as: UInt16.self), toByteOffset: Q4_KFormat.dminOffset, as: UInt16.self)
-        packScaleMinK4(scale: { s in group.load(fromByteOffset: 64 + 16 * s + r, as: UInt8.self) },
-                       min: { s in group.load(fromByteOffset: 192 + 32 * (s / 2) + 2 * r + s % 2, as: UInt8.self) },
-                       block + Q4_KFormat.scalesOffset)
+        KScaleSlots.unplace(scales: group + 64, mins: group + 192, row: r, into: block + Q4_KFormat.scalesOffset)
         for c in 0..<4 {
             for p in 0..<8 {
                 block.storeBytes(of: group.loadUnaligned(fromByteOffset: 320 + (8 * c + p) * 64 + 4 * r, as: UInt32.self),
                                  toByteOffset: Q4_KFormat.qsOffset + 32 * c + 4 * p, as: UInt32.self)
             }
         }
+    }
+}
+
+/// A K-quant row's 12-byte table of six-bit scales and mins (`scaleMinK4`), unpacked into a
+/// sixteen-row group's slots (`Q4_Kx16`, `Q5_Kx16`): sub-block s's scale at
+/// scales + 16·s + r, its min at mins + 32·(s/2) + 2·r + s%2 (the mins of sub-blocks 2k,
+/// 2k+1 side by side, as the kernels' vpmaddwd takes them).
+enum KScaleSlots {
+    static func place(_ table: UnsafeRawPointer, row r: Int, scales: UnsafeMutableRawPointer, mins: UnsafeMutableRawPointer) {
+        for s in 0..<8 {
+            let (scale, minimum) = scaleMinK4(s, table)
+            scales.storeBytes(of: UInt8(scale), toByteOffset: 16 * s + r, as: UInt8.self)
+            mins.storeBytes(of: UInt8(minimum), toByteOffset: 32 * (s / 2) + 2 * r + s % 2, as: UInt8.self)
+        }
+    }
+
+    /// The inverse: row r's scales and mins packed back into the file's 12 bytes.
+    static func unplace(scales: UnsafeRawPointer, mins: UnsafeRawPointer, row r: Int, into table: UnsafeMutableRawPointer) {
+        packScaleMinK4(scale: { s in scales.load(fromByteOffset: 16 * s + r, as: UInt8.self) },
+                       min: { s in mins.load(fromByteOffset: 32 * (s / 2) + 2 * r + s % 2, as: UInt8.self) }, table)
     }
 }
 

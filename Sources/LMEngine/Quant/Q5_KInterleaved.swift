@@ -35,11 +35,7 @@ enum Q5_Kx16: RowInterleaving {
         }
         out.storeBytes(of: block.loadUnaligned(as: UInt16.self), toByteOffset: 2560 + 2 * r, as: UInt16.self)
         out.storeBytes(of: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self), toByteOffset: 2592 + 2 * r, as: UInt16.self)
-        for s in 0..<8 {
-            let (scale, minimum) = scaleMinK4(s, block + scalesOffset)
-            out.storeBytes(of: UInt8(scale), toByteOffset: 2624 + 16 * s + r, as: UInt8.self)
-            out.storeBytes(of: UInt8(minimum), toByteOffset: 2752 + 32 * (s / 2) + 2 * r + s % 2, as: UInt8.self)
-        }
+        KScaleSlots.place(block + scalesOffset, row: r, scales: out + 2624, mins: out + 2752)
     }
 
     static func unplace(_ group: UnsafeRawPointer, row r: Int, into block: UnsafeMutableRawPointer) {
@@ -53,9 +49,7 @@ enum Q5_Kx16: RowInterleaving {
         }
         block.storeBytes(of: group.loadUnaligned(fromByteOffset: 2560 + 2 * r, as: UInt16.self), as: UInt16.self)
         block.storeBytes(of: group.loadUnaligned(fromByteOffset: 2592 + 2 * r, as: UInt16.self), toByteOffset: 2, as: UInt16.self)
-        packScaleMinK4(scale: { s in group.load(fromByteOffset: 2624 + 16 * s + r, as: UInt8.self) },
-                       min: { s in group.load(fromByteOffset: 2752 + 32 * (s / 2) + 2 * r + s % 2, as: UInt8.self) },
-                       block + scalesOffset)
+        KScaleSlots.unplace(scales: group + 2624, mins: group + 2752, row: r, into: block + scalesOffset)
     }
 }
 
@@ -80,7 +74,7 @@ extension MatmulTask {
                 }
             }
         }
-        runGroups(rowsPerGroup: 16, groupBytes: groupBytes, first: first, end: end,
+        runGroups(interleaved, first: first, end: end,
                   tile: { g, t in rows16(g, t, 4) }, single: { g, t in rows16(g, t, 1) })
     }
 }

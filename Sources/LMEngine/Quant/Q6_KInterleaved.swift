@@ -70,7 +70,7 @@ extension MatmulTask {
                 for k in 0..<tokens { Q6_KInterleavedKernels.dotRows16(x, a + (t + k) * ab, blocks: blocks, out: out + k * rows) }
             }
         }
-        runGroups(rowsPerGroup: 16, groupBytes: groupBytes, first: first, end: end,
+        runGroups(interleaved, first: first, end: end,
                   tile: { g, t in rows16(g, t, 4) }, single: { g, t in rows16(g, t, 1) })
     }
 }
